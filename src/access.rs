@@ -1,0 +1,195 @@
+//! The request's access: who is asking and which tenants they reach. Every query for
+//! tenant-owned data starts here; a tenant outside the reach is `NotFound`, exactly like a
+//! tenant that does not exist.
+//!
+//! The rule: a member of T reaches T; an admin of T also reaches every tenant below T.
+//! Memberships in a suspended tenant (or below one) grant nothing.
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::audit::Actor;
+use crate::domain::memberships::{self, Grant};
+use crate::domain::roles::Role;
+use crate::domain::tenants::{self, Tenant, TreeNode};
+use crate::domain::users::{self, User};
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub user: User,
+    pub grants: Vec<Grant>,
+    pub actor: Actor,
+}
+
+/// A tenant the caller reaches, with the role that applies there.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    pub tenant: Tenant,
+    pub role: Role,
+}
+
+/// What the caller wants to do with a tenant they reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    View,
+    /// Create sub-tenants, rename, see and manage the tenants below.
+    Administer,
+    /// Move, suspend or delete: decided by the parent's admins, not the tenant's own.
+    Restructure,
+}
+
+impl Access {
+    /// Loads an active user's access; `None` when the user is gone or disabled.
+    pub fn load(
+        conn: &mut PgConnection,
+        user_id: Uuid,
+        client_addr: Option<String>,
+    ) -> Result<Option<Self>, AppError> {
+        let Some(user) = users::find(conn, user_id)? else {
+            return Ok(None);
+        };
+        if !user.is_active() {
+            return Ok(None);
+        }
+        let grants = memberships::active_grants(conn, user.id)?;
+        Ok(Some(Self {
+            actor: Actor {
+                user_id: Some(user.id),
+                client_addr,
+            },
+            user,
+            grants,
+        }))
+    }
+
+    /// The role that applies to the tenant at `path`, if it is in reach.
+    pub fn role_on(&self, path: &[Uuid]) -> Option<Role> {
+        let id = path.last()?;
+        self.grants
+            .iter()
+            .filter_map(|g| {
+                if g.tenant_id == *id {
+                    Some(g.role)
+                } else if g.role == Role::Admin && path.starts_with(&g.tenant_path) {
+                    Some(Role::Admin)
+                } else {
+                    None
+                }
+            })
+            .max()
+    }
+
+    /// The tenant if it is in reach; `NotFound` otherwise.
+    pub fn tenant(&self, conn: &mut PgConnection, id: Uuid) -> Result<Reached, AppError> {
+        let tenant = tenants::find(conn, id)?.ok_or(AppError::NotFound)?;
+        let role = self
+            .role_on(&tenant.traversal_ids)
+            .ok_or(AppError::NotFound)?;
+        Ok(Reached { tenant, role })
+    }
+
+    /// The tenant if it is in reach and `action` is allowed there: 404 outside, 403 inside.
+    pub fn tenant_for(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        action: Action,
+    ) -> Result<Reached, AppError> {
+        let reached = self.tenant(conn, id)?;
+        self.check(&reached, action)?;
+        Ok(reached)
+    }
+
+    pub fn allows(&self, reached: &Reached, action: Action) -> bool {
+        match action {
+            Action::View => true,
+            Action::Administer => reached.role == Role::Admin,
+            Action::Restructure => {
+                let path = &reached.tenant.traversal_ids;
+                path.len() > 1 && self.role_on(&path[..path.len() - 1]) == Some(Role::Admin)
+            }
+        }
+    }
+
+    pub fn check(&self, reached: &Reached, action: Action) -> Result<(), AppError> {
+        if self.allows(reached, action) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(match action {
+            Action::View => "You cannot see this tenant.".into(),
+            Action::Administer => "Only an admin of this tenant can do this.".into(),
+            Action::Restructure => format!(
+                "Only an admin of the tenant above {:?} can move, suspend or delete it.",
+                reached.tenant.name
+            ),
+        }))
+    }
+
+    /// The tenants at the top of the caller's reach (grants not inside an admin grant).
+    pub fn tops(&self) -> Vec<Uuid> {
+        self.grants
+            .iter()
+            .filter(|g| {
+                !self.grants.iter().any(|o| {
+                    o.role == Role::Admin
+                        && o.tenant_id != g.tenant_id
+                        && g.tenant_path.starts_with(&o.tenant_path)
+                })
+            })
+            .map(|g| g.tenant_id)
+            .collect()
+    }
+
+    pub fn top_nodes(&self, conn: &mut PgConnection) -> Result<Vec<TreeNode>, AppError> {
+        tenants::nodes(conn, &self.tops())
+    }
+
+    /// The children of a tenant: only its admins see below it.
+    pub fn children(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        limit: i64,
+    ) -> Result<Vec<TreeNode>, AppError> {
+        if reached.role != Role::Admin {
+            return Ok(Vec::new());
+        }
+        tenants::children(conn, reached.tenant.id, limit)
+    }
+
+    /// The tenant's ancestors that the caller reaches, root first (for breadcrumbs).
+    pub fn visible_ancestors(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &Tenant,
+    ) -> Result<Vec<Tenant>, AppError> {
+        let path = &tenant.traversal_ids;
+        let ids: Vec<Uuid> = (1..path.len())
+            .filter(|&n| self.role_on(&path[..n]).is_some())
+            .map(|n| path[n - 1])
+            .collect();
+        let mut found = tenants::find_many(conn, &ids)?;
+        found.sort_by_key(|t| t.traversal_ids.len());
+        Ok(found)
+    }
+
+    /// Tenants the subtree of `moving` may be moved under: administered, outside it.
+    pub fn move_targets(
+        &self,
+        conn: &mut PgConnection,
+        moving: &Tenant,
+    ) -> Result<Vec<Tenant>, AppError> {
+        let mut targets = Vec::new();
+        for grant in self.grants.iter().filter(|g| g.role == Role::Admin) {
+            for t in tenants::subtree(conn, &grant.tenant_path)? {
+                if !t.traversal_ids.contains(&moving.id)
+                    && Some(t.id) != moving.parent_id
+                    && !targets.iter().any(|x: &Tenant| x.id == t.id)
+                {
+                    targets.push(t);
+                }
+            }
+        }
+        Ok(targets)
+    }
+}

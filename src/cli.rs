@@ -1,0 +1,219 @@
+//! The `canopy` command line: serve, migrate, bootstrap, demo.
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+use crate::config::Settings;
+use crate::db::{self, embedded};
+use crate::domain::setup::{self, SetupError};
+use crate::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "canopy",
+    version,
+    about = "A web portal for hierarchical multi-tenancy"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (with no CANOPY_DATABASE_URL: a private PostgreSQL in the data folder).
+    Serve {
+        /// Fill an empty database with the demo tree first.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create a root tenant and its first admin; the password is read from stdin.
+    Bootstrap {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// The admin's display name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Fill an empty database with the example tree and print who can sign in.
+    Demo,
+}
+
+/// The database in use, and the embedded server if we started one.
+struct Database {
+    url: String,
+    embedded: Option<embedded::EmbeddedPostgres>,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+fn open_database(settings: &Settings) -> Result<Database, String> {
+    if let Some(url) = &settings.database_url {
+        return Ok(Database {
+            url: url.expose().clone(),
+            embedded: None,
+        });
+    }
+    embedded::install_if_missing().map_err(|e| e.to_string())?;
+    let pg = embedded::EmbeddedPostgres::start(
+        &settings.data_dir.join("postgres"),
+        &embedded::Options { fast_unsafe: false },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut admin = PgConnection::establish(&pg.url("postgres")).map_err(|e| e.to_string())?;
+    let exists: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM pg_database WHERE datname = 'canopy')",
+    ))
+    .get_result(&mut admin)
+    .map_err(|e| e.to_string())?;
+    if exists == 0 {
+        diesel::sql_query("CREATE DATABASE canopy")
+            .execute(&mut admin)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Database {
+        url: pg.url("canopy"),
+        embedded: Some(pg),
+    })
+}
+
+fn connect_and_migrate(settings: &Settings) -> Result<(Database, PgConnection), String> {
+    let database = open_database(settings)?;
+    let mut conn = PgConnection::establish(&database.url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    Ok((database, conn))
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    match cli.command {
+        Command::Migrate => match connect_and_migrate(&settings) {
+            Ok(_) => {
+                println!("The database is up to date.");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Bootstrap {
+            tenant,
+            email,
+            name,
+        } => bootstrap(&settings, &tenant, &email, name),
+        Command::Demo => match connect_and_migrate(&settings) {
+            Ok((_, mut conn)) => demo(&mut conn),
+            Err(e) => fail(e),
+        },
+        Command::Serve { demo: with_demo } => serve(settings, with_demo),
+    }
+}
+
+fn bootstrap(settings: &Settings, tenant: &str, email: &str, name: Option<String>) -> ExitCode {
+    let (_db, mut conn) = match connect_and_migrate(settings) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    if std::io::stdin().is_terminal() {
+        print!("Password for {email} (at least 12 characters): ");
+        let _ = std::io::stdout().flush();
+    }
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().lock().read_line(&mut password) {
+        return fail(format!("cannot read the password from stdin: {e}"));
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    match setup::bootstrap(&mut conn, tenant, email, name.as_deref(), password) {
+        Ok((tenant, user)) => {
+            println!(
+                "Created root tenant {:?} with admin {}. Sign in at {}/login",
+                tenant.name, user.email, settings.base_url
+            );
+            ExitCode::SUCCESS
+        }
+        Err(SetupError::App(e)) => fail(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn demo(conn: &mut PgConnection) -> ExitCode {
+    match setup::demo(conn) {
+        Ok(demo) => {
+            println!(
+                "Demo data loaded. Every account's password is: {}",
+                demo.password
+            );
+            for a in demo.accounts {
+                println!("  {:<34} {:<9} in {}", a.email, a.role.as_str(), a.tenant);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(SetupError::NotEmpty) => fail(SetupError::NotEmpty),
+        Err(e) => fail(e),
+    }
+}
+
+fn serve(settings: Settings, with_demo: bool) -> ExitCode {
+    let (database, mut conn) = match connect_and_migrate(&settings) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let has_tenants = crate::domain::tenants::any_exists(&mut conn).unwrap_or(false);
+    if with_demo && !has_tenants && demo(&mut conn) != ExitCode::SUCCESS {
+        return ExitCode::FAILURE;
+    }
+    let has_tenants = has_tenants || with_demo;
+    drop(conn);
+    let pool = db::pool(&database.url, settings.pool_size);
+    let base_url = settings.base_url.clone();
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings, pool.clone())?;
+        println!("Canopy is running at {base_url}/");
+        if has_tenants {
+            println!("Sign in at {base_url}/login");
+        } else {
+            println!(
+                "No tenant exists yet. Create the first one with:\n  \
+                 echo 'a long password' | canopy bootstrap --tenant \"Your Company\" --email you@example.com\n\
+                 or restart with `canopy serve --demo` for the example tree."
+            );
+        }
+        actix_web::rt::spawn(housekeeping(pool));
+        app.run_until_stopped().await
+    });
+    if let Some(pg) = database.embedded
+        && let Err(e) = pg.stop()
+    {
+        eprintln!("warning: stopping the embedded PostgreSQL: {e}");
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// Removes expired sessions now and then; any instance may do it.
+async fn housekeeping(pool: db::DbPool) {
+    loop {
+        let _ = db::run(&pool, |conn| {
+            crate::web::session_store::purge_expired(conn)?;
+            Ok(())
+        })
+        .await;
+        actix_web::rt::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}

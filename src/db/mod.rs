@@ -1,0 +1,51 @@
+//! The connection pool, embedded migrations, and running blocking diesel work off the
+//! async executor.
+pub mod embedded;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Builds the pool without waiting for the database: the portal starts (and `/readyz`
+/// answers) even while PostgreSQL is down, and recovers when it comes back.
+pub fn pool(database_url: &str, max_size: u32) -> DbPool {
+    let manager = ConnectionManager::<PgConnection>::new(database_url);
+    Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(true)
+        .build_unchecked(manager)
+}
+
+pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+    Ok(applied.len())
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|_| AppError::Unavailable)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+}

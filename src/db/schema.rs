@@ -1,0 +1,83 @@
+// Mirrors migrations/; regenerate with `diesel print-schema` after changing them.
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Uuid>,
+        tenant_id -> Nullable<Uuid>,
+        tenant_path -> Nullable<Array<Uuid>>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Uuid>,
+        detail -> Jsonb,
+        client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        key -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (user_id, tenant_id) {
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        role -> Text,
+        tenant_path -> Array<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Text,
+        user_id -> Nullable<Uuid>,
+        state -> Jsonb,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        parent_id -> Nullable<Uuid>,
+        name -> Text,
+        slug -> Text,
+        traversal_ids -> Array<Uuid>,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        status -> Text,
+        last_sign_in_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(memberships -> tenants (tenant_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
+    login_failures,
+    memberships,
+    sessions,
+    tenants,
+    users,
+);

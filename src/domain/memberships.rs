@@ -1,0 +1,128 @@
+//! Memberships: a user holds a role in a tenant. They carry a copy of the tenant's path so
+//! that a subtree's members are one index range scan.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{memberships, tenants, users};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::roles::Role;
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+
+/// One of a user's memberships with what the access layer needs of its tenant.
+#[derive(Debug, Clone, Queryable)]
+pub struct Grant {
+    pub tenant_id: Uuid,
+    pub tenant_path: Vec<Uuid>,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
+    pub tenant_name: String,
+}
+
+/// The user's memberships whose tenant, and every tenant above it, is active.
+pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, AppError> {
+    Ok(memberships::table
+        .inner_join(tenants::table)
+        .filter(memberships::user_id.eq(user_id))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "NOT EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY(tenants.traversal_ids) \
+             AND s.status = 'suspended')",
+        ))
+        .order(tenants::name.asc())
+        .select((
+            memberships::tenant_id,
+            tenants::traversal_ids,
+            memberships::role,
+            tenants::name,
+        ))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
+}
+
+/// Members of exactly this tenant, by name.
+pub fn members_of(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Member>, AppError> {
+    Ok(memberships::table
+        .inner_join(users::table)
+        .filter(memberships::tenant_id.eq(tenant_id))
+        .order(users::display_name.asc())
+        .limit(limit)
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            users::status,
+            users::last_sign_in_at,
+            memberships::role,
+        ))
+        .load(conn)?)
+}
+
+pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, AppError> {
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant_id))
+        .count()
+        .get_result(conn)?)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships)]
+struct NewMembership<'a> {
+    user_id: Uuid,
+    tenant_id: Uuid,
+    role: &'a str,
+    tenant_path: &'a [Uuid],
+}
+
+/// Adds (or changes) a membership, audited; call inside the caller's transaction.
+pub fn grant(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    user_id: Uuid,
+    tenant: &Tenant,
+    role: Role,
+) -> Result<(), AppError> {
+    diesel::insert_into(memberships::table)
+        .values(NewMembership {
+            user_id,
+            tenant_id: tenant.id,
+            role: role.as_str(),
+            tenant_path: &tenant.traversal_ids,
+        })
+        .on_conflict((memberships::user_id, memberships::tenant_id))
+        .do_update()
+        .set(memberships::role.eq(role.as_str()))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            tenant_path: Some(&tenant.traversal_ids),
+            action: "membership.grant",
+            target_type: "user",
+            target_id: Some(user_id),
+            detail: serde_json::json!({ "role": role.as_str() }),
+        },
+    )
+}
+
+pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, AppError> {
+    Ok(memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,10 @@
+//! One file per concept: the struct, its insertables, its queries and its domain error.
+pub mod audit;
+
+pub mod memberships;
+pub mod password;
+pub mod roles;
+pub mod setup;
+pub mod tenants;
+pub mod throttle;
+pub mod users;

@@ -1,0 +1,211 @@
+//! First run: a root tenant with its first admin (`canopy bootstrap`), and the demo tree.
+use diesel::prelude::*;
+
+use crate::domain::audit::Actor;
+use crate::domain::memberships;
+use crate::domain::password::Password;
+use crate::domain::roles::Role;
+use crate::domain::tenants::{self, Tenant, TenantError, TenantName};
+use crate::domain::users::{self, CreateUserError, Email};
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("An account with the email {0} already exists.")]
+    EmailTaken(String),
+    #[error("A root tenant named {0:?} already exists.")]
+    TenantTaken(String),
+    #[error("The database already holds tenants; `canopy demo` only fills an empty database.")]
+    NotEmpty,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<CreateUserError> for SetupError {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::EmailTaken => Self::EmailTaken(String::new()),
+            CreateUserError::App(a) => Self::App(a),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for SetupError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// Creates a root tenant and its first admin in one transaction.
+pub fn bootstrap(
+    conn: &mut PgConnection,
+    tenant_name: &str,
+    email: &str,
+    display_name: Option<&str>,
+    password: &str,
+) -> Result<(Tenant, users::User), SetupError> {
+    let name = TenantName::parse(tenant_name)
+        .map_err(|m| SetupError::Invalid(format!("Tenant name: {m}")))?;
+    let email = Email::parse(email).map_err(SetupError::Invalid)?;
+    let password = Password::parse(password, email.as_str())
+        .map_err(|m| SetupError::Invalid(format!("Password: {m}")))?;
+    let display_name = display_name.map(str::to_string).unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("admin")
+            .to_string()
+    });
+    let display_name = users::parse_display_name(&display_name).map_err(SetupError::Invalid)?;
+    let actor = Actor::system();
+    conn.transaction(|conn| {
+        let tenant = tenants::create_root(conn, &actor, &name).map_err(|e| match e {
+            TenantError::NameTaken => SetupError::TenantTaken(name.as_str().to_string()),
+            TenantError::App(a) => SetupError::App(a),
+            other => SetupError::Invalid(other.to_string()),
+        })?;
+        let user = users::create(conn, &email, &display_name, &password).map_err(|e| match e {
+            CreateUserError::EmailTaken => SetupError::EmailTaken(email.as_str().to_string()),
+            CreateUserError::App(a) => SetupError::App(a),
+        })?;
+        memberships::grant(conn, &actor, user.id, &tenant, Role::Admin)?;
+        Ok((tenant, user))
+    })
+}
+
+/// One person of the demo tree.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub email: String,
+    pub tenant: String,
+    pub role: Role,
+}
+
+pub struct Demo {
+    pub password: String,
+    pub accounts: Vec<DemoAccount>,
+}
+
+/// (tenant, parent, [(email, display name, role)])
+type DemoTenant = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str, Role)],
+);
+
+const DEMO_TREE: &[DemoTenant] = &[
+    (
+        "Rent-a-fone",
+        None,
+        &[
+            ("alice@rentafone.example", "Alice Admin", Role::Admin),
+            ("oscar@rentafone.example", "Oscar Operator", Role::Operator),
+            ("vera@rentafone.example", "Vera Viewer", Role::Viewer),
+        ],
+    ),
+    (
+        "Acme Haulage Ltd",
+        Some("Rent-a-fone"),
+        &[
+            ("ann@acme.example", "Ann Acme-Admin", Role::Admin),
+            ("olly@acme.example", "Olly Acme-Operator", Role::Operator),
+            ("victor@acme.example", "Victor Acme-Viewer", Role::Viewer),
+        ],
+    ),
+    (
+        "Acme UK",
+        Some("Acme Haulage Ltd"),
+        &[
+            ("uma@acme.example", "Uma UK-Admin", Role::Admin),
+            ("ulysses@acme.example", "Ulysses UK-Viewer", Role::Viewer),
+        ],
+    ),
+    (
+        "Acme France",
+        Some("Acme Haulage Ltd"),
+        &[
+            ("fanny@acme.example", "Fanny France-Admin", Role::Admin),
+            ("felix@acme.example", "Felix France-Viewer", Role::Viewer),
+        ],
+    ),
+    (
+        "Acme Germany",
+        Some("Acme Haulage Ltd"),
+        &[
+            ("greta@acme.example", "Greta Germany-Admin", Role::Admin),
+            ("gustav@acme.example", "Gustav Germany-Viewer", Role::Viewer),
+        ],
+    ),
+    (
+        "Great Expeditions LLC",
+        Some("Rent-a-fone"),
+        &[
+            (
+                "erin@greatexpeditions.example",
+                "Erin Expeditions-Admin",
+                Role::Admin,
+            ),
+            (
+                "eddie@greatexpeditions.example",
+                "Eddie Expeditions-Viewer",
+                Role::Viewer,
+            ),
+        ],
+    ),
+    (
+        "ABC Holidays PLC",
+        Some("Rent-a-fone"),
+        &[
+            (
+                "hana@abcholidays.example",
+                "Hana Holidays-Admin",
+                Role::Admin,
+            ),
+            (
+                "hugo@abcholidays.example",
+                "Hugo Holidays-Operator",
+                Role::Operator,
+            ),
+        ],
+    ),
+];
+
+/// Fills an empty database with the example tree; every account shares one random password.
+pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
+    let password = crate::crypto::random_password(16);
+    let parsed = Password::parse(&password, "demo@example").map_err(SetupError::Invalid)?;
+    let actor = Actor::system();
+    conn.transaction(|conn| {
+        if tenants::any_exists(conn)? {
+            return Err(SetupError::NotEmpty);
+        }
+        let mut created: Vec<Tenant> = Vec::new();
+        let mut accounts = Vec::new();
+        for (name, parent, people) in DEMO_TREE {
+            let name = TenantName::parse(name).map_err(SetupError::Invalid)?;
+            let tenant = match parent.and_then(|p| created.iter().find(|t| t.name == p)) {
+                Some(parent) => tenants::create_child(conn, &actor, parent.id, &name),
+                None => tenants::create_root(conn, &actor, &name),
+            }
+            .map_err(|e| SetupError::Invalid(e.to_string()))?;
+            for (email, display, role) in *people {
+                let email = Email::parse(email).map_err(SetupError::Invalid)?;
+                let user = users::create(conn, &email, display, &parsed)?;
+                memberships::grant(conn, &actor, user.id, &tenant, *role)?;
+                accounts.push(DemoAccount {
+                    email: email.as_str().to_string(),
+                    tenant: tenant.name.clone(),
+                    role: *role,
+                });
+            }
+            created.push(tenant);
+        }
+        Ok(Demo {
+            password: password.clone(),
+            accounts,
+        })
+    })
+}

@@ -1,0 +1,175 @@
+//! Users: one login each, identified by email.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+use validator::ValidateEmail;
+
+use crate::db::schema::{sessions, users};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::password::Password;
+use crate::error::AppError;
+
+/// A syntactically valid email address, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err("Enter an email address.".into());
+        }
+        if email.len() > 254 || !email.validate_email() {
+            return Err("Enter a valid email address, like name@example.com.".into());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name as shown in the portal.
+pub fn parse_display_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("Enter a name.".into());
+    }
+    if name.chars().count() > 100 {
+        return Err("Use at most 100 characters.".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("The name contains characters that are not allowed.".into());
+    }
+    Ok(name.to_string())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub status: String,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    id: Uuid,
+    email: &'a str,
+    display_name: &'a str,
+    password_hash: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("An account with this email address already exists.")]
+    EmailTaken,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Inserts a user; the caller's transaction also adds its first membership.
+pub fn create(
+    conn: &mut PgConnection,
+    email: &Email,
+    display_name: &str,
+    password: &Password,
+) -> Result<User, CreateUserError> {
+    let hash = password.hash()?;
+    let inserted = diesel::insert_into(users::table)
+        .values(NewUser {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            display_name,
+            password_hash: &hash,
+        })
+        .returning(User::as_returning())
+        .get_result(conn);
+    match inserted {
+        Ok(user) => Ok(user),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(CreateUserError::EmailTaken),
+        Err(e) => Err(CreateUserError::App(e.into())),
+    }
+}
+
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
+                .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
+        )
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::last_sign_in_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends every session of the user at once (sign out everywhere, disabling).
+pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, AppError> {
+    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?)
+}
+
+/// Disables or re-enables a user; disabling ends their sessions in the same transaction.
+pub fn set_active(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    user: &User,
+    active: bool,
+    tenant_path: &[Uuid],
+) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let status = if active { "active" } else { "disabled" };
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::status.eq(status),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        if !active {
+            end_sessions(conn, user.id)?;
+        }
+        audit::record(
+            conn,
+            actor,
+            Event {
+                tenant_path: Some(tenant_path),
+                action: if active {
+                    "user.enable"
+                } else {
+                    "user.disable"
+                },
+                target_type: "user",
+                target_id: Some(user.id),
+                detail: serde_json::json!({ "email": user.email }),
+            },
+        )
+    })
+}

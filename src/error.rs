@@ -1,0 +1,130 @@
+//! The one error type. Domain code returns it (or converts into it); HTTP status and the
+//! page a person sees are decided here, and `web::htmx` turns error pages into in-place
+//! messages for htmx requests.
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Missing, or outside the caller's reach: the two are indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    /// Within reach but not allowed; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Marks an error response so that the htmx middleware can show it in place.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub title: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl AppError {
+    fn title_and_message(&self) -> (&'static str, String) {
+        match self {
+            Self::NotFound => (
+                "Not found",
+                "This page does not exist, or you do not have access to it.".into(),
+            ),
+            Self::Forbidden(m) => ("Not allowed", m.clone()),
+            Self::Unauthenticated => ("Sign-in required", "Please sign in.".into()),
+            Self::BadRequest(m) => ("Bad request", m.clone()),
+            Self::Conflict(m) => ("Conflict", m.clone()),
+            Self::Unavailable => (
+                "Service unavailable",
+                "The database is unavailable right now. Please try again in a moment.".into(),
+            ),
+            Self::Internal(_) => (
+                "Something went wrong",
+                "An unexpected error occurred. It has been logged.".into(),
+            ),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::SEE_OTHER,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(detail) = self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        if let Self::Unauthenticated = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .insert_header(("HX-Redirect", "/login"))
+                .finish();
+        }
+        let status = self.status_code();
+        let (title, message) = self.title_and_message();
+        let body = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: &message,
+        }
+        .render()
+        .unwrap_or_else(|_| message.clone());
+        let mut response = HttpResponse::build(status)
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ))
+            .body(body);
+        response
+            .extensions_mut()
+            .insert(ErrorInfo { title, message });
+        response
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(format!("template: {e}"))
+    }
+}

@@ -1,0 +1,11 @@
+//! Canopy: a web portal for hierarchical multi-tenancy.
+pub mod access;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

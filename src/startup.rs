@@ -1,0 +1,124 @@
+//! Builds the application from settings: pool, middleware stack, routes, listener.
+use std::net::TcpListener;
+use std::path::Path;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, SessionLifecycle, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::crypto;
+use crate::db::DbPool;
+use crate::web::session_store::PgSessionStore;
+use crate::web::{AppState, csrf, htmx, middleware, routes};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// The secret behind cookie keys: configured, or generated once and kept in the data folder.
+pub fn secret_key(settings: &Settings) -> std::io::Result<Vec<u8>> {
+    if let Some(k) = &settings.secret_key {
+        return Ok(k.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 64
+    {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let fresh = crypto::random_hex(64);
+    write_private(&path, &fresh)?;
+    Ok(fresh.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+impl Application {
+    pub fn build(settings: Settings, pool: DbPool) -> std::io::Result<Self> {
+        let secret = secret_key(&settings)?;
+        // Separate keys for the session cookie and the device cookie, both from the secret.
+        let cookie_key = Key::from(crypto::sha512_pair(&secret, b"session").as_slice());
+        let device_key = crypto::sha512_pair(&secret, b"device");
+        let listener = TcpListener::bind(settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            device_key,
+        });
+        let server = HttpServer::new(move || {
+            let cookie_name = if settings.secure_cookies {
+                "__Host-canopy_session"
+            } else {
+                "canopy_session"
+            };
+            let sessions = SessionMiddleware::builder(
+                PgSessionStore::new(pool.clone(), settings.session_absolute),
+                cookie_key.clone(),
+            )
+            .cookie_name(cookie_name.to_string())
+            .cookie_secure(settings.secure_cookies)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".to_string())
+            .session_lifecycle(SessionLifecycle::BrowserSession(
+                // Every request pushes the idle deadline forward in the store.
+                BrowserSession::default()
+                    .state_ttl(actix_web::cookie::time::Duration::seconds(
+                        settings.session_idle.as_secs() as i64,
+                    ))
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            ))
+            .build();
+            // Last wrapped runs first: logging, headers, htmx errors, session, then CSRF.
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .configure(routes::config)
+                .wrap(from_fn(csrf::guard))
+                .wrap(sessions)
+                .wrap(from_fn(htmx::errors_in_place))
+                .wrap(middleware::security_headers())
+                .wrap(from_fn(middleware::request_log))
+        })
+        .listen(listener)?;
+        let server = if workers > 0 {
+            server.workers(workers)
+        } else {
+            server
+        };
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,199 @@
+//! Sign-in, sign-out and "sign out everywhere".
+use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::Access;
+use crate::crypto;
+use crate::db;
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::{memberships, password, tenants, throttle, users};
+use crate::error::AppError;
+use crate::web::current::client_addr;
+use crate::web::render::{html_status, see_other};
+use crate::web::session_store::USER_ID_KEY;
+use crate::web::{AppState, csrf};
+
+const DEVICE_COOKIE: &str = "canopy_device";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+    needs_bootstrap: bool,
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    if session.get::<Uuid>(USER_ID_KEY).ok().flatten().is_some() {
+        return Ok(see_other("/"));
+    }
+    let has_tenants = db::run(&state.pool, tenants::any_exists).await?;
+    html_status(
+        StatusCode::OK,
+        &LoginPage {
+            csrf: csrf::token(&session),
+            email: String::new(),
+            error: None,
+            needs_bootstrap: !has_tenants,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+enum Outcome {
+    SignedIn(Uuid),
+    Invalid,
+    Suspended,
+    Throttled(i64),
+}
+
+fn device_mac(key: &[u8], email: &str) -> String {
+    crypto::hmac_hex(
+        key,
+        format!("device:{}", email.trim().to_lowercase()).as_bytes(),
+    )
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let addr = client_addr(&req).unwrap_or_default();
+    let trusted = req.cookie(DEVICE_COOKIE).is_some_and(|c| {
+        crypto::constant_time_eq(c.value(), &device_mac(&state.device_key, &form.email))
+    });
+    let (email, pw) = (form.email.clone(), form.password);
+    let outcome = db::run(&state.pool, move |conn| {
+        if let throttle::Verdict::Blocked { retry_after_secs } =
+            throttle::check(conn, &addr, &email, trusted)?
+        {
+            return Ok(Outcome::Throttled(retry_after_secs));
+        }
+        let user = users::find_by_email(conn, &email)?;
+        let verified = password::verify(&pw, user.as_ref().map(|u| u.password_hash.as_str()));
+        let user = match user {
+            Some(u) if verified && u.is_active() => u,
+            _ => {
+                throttle::record_failure(conn, &addr, &email)?;
+                return Ok(Outcome::Invalid);
+            }
+        };
+        let granted = memberships::active_grants(conn, user.id)?;
+        if granted.is_empty() && memberships::count_for_user(conn, user.id)? > 0 {
+            return Ok(Outcome::Suspended);
+        }
+        users::record_sign_in(conn, user.id)?;
+        let actor = Actor {
+            user_id: Some(user.id),
+            client_addr: Some(addr),
+        };
+        audit::record(
+            conn,
+            &actor,
+            Event {
+                tenant_path: None,
+                action: "session.sign_in",
+                target_type: "user",
+                target_id: Some(user.id),
+                detail: serde_json::json!({}),
+            },
+        )?;
+        Ok(Outcome::SignedIn(user.id))
+    })
+    .await?;
+    let (status, error) = match outcome {
+        Outcome::SignedIn(user_id) => {
+            // A new session id at sign-in: a key planted before it is worthless after it.
+            session.renew();
+            session
+                .insert(USER_ID_KEY, user_id)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            csrf::rotate(&session);
+            let device = Cookie::build(DEVICE_COOKIE, device_mac(&state.device_key, &form.email))
+                .path("/")
+                .http_only(true)
+                .secure(state.settings.secure_cookies)
+                .same_site(SameSite::Lax)
+                .max_age(Duration::days(365))
+                .finish();
+            let mut res = see_other("/");
+            res.add_cookie(&device)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            return Ok(res);
+        }
+        Outcome::Invalid => (
+            StatusCode::UNAUTHORIZED,
+            "The email address or password is incorrect.".to_string(),
+        ),
+        Outcome::Suspended => (
+            StatusCode::FORBIDDEN,
+            "Your organisation's access is suspended. Please contact your administrator.".into(),
+        ),
+        Outcome::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed attempts. Please wait {} minute(s) and try again.",
+                (secs + 59) / 60
+            ),
+        ),
+    };
+    html_status(
+        status,
+        &LoginPage {
+            csrf: csrf::token(&session),
+            email: form.email.chars().take(254).collect(),
+            error: Some(error),
+            needs_bootstrap: false,
+        },
+    )
+}
+
+pub async fn logout(session: Session) -> HttpResponse {
+    session.purge();
+    see_other("/login")
+}
+
+/// Ends every session of the caller, on every device and instance.
+pub async fn logout_everywhere(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let actor = access.actor.clone();
+    db::run(&state.pool, move |conn| {
+        users::end_sessions(conn, access.user.id)?;
+        audit::record(
+            conn,
+            &actor,
+            Event {
+                tenant_path: None,
+                action: "session.end_all",
+                target_type: "user",
+                target_id: actor.user_id,
+                detail: serde_json::json!({}),
+            },
+        )
+    })
+    .await?;
+    session.purge();
+    Ok(see_other("/login"))
+}

@@ -1,0 +1,100 @@
+//! CSRF: a synchronizer token kept in the session. Forms carry it as `csrf_token`; htmx
+//! sends it as `X-CSRF-Token` (from `hx-headers` on <body>). Unsafe requests without the
+//! right token, or that the browser marks as cross-site, are refused with 403.
+use actix_session::{Session, SessionExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+
+use crate::crypto;
+use crate::error::AppError;
+
+const SESSION_KEY: &str = "csrf";
+pub const HEADER: &str = "x-csrf-token";
+pub const FIELD: &str = "csrf_token";
+
+/// The session's token, created on first use.
+pub fn token(session: &Session) -> String {
+    if let Ok(Some(t)) = session.get::<String>(SESSION_KEY) {
+        return t;
+    }
+    let t = crypto::random_hex(32);
+    // Failing to store it only means the next form is refused and re-rendered.
+    let _ = session.insert(SESSION_KEY, &t);
+    t
+}
+
+/// A fresh token, at sign-in (a token seen before sign-in is not trusted after it).
+pub fn rotate(session: &Session) -> String {
+    session.remove(SESSION_KEY);
+    token(session)
+}
+
+/// Answered as a response (not an `Err`) so that the htmx layer can show it in place.
+fn refused(req: ServiceRequest) -> ServiceResponse<BoxBody> {
+    use actix_web::ResponseError;
+    req.into_response(
+        AppError::Forbidden(
+            "This form has expired or did not come from this site. Reload the page and try again."
+                .into(),
+        )
+        .error_response(),
+    )
+}
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    if cross_site {
+        return Ok(refused(req));
+    }
+    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
+    let Some(expected) = expected else {
+        return Ok(refused(req));
+    };
+    let mut presented = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_form = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if presented.is_none() && is_form {
+        // Read the form to find the token, then hand the same bytes on to the handler.
+        let body = req.extract::<Bytes>().await?;
+        presented = form_field(&body, FIELD);
+        req.set_payload(Payload::from(body));
+    }
+    match presented {
+        Some(p) if crypto::constant_time_eq(&p, &expected) => {
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        _ => Ok(refused(req)),
+    }
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    actix_web::web::Query::<Vec<(String, String)>>::from_query(&String::from_utf8_lossy(body))
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}

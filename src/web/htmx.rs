@@ -1,0 +1,54 @@
+//! htmx-aware responses: an error answering an htmx request becomes a message shown in
+//! place (retargeted to #flash), while a full page load gets the whole error page.
+use actix_web::HttpRequest;
+use actix_web::HttpResponse;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use askama::Template;
+
+use crate::error::ErrorInfo;
+
+pub fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("hx-request")
+}
+
+#[derive(Template)]
+#[template(path = "_flash.html")]
+struct Flash<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+pub async fn errors_in_place(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let htmx = req.headers().contains_key("hx-request");
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !htmx {
+        return Ok(res);
+    }
+    let info = res.response().extensions().get::<ErrorInfo>().cloned();
+    let Some(info) = info else {
+        return Ok(res);
+    };
+    let body = Flash {
+        title: info.title,
+        message: &info.message,
+    }
+    .render()
+    .unwrap_or_default();
+    let status = res.status();
+    Ok(res.into_response(
+        HttpResponse::build(status)
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ))
+            .insert_header(("HX-Retarget", "#flash"))
+            .insert_header(("HX-Reswap", "innerHTML"))
+            .body(body),
+    ))
+}

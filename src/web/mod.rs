@@ -1,0 +1,23 @@
+//! The thin web layer: extract, call the domain through `Access`, render.
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod current;
+pub mod health;
+pub mod htmx;
+pub mod middleware;
+pub mod render;
+pub mod routes;
+pub mod session_store;
+pub mod tenants;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+
+/// Shared by every request; holds nothing that another instance would need to know.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    /// Signs the device cookies that exempt a known browser from account throttling.
+    pub device_key: Vec<u8>,
+}

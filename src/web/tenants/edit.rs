@@ -1,0 +1,112 @@
+//! Creating sub-tenants (htmx form) and renaming.
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Nodes, Subtenants, TenantPage, load_page, unprocessable};
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::tenants::{self, TenantError, TenantName};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::htmx::is_htmx;
+use crate::web::render::{html, see_other};
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// A failed name: shown beside the field; anything else is a real error.
+fn name_error(e: TenantError) -> Result<String, AppError> {
+    match e {
+        TenantError::App(a) => Err(a),
+        other => Ok(other.to_string()),
+    }
+}
+
+pub async fn create_child(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    form: web::Form<NameForm>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let raw = form.into_inner().name;
+    let parsed = TenantName::parse(&raw);
+    let (data, error) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let error = match parsed {
+            Err(m) => Some(m),
+            Ok(name) => {
+                match tenants::create_child(conn, &access.actor, reached.tenant.id, &name) {
+                    Ok(_) => None,
+                    Err(e) => Some(name_error(e)?),
+                }
+            }
+        };
+        Ok((load_page(conn, &access, id)?, error))
+    })
+    .await?;
+    let value = if error.is_some() { raw } else { String::new() };
+    if is_htmx(&req) {
+        let partial = Subtenants {
+            tenant_id: id,
+            csrf: chrome.csrf.clone(),
+            nodes: Nodes {
+                nodes: data.children,
+            },
+            name_value: value,
+            name_error: error.clone(),
+        };
+        return match error {
+            Some(_) => unprocessable(&partial),
+            None => html(&partial),
+        };
+    }
+    if error.is_none() {
+        return Ok(see_other(&format!("/tenants/{id}")));
+    }
+    let mut page = TenantPage::new(chrome, data);
+    page.subtenants.name_value = value;
+    page.subtenants.name_error = error;
+    unprocessable(&page)
+}
+
+pub async fn rename(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    form: web::Form<NameForm>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let raw = form.into_inner().name;
+    let parsed = TenantName::parse(&raw);
+    let (data, error) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let error = match parsed {
+            Err(m) => Some(m),
+            Ok(name) => match tenants::rename(conn, &access.actor, &reached.tenant, &name) {
+                Ok(_) => None,
+                Err(e) => Some(name_error(e)?),
+            },
+        };
+        Ok((load_page(conn, &access, id)?, error))
+    })
+    .await?;
+    if error.is_none() {
+        return Ok(see_other(&format!("/tenants/{id}")));
+    }
+    let mut page = TenantPage::new(chrome, data);
+    page.rename_value = raw;
+    page.rename_error = error;
+    unprocessable(&page)
+}

@@ -1,0 +1,186 @@
+//! The tenant tree: the tree page, lazy children, and a tenant's own page.
+mod edit;
+mod restructure;
+
+pub use edit::{create_child, rename};
+pub use restructure::{delete, delete_form, move_form, move_subtree, set_status, suspend_form};
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use uuid::Uuid;
+
+use crate::access::{Access, Action, Reached};
+use crate::db;
+use crate::domain::memberships::{self, Member};
+use crate::domain::tenants::{Tenant, TreeNode};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::html;
+
+/// Children listed per expansion; more than this are summarised by a count.
+pub const CHILD_LIMIT: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "tenants/tree.html")]
+struct TreePage {
+    chrome: Chrome,
+    nodes: Nodes,
+}
+
+/// A list of tree nodes; the same markup serves the page and the htmx expansion.
+#[derive(Template)]
+#[template(path = "tenants/_nodes.html")]
+pub struct Nodes {
+    nodes: Vec<TreeNode>,
+}
+
+pub async fn tree(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let nodes = db::run(&state.pool, move |conn| {
+        let tops = access.top_nodes(conn)?;
+        // Only an admin of a top node sees below it.
+        Ok(tops
+            .into_iter()
+            .map(|n| {
+                let expandable = access
+                    .grants
+                    .iter()
+                    .any(|g| g.tenant_id == n.id && g.role == crate::domain::roles::Role::Admin);
+                (n, expandable)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let nodes = nodes
+        .into_iter()
+        .map(|(mut n, e)| {
+            if !e {
+                n.children = 0;
+            }
+            n
+        })
+        .collect();
+    html(&TreePage {
+        chrome,
+        nodes: Nodes { nodes },
+    })
+}
+
+/// The children of a tenant, for the tree's lazy expansion.
+pub async fn children(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let nodes = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        access.children(conn, &reached, CHILD_LIMIT)
+    })
+    .await?;
+    html(&Nodes { nodes })
+}
+
+#[derive(Template)]
+#[template(path = "tenants/show.html")]
+pub(crate) struct TenantPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    role: String,
+    crumbs: Vec<Tenant>,
+    can_administer: bool,
+    can_restructure: bool,
+    subtenants: Subtenants,
+    members: Vec<Member>,
+    member_count: i64,
+    rename_value: String,
+    rename_error: Option<String>,
+}
+
+/// The sub-tenant section: create form and list. htmx swaps it as a whole.
+#[derive(Template)]
+#[template(path = "tenants/_subtenants.html")]
+pub(crate) struct Subtenants {
+    tenant_id: Uuid,
+    csrf: String,
+    nodes: Nodes,
+    name_value: String,
+    name_error: Option<String>,
+}
+
+/// Everything a tenant page shows, loaded for the caller.
+pub(crate) struct PageData {
+    reached: Reached,
+    crumbs: Vec<Tenant>,
+    children: Vec<TreeNode>,
+    members: Vec<Member>,
+    member_count: i64,
+    can_restructure: bool,
+}
+
+pub(crate) fn load_page(
+    conn: &mut diesel::PgConnection,
+    access: &Access,
+    id: Uuid,
+) -> Result<PageData, AppError> {
+    let reached = access.tenant(conn, id)?;
+    Ok(PageData {
+        crumbs: access.visible_ancestors(conn, &reached.tenant)?,
+        children: access.children(conn, &reached, CHILD_LIMIT)?,
+        members: memberships::members_of(conn, id, 50)?,
+        member_count: memberships::count_in(conn, id)?,
+        can_restructure: access.allows(&reached, Action::Restructure),
+        reached,
+    })
+}
+
+impl TenantPage {
+    pub(crate) fn new(chrome: Chrome, data: PageData) -> Self {
+        let can_administer = data.reached.role == crate::domain::roles::Role::Admin;
+        Self {
+            subtenants: Subtenants {
+                tenant_id: data.reached.tenant.id,
+                csrf: chrome.csrf.clone(),
+                nodes: Nodes {
+                    nodes: data.children,
+                },
+                name_value: String::new(),
+                name_error: None,
+            },
+            chrome,
+            rename_value: data.reached.tenant.name.clone(),
+            rename_error: None,
+            tenant: data.reached.tenant,
+            role: data.reached.role.to_string(),
+            crumbs: data.crumbs,
+            can_administer,
+            can_restructure: data.can_restructure,
+            members: data.members,
+            member_count: data.member_count,
+        }
+    }
+}
+
+pub async fn show(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let data = db::run(&state.pool, move |conn| load_page(conn, &access, id)).await?;
+    html(&TenantPage::new(chrome, data))
+}
+
+/// A page re-rendered with a form error: 422, as htmx and browsers both expect.
+pub(crate) fn unprocessable(template: &impl Template) -> Result<HttpResponse, AppError> {
+    crate::web::render::html_status(StatusCode::UNPROCESSABLE_ENTITY, template)
+}

@@ -1,0 +1,226 @@
+//! Moving a subtree, suspending and deleting: each decided by the admins above the tenant,
+//! each behind a page that shows what will happen before it happens.
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::unprocessable;
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::tenants::{self, MovePreview, Tenant, TenantError};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, html_status, see_other};
+
+#[derive(Template)]
+#[template(path = "tenants/move.html")]
+struct MovePage {
+    chrome: Chrome,
+    tenant: Tenant,
+    targets: Vec<Tenant>,
+    chosen: Option<Tenant>,
+    preview: MovePreview,
+    error: Option<String>,
+}
+
+impl MovePage {
+    fn indent(&self, t: &Tenant) -> String {
+        "— ".repeat(t.traversal_ids.len().saturating_sub(1))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveQuery {
+    parent_id: Option<Uuid>,
+}
+
+fn move_page(
+    conn: &mut diesel::PgConnection,
+    access: &Access,
+    chrome: Chrome,
+    id: Uuid,
+    parent_id: Option<Uuid>,
+    error: Option<String>,
+) -> Result<MovePage, AppError> {
+    let reached = access.tenant_for(conn, id, Action::Restructure)?;
+    let chosen = match parent_id {
+        Some(pid) => Some(access.tenant_for(conn, pid, Action::Administer)?.tenant),
+        None => None,
+    };
+    Ok(MovePage {
+        chrome,
+        targets: access.move_targets(conn, &reached.tenant)?,
+        preview: tenants::move_preview(conn, &reached.tenant)?,
+        tenant: reached.tenant,
+        chosen,
+        error,
+    })
+}
+
+/// Choose a new parent; with one chosen, the preview and the confirm button.
+pub async fn move_form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    query: web::Query<MoveQuery>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let (id, parent_id) = (id.into_inner(), query.parent_id);
+    let page = db::run(&state.pool, move |conn| {
+        move_page(conn, &access, chrome, id, parent_id, None)
+    })
+    .await?;
+    html(&page)
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    parent_id: Option<Uuid>,
+}
+
+pub async fn move_subtree(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    form: web::Form<MoveForm>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let parent_id = form
+        .parent_id
+        .ok_or_else(|| AppError::BadRequest("Choose where to move the tenant.".into()))?;
+    let failed = db::run(&state.pool, move |conn| {
+        access.tenant_for(conn, id, Action::Restructure)?;
+        access.tenant_for(conn, parent_id, Action::Administer)?;
+        match tenants::move_subtree(conn, &access.actor, id, parent_id) {
+            Ok(_) => Ok(None),
+            Err(TenantError::App(e)) => Err(e),
+            Err(e) => Ok(Some(move_page(
+                conn,
+                &access,
+                chrome,
+                id,
+                Some(parent_id),
+                Some(e.to_string()),
+            )?)),
+        }
+    })
+    .await?;
+    match failed {
+        None => Ok(see_other(&format!("/tenants/{id}"))),
+        Some(page) => unprocessable(&page),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tenants/confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    /// "suspend" or "delete".
+    action: &'static str,
+    blockers: Vec<String>,
+    subtree_size: usize,
+}
+
+async fn confirm_page(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: Uuid,
+    action: &'static str,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let page = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Restructure)?;
+        let blockers = match action {
+            "delete" => tenants::blockers(conn, &reached.tenant)?,
+            _ => Vec::new(),
+        };
+        let subtree_size = tenants::subtree(conn, &reached.tenant.traversal_ids)?.len();
+        Ok(ConfirmPage {
+            chrome,
+            tenant: reached.tenant,
+            action,
+            blockers,
+            subtree_size,
+        })
+    })
+    .await?;
+    let status = if page.blockers.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::CONFLICT
+    };
+    html_status(status, &page)
+}
+
+pub async fn suspend_form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    confirm_page(access, state, session, id.into_inner(), "suspend").await
+}
+
+pub async fn delete_form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    confirm_page(access, state, session, id.into_inner(), "delete").await
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+pub async fn set_status(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<StatusForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let suspend = match form.status.as_str() {
+        "suspended" => true,
+        "active" => false,
+        _ => return Err(AppError::BadRequest("Unknown status.".into())),
+    };
+    db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Restructure)?;
+        tenants::set_suspended(conn, &access.actor, &reached.tenant, suspend)
+    })
+    .await?;
+    Ok(see_other(&format!("/tenants/{id}")))
+}
+
+pub async fn delete(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let parent = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Restructure)?;
+        match tenants::delete(conn, &access.actor, id) {
+            Ok(()) => Ok(reached.tenant.parent_id),
+            Err(TenantError::App(e)) => Err(e),
+            Err(e) => Err(AppError::Conflict(format!(
+                "{e} Move or remove it first; nothing was deleted."
+            ))),
+        }
+    })
+    .await?;
+    Ok(see_other(&parent.map_or("/tenants".to_string(), |p| {
+        format!("/tenants/{p}")
+    })))
+}
