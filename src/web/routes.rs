@@ -1,62 +1,58 @@
-//! The one route table. `PUBLIC` lists the routes that answer without sign-in, on purpose;
-//! every other route takes `Access` (tests check both).
+//! The one route table. Each route says whether it is public on purpose; every other route
+//! takes `Access`. `ROUTES` is generated from the same table, so the route inventory test
+//! sees exactly what is served.
 use actix_web::HttpResponse;
-use actix_web::web::{self, ServiceConfig, get, post};
+use actix_web::web::{self, ServiceConfig};
 
 use crate::web::{assets, auth, health, tenants};
 
-/// Routes that answer without a signed-in user.
-pub const PUBLIC: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/static/{file}"),
-    ("GET", "/login"),
-    ("POST", "/login"),
-    ("POST", "/logout"),
-];
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub public: bool,
+}
 
-/// Routes behind the access layer (method, path), for the route inventory test.
-pub const PROTECTED: &[(&str, &str)] = &[
-    ("GET", "/"),
-    ("POST", "/logout/everywhere"),
-    ("GET", "/tenants"),
-    ("GET", "/tenants/{id}"),
-    ("GET", "/tenants/{id}/children"),
-    ("POST", "/tenants/{id}/children"),
-    ("POST", "/tenants/{id}/rename"),
-    ("GET", "/tenants/{id}/move"),
-    ("POST", "/tenants/{id}/move"),
-    ("GET", "/tenants/{id}/suspend"),
-    ("POST", "/tenants/{id}/status"),
-    ("GET", "/tenants/{id}/delete"),
-    ("POST", "/tenants/{id}/delete"),
-];
+macro_rules! route_table {
+    ($( $method:ident $path:literal => $handler:path, $access:ident; )*) => {
+        pub const ROUTES: &[Route] = &[$(
+            Route {
+                method: stringify!($method),
+                path: $path,
+                public: route_table!(@public $access),
+            },
+        )*];
+
+        pub fn config(cfg: &mut ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+    (@public public) => { true };
+    (@public signed_in) => { false };
+}
 
 async fn home(_: crate::access::Access) -> HttpResponse {
     crate::web::render::see_other("/tenants")
 }
 
-pub fn config(cfg: &mut ServiceConfig) {
-    cfg.route("/healthz", get().to(health::healthz))
-        .route("/readyz", get().to(health::readyz))
-        .route("/static/{file}", get().to(assets::serve))
-        .route("/login", get().to(auth::login_form))
-        .route("/login", post().to(auth::login))
-        .route("/logout", post().to(auth::logout))
-        .route("/logout/everywhere", post().to(auth::logout_everywhere))
-        .route("/", get().to(home))
-        .service(
-            web::scope("/tenants")
-                .route("", get().to(tenants::tree))
-                .route("/{id}", get().to(tenants::show))
-                .route("/{id}/children", get().to(tenants::children))
-                .route("/{id}/children", post().to(tenants::create_child))
-                .route("/{id}/rename", post().to(tenants::rename))
-                .route("/{id}/move", get().to(tenants::move_form))
-                .route("/{id}/move", post().to(tenants::move_subtree))
-                .route("/{id}/suspend", get().to(tenants::suspend_form))
-                .route("/{id}/status", post().to(tenants::set_status))
-                .route("/{id}/delete", get().to(tenants::delete_form))
-                .route("/{id}/delete", post().to(tenants::delete)),
-        );
+route_table! {
+    get "/healthz" => health::healthz, public;
+    get "/readyz" => health::readyz, public;
+    get "/static/{file}" => assets::serve, public;
+    get "/login" => auth::login_form, public;
+    post "/login" => auth::login, public;
+    post "/logout" => auth::logout, public;
+    post "/logout/everywhere" => auth::logout_everywhere, signed_in;
+    get "/" => home, signed_in;
+    get "/tenants" => tenants::tree, signed_in;
+    get "/tenants/{id}" => tenants::show, signed_in;
+    get "/tenants/{id}/children" => tenants::children, signed_in;
+    post "/tenants/{id}/children" => tenants::create_child, signed_in;
+    post "/tenants/{id}/rename" => tenants::rename, signed_in;
+    get "/tenants/{id}/move" => tenants::move_form, signed_in;
+    post "/tenants/{id}/move" => tenants::move_subtree, signed_in;
+    get "/tenants/{id}/suspend" => tenants::suspend_form, signed_in;
+    post "/tenants/{id}/status" => tenants::set_status, signed_in;
+    get "/tenants/{id}/delete" => tenants::delete_form, signed_in;
+    post "/tenants/{id}/delete" => tenants::delete, signed_in;
 }

@@ -1,0 +1,184 @@
+//! Journeys in headless Chromium (Debian's chromium + chromium-driver), driven by WebDriver.
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use canopy::domain::roles::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+/// chromedriver on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+async fn browser() -> (Driver, Client) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium-driver)");
+    let profile =
+        std::env::temp_dir().join(format!("canopy-chromium-{}", uuid::Uuid::now_v7().simple()));
+    let driver = Driver {
+        child,
+        port,
+        profile,
+    };
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", driver.profile.display()),
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        if let Ok(client) = ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            return (driver, client);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not start a Chromium session");
+}
+
+async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && e.text().await.unwrap_or_default().contains(text)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn wait_for_path(c: &Client, path: &str) -> bool {
+    for _ in 0..100 {
+        if c.current_url()
+            .await
+            .map(|u| u.path() == path)
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and_signs_out() {
+    let app = spawn_app().await;
+    let root = app.root("Rent-a-fone");
+    app.user("alice@rentafone.example", &root, Role::Admin);
+    let (_driver, c) = browser().await;
+
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("alice@rentafone.example")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_path(&c, "/tenants").await, "landed on the tree");
+
+    c.goto(&format!("{}/tenants/{}", app.base, root.id))
+        .await
+        .unwrap();
+    // A marker that a full page load would wipe out.
+    c.execute("window.canopyMarker = 42; return null;", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Id("new-name"))
+        .await
+        .unwrap()
+        .send_keys("Acme Haulage Ltd")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#subtenants button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    assert!(
+        wait_for_text(&c, "#subtenants .nodes", "Acme Haulage Ltd").await,
+        "appears in place"
+    );
+    let marker = c
+        .execute("return window.canopyMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, serde_json::json!(42), "no full page load");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM tenants WHERE name = 'Acme Haulage Ltd'"),
+        1
+    );
+
+    // The tree expands lazily through htmx.
+    c.goto(&format!("{}/tenants", app.base)).await.unwrap();
+    c.find(Locator::Css(&format!("#node-{} > button.expand", root.id)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_text(&c, &format!("#children-{}", root.id), "Acme Haulage Ltd").await);
+
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_path(&c, "/login").await, "signed out");
+    c.goto(&format!("{}/tenants", app.base)).await.unwrap();
+    assert!(
+        wait_for_path(&c, "/login").await,
+        "the tree needs a new sign-in"
+    );
+    c.close().await.unwrap();
+}

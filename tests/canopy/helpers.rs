@@ -1,0 +1,335 @@
+//! spawn_app(): a real server on a free port with its own fresh database.
+#![allow(dead_code)]
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use canopy::config::Settings;
+use canopy::db::embedded::{EmbeddedPostgres, Options};
+use canopy::db::{self, DbPool};
+use canopy::domain::audit::Actor;
+use canopy::domain::memberships;
+use canopy::domain::roles::Role;
+use canopy::domain::tenants::{self, Tenant, TenantName};
+use canopy::startup::Application;
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+struct Cluster {
+    pg: EmbeddedPostgres,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static PASSWORD_HASH: OnceLock<String> = OnceLock::new();
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let dir = PathBuf::from(format!("/tmp/canopy-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let pg = EmbeddedPostgres::start(&dir, &Options { fast_unsafe: true })
+            .expect("start the test PostgreSQL cluster");
+        stop_when_we_exit(&pg);
+        let mut admin = PgConnection::establish(&pg.url("postgres")).expect("connect");
+        diesel::sql_query("CREATE DATABASE canopy_template")
+            .execute(&mut admin)
+            .expect("create template");
+        let mut template = PgConnection::establish(&pg.url("canopy_template")).expect("connect");
+        db::migrate(&mut template).expect("migrate template");
+        Cluster { pg }
+    })
+}
+
+/// A watchdog shell stops the cluster and removes its folder once this process is gone.
+fn stop_when_we_exit(pg: &EmbeddedPostgres) {
+    let bin = canopy::db::embedded::find_bin_dir().expect("postgres binaries");
+    let as_postgres = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let pg_ctl = format!(
+        "{}{}/pg_ctl stop -m immediate -D {}",
+        if as_postgres {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
+        bin.display(),
+        pg.dir().display()
+    );
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {pg_ctl} >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        dir = pg.dir().display()
+    );
+    // Deliberately never waited for: it outlives this process to clean up after it.
+    #[allow(clippy::zombie_processes)]
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn watchdog");
+}
+
+pub fn embedded() -> &'static EmbeddedPostgres {
+    &cluster().pg
+}
+
+/// A fresh database cloned from the migrated template.
+pub fn fresh_database() -> String {
+    let c = cluster();
+    let name = format!("t_{}", Uuid::now_v7().simple());
+    let mut admin = PgConnection::establish(&c.pg.url("postgres")).expect("connect");
+    diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE canopy_template"))
+        .execute(&mut admin)
+        .expect("create test database");
+    c.pg.url(&name)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub pool: DbPool,
+    pub database_url: String,
+}
+
+pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("CANOPY_DATABASE_URL".into(), database_url.to_string()),
+        ("CANOPY_LISTEN".into(), "127.0.0.1:0".into()),
+        ("CANOPY_SECURE_COOKIES".into(), "false".into()),
+        ("CANOPY_SECRET_KEY".into(), "k".repeat(64)),
+        ("CANOPY_WORKERS".into(), "2".into()),
+        ("CANOPY_POOL_SIZE".into(), "4".into()),
+        ("CANOPY_DATA_DIR".into(), "/tmp/canopy-test-data".into()),
+    ]);
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    Settings::from_lookup(|k| env.get(k).cloned()).expect("settings")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let database_url = tokio::task::spawn_blocking(fresh_database)
+        .await
+        .expect("db");
+    spawn_app_on(&database_url, extra).await
+}
+
+/// A server on an existing database (a second instance, or a restart).
+pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let settings = test_settings(database_url, extra);
+    let pool = db::pool(database_url, 4);
+    let app = Application::build(settings, pool.clone()).expect("build app");
+    let port = app.port();
+    tokio::spawn(app.server());
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        pool,
+        database_url: database_url.to_string(),
+    }
+}
+
+impl TestApp {
+    pub fn conn(&self) -> db::DbConn {
+        self.pool.get().expect("connection")
+    }
+
+    pub fn root(&self, name: &str) -> Tenant {
+        let name = TenantName::parse(name).expect("name");
+        tenants::create_root(&mut self.conn(), &Actor::system(), &name).expect("root")
+    }
+
+    pub fn child(&self, parent: &Tenant, name: &str) -> Tenant {
+        let name = TenantName::parse(name).expect("name");
+        tenants::create_child(&mut self.conn(), &Actor::system(), parent.id, &name).expect("child")
+    }
+
+    pub fn tenant(&self, id: Uuid) -> Tenant {
+        tenants::find(&mut self.conn(), id)
+            .expect("query")
+            .expect("tenant")
+    }
+
+    /// A user with `PASSWORD` and one membership (hashing once per run keeps tests fast).
+    pub fn user(&self, email: &str, tenant: &Tenant, role: Role) -> Uuid {
+        let hash = PASSWORD_HASH.get_or_init(|| {
+            canopy::domain::password::Password::parse(PASSWORD, "x@example.com")
+                .expect("password")
+                .hash()
+                .expect("hash")
+        });
+        let id = Uuid::now_v7();
+        let mut conn = self.conn();
+        diesel::insert_into(canopy::db::schema::users::table)
+            .values((
+                canopy::db::schema::users::id.eq(id),
+                canopy::db::schema::users::email.eq(email),
+                canopy::db::schema::users::display_name
+                    .eq(email.split('@').next().unwrap_or(email)),
+                canopy::db::schema::users::password_hash.eq(hash),
+            ))
+            .execute(&mut conn)
+            .expect("insert user");
+        memberships::grant(&mut conn, &Actor::system(), id, tenant, role).expect("grant");
+        id
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let mut b = self.browser();
+        let res = b.login(email, PASSWORD).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}: {}",
+            res.body
+        );
+        b
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<N>(&mut self.conn())
+            .expect("count")
+            .n
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An HTTP client with a cookie jar that keeps the page's CSRF token for its next post.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+pub fn csrf_in(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    Some(body[start..].chars().take_while(|c| *c != '"').collect())
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: base.to_string(),
+            csrf: String::new(),
+        }
+    }
+
+    async fn reply(&mut self, res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.expect("body");
+        if let Some(t) = csrf_in(&body) {
+            self.csrf = t;
+        }
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Reply {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get");
+        self.reply(res).await
+    }
+
+    pub async fn get_htmx(&mut self, path: &str) -> Reply {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("get");
+        self.reply(res).await
+    }
+
+    /// Posts a form with the current CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        let token = self.csrf.clone();
+        form.push(("csrf_token", &token));
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        self.reply(res).await
+    }
+
+    /// Posts with no CSRF token at all, or with extra headers.
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("post");
+        self.reply(res).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Reply {
+        self.get("/login").await;
+        let res = self
+            .post("/login", &[("email", email), ("password", password)])
+            .await;
+        if res.status == StatusCode::SEE_OTHER {
+            // The token rotates at sign-in: pick up the new one.
+            self.get("/tenants").await;
+        }
+        res
+    }
+}
