@@ -206,12 +206,12 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
     }
 }
 
-/// Removes expired sessions now and then; any instance may do it.
+/// Removes expired sessions and old sign-in failures now and then; any instance may do it.
 async fn housekeeping(pool: db::DbPool) {
     loop {
         let _ = db::run(&pool, |conn| {
             crate::web::session_store::purge_expired(conn)?;
-            Ok(())
+            crate::domain::throttle::purge_expired(conn)
         })
         .await;
         actix_web::rt::time::sleep(std::time::Duration::from_secs(600)).await;

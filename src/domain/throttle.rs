@@ -74,3 +74,10 @@ pub fn record_failure(conn: &mut PgConnection, addr: &str, email: &str) -> Resul
         .execute(conn)?;
     Ok(())
 }
+
+/// Failures older than the window no longer count; drop them.
+pub fn purge_expired(conn: &mut PgConnection) -> Result<(), AppError> {
+    let expired = Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
+    diesel::delete(login_failures::table.filter(login_failures::at.lt(expired))).execute(conn)?;
+    Ok(())
+}

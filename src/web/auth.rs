@@ -167,9 +167,33 @@ pub async fn login(
     )
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    if let Ok(Some(user_id)) = session.get::<Uuid>(USER_ID_KEY) {
+        let actor = Actor {
+            user_id: Some(user_id),
+            client_addr: client_addr(&req),
+        };
+        db::run(&state.pool, move |conn| {
+            audit::record(
+                conn,
+                &actor,
+                Event {
+                    tenant_path: None,
+                    action: "session.sign_out",
+                    target_type: "user",
+                    target_id: Some(user_id),
+                    detail: serde_json::json!({}),
+                },
+            )
+        })
+        .await?;
+    }
     session.purge();
-    see_other("/login")
+    Ok(see_other("/login"))
 }
 
 /// Ends every session of the caller, on every device and instance.

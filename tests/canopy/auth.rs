@@ -118,6 +118,10 @@ async fn a_cookie_saved_before_sign_out_is_refused_afterwards() {
         app.count("SELECT count(*) AS n FROM sessions WHERE user_id IS NOT NULL"),
         0
     );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM audit_events WHERE action = 'session.sign_out'"),
+        1
+    );
 }
 
 #[tokio::test]

@@ -70,6 +70,15 @@ async fn browser() -> (Driver, Client) {
     panic!("could not start a Chromium session");
 }
 
+/// With CANOPY_SCREENSHOTS=<folder>, keeps a picture of the page for people to look at.
+async fn snapshot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("CANOPY_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
 async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
     for _ in 0..100 {
         if let Ok(e) = c.find(Locator::Css(css)).await
@@ -148,6 +157,7 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
         wait_for_text(&c, "#subtenants .nodes", "Acme Haulage Ltd").await,
         "appears in place"
     );
+    snapshot(&c, "tenant-page").await;
     let marker = c
         .execute("return window.canopyMarker || null;", vec![])
         .await
@@ -167,6 +177,7 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
         .await
         .unwrap();
     assert!(wait_for_text(&c, &format!("#children-{}", root.id), "Acme Haulage Ltd").await);
+    snapshot(&c, "tree").await;
 
     c.find(Locator::Css("header form button"))
         .await
