@@ -8,6 +8,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use crate::config::Settings;
 use crate::db::{self, embedded};
 use crate::domain::setup::{self, SetupError};
+use crate::email::worker::Worker;
 use crate::startup::Application;
 
 #[derive(Parser)]
@@ -43,6 +44,8 @@ enum Command {
     },
     /// Fill an empty database with the example tree and print who can sign in.
     Demo,
+    /// Run only the outbox worker (email delivery); `serve` runs one too.
+    Worker,
 }
 
 /// The database in use, and the embedded server if we started one.
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Serve { demo: with_demo } => serve(settings, with_demo),
+        Command::Worker => worker(settings),
     }
 }
 
@@ -180,6 +184,8 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
     drop(conn);
     let pool = db::pool(&database.url, settings.pool_size);
     let base_url = settings.base_url.clone();
+    let mail = settings.mail.clone();
+    let mail_to = mail.smtp_url.clone();
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool.clone())?;
         println!("Canopy is running at {base_url}/");
@@ -192,13 +198,44 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
                  or restart with `canopy serve --demo` for the example tree."
             );
         }
-        actix_web::rt::spawn(housekeeping(pool));
+        match &mail_to {
+            None => println!("Email goes to the local mailbox: {base_url}/mailbox"),
+            Some(_) => println!("Email is sent through CANOPY_SMTP_URL."),
+        }
+        actix_web::rt::spawn(housekeeping(pool.clone()));
+        let worker = Worker::new(pool, &mail).map_err(std::io::Error::other)?;
+        actix_web::rt::spawn(worker.run());
         app.run_until_stopped().await
     });
     if let Some(pg) = database.embedded
         && let Err(e) = pg.stop()
     {
         eprintln!("warning: stopping the embedded PostgreSQL: {e}");
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn worker(settings: Settings) -> ExitCode {
+    let (database, conn) = match connect_and_migrate(&settings) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    drop(conn);
+    let pool = db::pool(&database.url, 4);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let worker = Worker::new(pool, &settings.mail)?;
+        println!("Delivering email from the outbox; stop with Ctrl-C.");
+        tokio::select! {
+            _ = worker.run() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok::<(), crate::error::AppError>(())
+    });
+    if let Some(pg) = database.embedded {
+        let _ = pg.stop();
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod startup;
 pub mod telemetry;

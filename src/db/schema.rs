@@ -16,6 +16,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        tenant_path -> Array<Uuid>,
+        email -> Text,
+        role -> Text,
+        inviter_id -> Nullable<Uuid>,
+        token_hash -> Text,
+        state -> Text,
+        expires_at -> Timestamptz,
+        accepted_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         key -> Text,
@@ -29,6 +46,34 @@ diesel::table! {
         tenant_id -> Uuid,
         role -> Text,
         tenant_path -> Array<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        to_email -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        invitation_id -> Nullable<Uuid>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
     }
 }
@@ -69,13 +114,19 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    invitations,
     login_failures,
+    outbox,
+    password_resets,
     memberships,
     sessions,
     tenants,

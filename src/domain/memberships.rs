@@ -126,3 +126,104 @@ pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, App
         .count()
         .get_result(conn)?)
 }
+
+/// One page of members, searched by name or email; `paths` are the subtrees to include
+/// (the tenant alone when None).
+pub struct MemberQuery<'a> {
+    pub tenant_id: Uuid,
+    pub subtree: Option<&'a [Uuid]>,
+    pub search: &'a str,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberRow {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+}
+
+/// A page of members and the total that match.
+pub fn search(conn: &mut PgConnection, q: &MemberQuery<'_>) -> Result<(Vec<MemberRow>, i64), AppError> {
+    let filtered = || {
+        let mut query = memberships::table
+            .inner_join(users::table)
+            .inner_join(tenants::table)
+            .into_boxed();
+        query = match q.subtree {
+            Some(path) => {
+                let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
+                query.filter(memberships::tenant_path.ge(lo).and(memberships::tenant_path.lt(hi)))
+            }
+            None => query.filter(memberships::tenant_id.eq(q.tenant_id)),
+        };
+        let term = q.search.trim();
+        if !term.is_empty() {
+            let pattern = format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            query = query.filter(
+                users::display_name
+                    .ilike(pattern.clone())
+                    .or(users::email.ilike(pattern)),
+            );
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order((users::display_name.asc(), users::id.asc(), tenants::name.asc()))
+        .offset(q.offset)
+        .limit(q.limit)
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            users::status,
+            users::last_sign_in_at,
+            memberships::role,
+            tenants::id,
+            tenants::name,
+        ))
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The membership of `user_id` in exactly this tenant, if any.
+pub fn role_in(conn: &mut PgConnection, user_id: Uuid, tenant_id: Uuid) -> Result<Option<Role>, AppError> {
+    let role: Option<String> = memberships::table
+        .find((user_id, tenant_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.and_then(|r| Role::parse(&r)))
+}
+
+/// Every tenant path where the user holds a membership.
+pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Uuid>>, AppError> {
+    Ok(memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .select(memberships::tenant_path)
+        .load(conn)?)
+}
+
+pub fn revoke(conn: &mut PgConnection, actor: &Actor, user_id: Uuid, tenant: &Tenant) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let removed = diesel::delete(memberships::table.find((user_id, tenant.id))).execute(conn)?;
+        if removed == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit::record(conn, actor, Event {
+            tenant_path: Some(&tenant.traversal_ids),
+            action: "membership.revoke",
+            target_type: "user",
+            target_id: Some(user_id),
+            detail: serde_json::json!({}),
+        })
+    })
+}

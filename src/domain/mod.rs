@@ -1,8 +1,9 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
 pub mod audit;
-
+pub mod invitations;
 pub mod memberships;
 pub mod password;
+pub mod password_resets;
 pub mod roles;
 pub mod setup;
 pub mod tenants;

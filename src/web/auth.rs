@@ -27,12 +27,33 @@ struct LoginPage {
     email: String,
     error: Option<String>,
     needs_bootstrap: bool,
+    /// Where to go after signing in (a local path only).
+    next: String,
+    mailbox: bool,
+}
+
+/// Only local paths: never `//host` or `/\host`, which browsers treat as other sites.
+fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 500
+        && !next.chars().any(char::is_control);
+    if ok { next.to_string() } else { String::new() }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login_form(
     state: web::Data<AppState>,
     session: Session,
+    query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let next = safe_next(&query.next);
     if session.get::<Uuid>(USER_ID_KEY).ok().flatten().is_some() {
         return Ok(see_other("/"));
     }
@@ -44,6 +65,8 @@ pub async fn login_form(
             email: String::new(),
             error: None,
             needs_bootstrap: !has_tenants,
+            next,
+            mailbox: state.settings.mail.smtp_url.is_none(),
         },
     )
 }
@@ -54,6 +77,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 enum Outcome {
@@ -135,7 +160,8 @@ pub async fn login(
                 .same_site(SameSite::Lax)
                 .max_age(Duration::days(365))
                 .finish();
-            let mut res = see_other("/");
+            let next = safe_next(&form.next);
+            let mut res = see_other(if next.is_empty() { "/" } else { &next });
             res.add_cookie(&device)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             return Ok(res);
@@ -163,6 +189,8 @@ pub async fn login(
             email: form.email.chars().take(254).collect(),
             error: Some(error),
             needs_bootstrap: false,
+            next: safe_next(&form.next),
+            mailbox: state.settings.mail.smtp_url.is_none(),
         },
     )
 }

@@ -52,3 +52,15 @@ pub async fn errors_in_place(
             .body(body),
     ))
 }
+
+/// After a change: a browser form follows a 303; htmx (whose fetch would follow the 303
+/// itself and swap the page in) is told to navigate with HX-Redirect instead.
+pub fn redirect(req: &HttpRequest, location: &str) -> HttpResponse {
+    if is_htmx(req) {
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", location))
+            .finish()
+    } else {
+        crate::web::render::see_other(location)
+    }
+}

@@ -1,11 +1,16 @@
 //! The thin web layer: extract, call the domain through `Access`, render.
+pub mod accept;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
 pub mod current;
 pub mod health;
 pub mod htmx;
+pub mod invitations;
+pub mod mailbox;
+pub mod members;
 pub mod middleware;
+pub mod password;
 pub mod render;
 pub mod routes;
 pub mod session_store;

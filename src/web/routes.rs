@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 
-use crate::web::{assets, auth, health, tenants};
+use crate::web::{accept, assets, auth, health, invitations, mailbox, members, password, tenants};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
@@ -42,6 +42,14 @@ route_table! {
     get "/login" => auth::login_form, public;
     post "/login" => auth::login, public;
     post "/logout" => auth::logout, public;
+    get "/password/forgot" => password::forgot_form, public;
+    post "/password/forgot" => password::forgot, public;
+    get "/password/reset/{token}" => password::reset_form, public;
+    post "/password/reset/{token}" => password::reset, public;
+    get "/invitations/{token}" => accept::open, public;
+    post "/invitations/{token}" => accept::accept, public;
+    get "/mailbox" => mailbox::list, public;
+    get "/mailbox/{message}" => mailbox::show, public;
     post "/logout/everywhere" => auth::logout_everywhere, signed_in;
     get "/" => home, signed_in;
     get "/tenants" => tenants::tree, signed_in;
@@ -55,4 +63,13 @@ route_table! {
     post "/tenants/{id}/status" => tenants::set_status, signed_in;
     get "/tenants/{id}/delete" => tenants::delete_form, signed_in;
     post "/tenants/{id}/delete" => tenants::delete, signed_in;
+    get "/tenants/{id}/members" => members::list, signed_in;
+    post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in;
+    post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
+    post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
+    get "/tenants/{id}/invitations" => invitations::list, signed_in;
+    post "/tenants/{id}/invitations" => invitations::invite, signed_in;
+    post "/tenants/{id}/invitations/{invitation}/resend" => invitations::resend, signed_in;
+    post "/tenants/{id}/invitations/{invitation}/revoke" => invitations::revoke, signed_in;
+    post "/tenants/{id}/invitations/{invitation}/retry" => invitations::retry, signed_in;
 }

@@ -1,0 +1,134 @@
+//! Password reset by email, through the same token machinery as invitations: ≥128-bit
+//! tokens, only hashes stored, single use, expiring. Asking never reveals whether an
+//! address has an account; a reset ends the user's sessions.
+use chrono::Utc;
+use diesel::prelude::*;
+
+use crate::crypto;
+use crate::db::schema::{password_resets, users as user_rows};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::password::Password;
+use crate::domain::users::{self, User};
+use crate::email::{messages, outbox};
+use crate::error::AppError;
+
+pub const MAX_PER_HOUR: i64 = 3;
+
+/// Queues a reset email when `email` belongs to an active user; silent otherwise.
+pub fn request(
+    conn: &mut PgConnection,
+    email: &str,
+    base_url: &str,
+    ttl: std::time::Duration,
+) -> Result<(), AppError> {
+    let Some(user) = users::find_by_email(conn, email)? else {
+        return Ok(());
+    };
+    if !user.is_active() {
+        return Ok(());
+    }
+    // A few links an hour at most, so that nobody can flood someone's inbox.
+    let recent: i64 = password_resets::table
+        .filter(password_resets::user_id.eq(user.id))
+        .filter(password_resets::created_at.gt(Utc::now() - chrono::Duration::hours(1)))
+        .count()
+        .get_result(conn)?;
+    if recent >= MAX_PER_HOUR {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        let token = crypto::random_hex(32);
+        diesel::insert_into(password_resets::table)
+            .values((
+                password_resets::token_hash.eq(crypto::sha256_hex(token.as_bytes())),
+                password_resets::user_id.eq(user.id),
+                password_resets::expires_at
+                    .eq(Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64)),
+            ))
+            .execute(conn)?;
+        let link = format!("{base_url}/password/reset/{token}");
+        let m = messages::password_reset(&user.display_name, &link, ttl.as_secs() / 60)?;
+        outbox::enqueue(
+            conn,
+            outbox::NewMessage {
+                to: &user.email,
+                subject: &m.subject,
+                text: &m.text,
+                html: &m.html,
+                invitation_id: None,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResetError {
+    #[error("This reset link is not valid, was used already, or has expired. Ask for a new one.")]
+    Invalid,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<diesel::result::Error> for ResetError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::App(e.into())
+    }
+}
+
+/// The user a live token belongs to.
+pub fn check(conn: &mut PgConnection, token: &str) -> Result<User, ResetError> {
+    let user_id = password_resets::table
+        .filter(password_resets::token_hash.eq(crypto::sha256_hex(token.as_bytes())))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(Utc::now()))
+        .select(password_resets::user_id)
+        .first(conn)
+        .optional()?
+        .ok_or(ResetError::Invalid)?;
+    users::find(conn, user_id)?
+        .filter(User::is_active)
+        .ok_or(ResetError::Invalid)
+}
+
+/// Sets the new password, spends the token and ends every session, in one transaction.
+pub fn reset(
+    conn: &mut PgConnection,
+    token: &str,
+    password: &Password,
+    client_addr: Option<String>,
+) -> Result<User, ResetError> {
+    let hash = password.hash()?;
+    conn.transaction(|conn| {
+        let spent = diesel::update(
+            password_resets::table
+                .filter(password_resets::token_hash.eq(crypto::sha256_hex(token.as_bytes())))
+                .filter(password_resets::used_at.is_null())
+                .filter(password_resets::expires_at.gt(Utc::now())),
+        )
+        .set(password_resets::used_at.eq(diesel::dsl::now))
+        .returning(password_resets::user_id)
+        .get_result::<uuid::Uuid>(conn)
+        .optional()?
+        .ok_or(ResetError::Invalid)?;
+        let user = users::find(conn, spent)?
+            .filter(User::is_active)
+            .ok_or(ResetError::Invalid)?;
+        diesel::update(user_rows::table.find(user.id))
+            .set((user_rows::password_hash.eq(&hash), user_rows::updated_at.eq(diesel::dsl::now)))
+            .execute(conn)?;
+        users::end_sessions(conn, user.id)?;
+        audit::record(
+            conn,
+            &Actor { user_id: Some(user.id), client_addr },
+            Event {
+                tenant_path: None,
+                action: "user.password_reset",
+                target_type: "user",
+                target_id: Some(user.id),
+                detail: serde_json::json!({}),
+            },
+        )?;
+        Ok(user)
+    })
+}

@@ -1,0 +1,119 @@
+//! The outbox worker: claims due messages and sends them over SMTP (or, with no SMTP
+//! configured, keeps them in the local mailbox), each send bounded by a timeout, failures
+//! retried with exponential backoff until the last attempt.
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::MailSettings;
+use crate::db::{self, DbPool};
+use crate::email::outbox::{self, Message};
+use crate::error::AppError;
+
+enum Delivery {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The embedded default: nothing leaves the machine; the portal shows the mailbox.
+    LocalMailbox,
+}
+
+pub struct Worker {
+    pool: DbPool,
+    delivery: Delivery,
+    from: Mailbox,
+    settings: MailSettings,
+}
+
+const BATCH: i64 = 10;
+
+impl Worker {
+    pub fn new(pool: DbPool, settings: &MailSettings) -> Result<Self, AppError> {
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| AppError::Internal(format!("CANOPY_MAIL_FROM: {e}")))?;
+        let delivery = match &settings.smtp_url {
+            None => Delivery::LocalMailbox,
+            Some(url) => Delivery::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                    .map_err(|e| AppError::Internal(format!("CANOPY_SMTP_URL: {e}")))?
+                    .timeout(Some(settings.timeout))
+                    .build(),
+            ),
+        };
+        Ok(Self {
+            pool,
+            delivery,
+            from,
+            settings: settings.clone(),
+        })
+    }
+
+    /// Runs until the process stops.
+    pub async fn run(self) {
+        loop {
+            match self.tick().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox worker"),
+            }
+            actix_web::rt::time::sleep(self.settings.poll).await;
+        }
+    }
+
+    /// Claims and handles one batch; returns how many messages it handled.
+    pub async fn tick(&self) -> Result<usize, AppError> {
+        // The lease outlives the send timeout, so no other worker takes a message mid-send.
+        let lease = self.settings.timeout.as_secs() as i64 + 30;
+        let batch = db::run(&self.pool, move |c| outbox::claim(c, BATCH, lease)).await?;
+        let handled = batch.len();
+        for message in batch {
+            let result = self.deliver(&message).await;
+            let max = self.settings.max_attempts;
+            let retry_in = self.backoff(message.attempts);
+            db::run(&self.pool, move |c| match result {
+                Ok(()) => outbox::mark_sent(c, message.id),
+                Err(e) => {
+                    tracing::warn!(message_id = message.id, attempt = message.attempts, error = %e, "email not sent");
+                    outbox::mark_failed(c, &message, &e, max, retry_in)
+                }
+            })
+            .await?;
+        }
+        Ok(handled)
+    }
+
+    fn backoff(&self, attempts: i32) -> chrono::Duration {
+        let factor = 2u32.saturating_pow(attempts.clamp(1, 16) as u32 - 1);
+        let delay = self.settings.retry_base.saturating_mul(factor).min(Duration::from_secs(3600));
+        chrono::Duration::milliseconds(delay.as_millis() as i64)
+    }
+
+    async fn deliver(&self, message: &Message) -> Result<(), String> {
+        let transport = match &self.delivery {
+            Delivery::LocalMailbox => return Ok(()),
+            Delivery::Smtp(t) => t,
+        };
+        let to: Mailbox = message
+            .to_email
+            .parse()
+            .map_err(|e| format!("bad recipient address: {e}"))?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                message.text_body.clone(),
+                message.html_body.clone(),
+            ))
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        match tokio::time::timeout(self.settings.timeout, transport.send(email)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("SMTP: {e}")),
+            Err(_) => Err(format!(
+                "SMTP: no answer within {} seconds",
+                self.settings.timeout.as_secs()
+            )),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! A tenant's invitations (admins): invite, resend, revoke, retry delivery.
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action, Reached};
+use crate::db;
+use crate::domain::invitations::{self, ChangeError, Invitation, InviteOutcome, Mail};
+use crate::domain::roles::Role;
+use crate::domain::tenants::Tenant;
+use crate::domain::users::Email;
+use crate::email::outbox;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::htmx::redirect;
+use crate::web::render::html_status;
+
+pub struct Row {
+    pub invitation: Invitation,
+    pub state: &'static str,
+    pub delivery: String,
+}
+
+#[derive(Template)]
+#[template(path = "invitations/list.html")]
+struct InvitationsPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    rows: Vec<Row>,
+    roles: Vec<&'static str>,
+    email_value: String,
+    role_value: String,
+    email_error: Option<String>,
+    role_error: Option<String>,
+    notice: Option<String>,
+}
+
+fn rows(conn: &mut diesel::PgConnection, tenant_id: Uuid) -> Result<Vec<Row>, AppError> {
+    let list = invitations::list(conn, tenant_id, 200)?;
+    let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
+    let messages = outbox::latest_for_invitations(conn, &ids)?;
+    Ok(list
+        .into_iter()
+        .map(|invitation| {
+            let m = messages.iter().find(|m| m.invitation_id == Some(invitation.id));
+            let failed = m.is_some_and(|m| m.failed_at.is_some());
+            let state = match invitation.shown_state() {
+                "pending" if failed => "delivery failed",
+                s => s,
+            };
+            let delivery = match m {
+                Some(m) if m.sent_at.is_some() => "sent".to_string(),
+                Some(m) if m.failed_at.is_some() => format!(
+                    "not delivered after {} attempts: {}",
+                    m.attempts,
+                    m.last_error.clone().unwrap_or_default()
+                ),
+                Some(m) if m.attempts > 0 => format!(
+                    "retrying ({} attempts so far: {})",
+                    m.attempts,
+                    m.last_error.clone().unwrap_or_default()
+                ),
+                Some(_) => "queued".to_string(),
+                None => String::new(),
+            };
+            Row { invitation, state, delivery }
+        })
+        .collect())
+}
+
+fn grantable(reached: &Reached) -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .filter(|r| **r <= reached.role)
+        .map(|r| r.as_str())
+        .collect()
+}
+
+impl InvitationsPage {
+    fn load(
+        conn: &mut diesel::PgConnection,
+        chrome: Chrome,
+        reached: Reached,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            chrome,
+            rows: rows(conn, reached.tenant.id)?,
+            roles: grantable(&reached),
+            tenant: reached.tenant,
+            email_value: String::new(),
+            role_value: "viewer".into(),
+            email_error: None,
+            role_error: None,
+            notice: None,
+        })
+    }
+}
+
+pub async fn list(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let page = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        InvitationsPage::load(conn, chrome, reached)
+    })
+    .await?;
+    html_status(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let email = Email::parse(&form.email);
+    let role = Role::parse(&form.role);
+    let state2 = state.clone();
+    let (status, page) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        if let Some(r) = role
+            && r > reached.role
+        {
+            return Err(AppError::Forbidden("You cannot grant a role above your own.".into()));
+        }
+        let tenant = reached.tenant.clone();
+        let mut page = InvitationsPage::load(conn, chrome, reached)?;
+        page.email_value = form.email.chars().take(254).collect();
+        page.role_value = form.role.chars().take(20).collect();
+        let (email, role) = match (email, role) {
+            (Ok(e), Some(r)) => (e, r),
+            (email, role) => {
+                page.email_error = email.err();
+                page.role_error = role.is_none().then(|| "Choose a role.".to_string());
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page));
+            }
+        };
+        let mail = Mail {
+            base_url: &state2.settings.base_url,
+            ttl: state2.settings.mail.invitation_ttl,
+            inviter_name: &access.user.display_name,
+        };
+        let status = match invitations::invite(conn, &access.actor, &tenant, &email, role, &mail)? {
+            InviteOutcome::Sent(inv) => {
+                page.notice = Some(format!("Invitation sent to {}.", inv.email));
+                page.email_value.clear();
+                StatusCode::OK
+            }
+            InviteOutcome::AlreadyPending(inv) => {
+                page.notice = Some(format!(
+                    "{} already has a pending invitation; use Resend to send a new link.",
+                    inv.email
+                ));
+                StatusCode::OK
+            }
+            InviteOutcome::AlreadyMember => {
+                page.email_error = Some(format!("{} is already a member of this tenant.", email.as_str()));
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        };
+        page.rows = rows(conn, tenant.id)?;
+        Ok((status, page))
+    })
+    .await?;
+    html_status(status, &page)
+}
+
+/// What to do with one invitation.
+#[derive(Clone, Copy)]
+enum Change {
+    Resend,
+    Revoke,
+    Retry,
+}
+
+async fn change(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    what: Change,
+) -> Result<HttpResponse, AppError> {
+    let (id, invitation_id) = path.into_inner();
+    let state2 = state.clone();
+    db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let mail = Mail {
+            base_url: &state2.settings.base_url,
+            ttl: state2.settings.mail.invitation_ttl,
+            inviter_name: &access.user.display_name,
+        };
+        let done = match what {
+            Change::Resend => invitations::resend(conn, &access.actor, &reached.tenant, invitation_id, &mail).map(|_| ()),
+            Change::Revoke => invitations::revoke(conn, &access.actor, &reached.tenant, invitation_id),
+            Change::Retry => invitations::retry_delivery(conn, &reached.tenant, invitation_id),
+        };
+        match done {
+            Ok(()) => Ok(()),
+            Err(ChangeError::App(e)) => Err(e),
+            Err(e) => Err(AppError::Conflict(e.to_string())),
+        }
+    })
+    .await?;
+    Ok(redirect(&req, &format!("/tenants/{id}/invitations")))
+}
+
+pub async fn resend(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+    change(req, access, state, path, Change::Resend).await
+}
+
+pub async fn revoke(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+    change(req, access, state, path, Change::Revoke).await
+}
+
+pub async fn retry(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+    change(req, access, state, path, Change::Retry).await
+}

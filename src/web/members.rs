@@ -1,0 +1,199 @@
+//! A tenant's members: search and pages; admins change roles, remove memberships and
+//! disable or re-enable people.
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::memberships::{self, MemberQuery, MemberRow};
+use crate::domain::roles::Role;
+use crate::domain::tenants::Tenant;
+use crate::domain::users;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::htmx::redirect;
+use crate::web::render::html;
+
+const PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "members/list.html")]
+struct MembersPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    can_administer: bool,
+    rows: Vec<MemberRow>,
+    total: i64,
+    q: String,
+    sub: bool,
+    page: i64,
+    pages: i64,
+    me: Uuid,
+}
+
+impl MembersPage {
+    fn page_link(&self, page: i64) -> String {
+        let q: String = url_encode(&self.q);
+        format!(
+            "/tenants/{}/members?q={q}&sub={}&page={page}",
+            self.tenant.id,
+            if self.sub { "1" } else { "0" }
+        )
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+pub async fn list(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let q: String = query.q.chars().take(100).collect();
+    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let wants_sub = query.sub.as_deref() == Some("1");
+    let me = access.user.id;
+    let (reached, rows, total) = db::run(&state.pool, {
+        let q = q.clone();
+        move |conn| {
+            let reached = access.tenant(conn, id)?;
+            // Only admins reach below their tenant, so only they may include sub-tenants.
+            let sub = wants_sub && access.allows(&reached, Action::Administer);
+            let (rows, total) = memberships::search(conn, &MemberQuery {
+                tenant_id: id,
+                subtree: sub.then_some(reached.tenant.traversal_ids.as_slice()),
+                search: &q,
+                offset: (page - 1) * PAGE,
+                limit: PAGE,
+            })?;
+            Ok((reached, rows, total))
+        }
+    })
+    .await?;
+    let can_administer = reached.role == Role::Admin;
+    html(&MembersPage {
+        chrome,
+        sub: wants_sub && can_administer,
+        tenant: reached.tenant,
+        can_administer,
+        pages: (total + PAGE - 1) / PAGE,
+        rows,
+        total,
+        q,
+        page,
+        me,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+pub async fn change_role(
+    req: actix_web::HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, user_id) = path.into_inner();
+    let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
+    db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        if role > reached.role {
+            return Err(AppError::Forbidden("You cannot grant a role above your own.".into()));
+        }
+        if user_id == access.user.id {
+            return Err(AppError::Forbidden("Ask another admin to change your own role.".into()));
+        }
+        memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
+        memberships::grant(conn, &access.actor, user_id, &reached.tenant, role)
+    })
+    .await?;
+    Ok(redirect(&req, &format!("/tenants/{id}/members")))
+}
+
+pub async fn remove(
+    req: actix_web::HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, user_id) = path.into_inner();
+    db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        if user_id == access.user.id {
+            return Err(AppError::Forbidden("Ask another admin to remove your own membership.".into()));
+        }
+        memberships::revoke(conn, &access.actor, user_id, &reached.tenant)
+    })
+    .await?;
+    Ok(redirect(&req, &format!("/tenants/{id}/members")))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+/// Disabling ends the person's sessions at once. Allowed only to an admin who reaches every
+/// tenant the person belongs to, so that no customer can lock out their provider's staff.
+pub async fn set_status(
+    req: actix_web::HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    form: web::Form<StatusForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, user_id) = path.into_inner();
+    let active = match form.status.as_str() {
+        "active" => true,
+        "disabled" => false,
+        _ => return Err(AppError::BadRequest("Unknown status.".into())),
+    };
+    db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
+        if user_id == access.user.id {
+            return Err(AppError::Forbidden("You cannot disable yourself.".into()));
+        }
+        let everywhere = memberships::paths_of(conn, user_id)?;
+        if everywhere.iter().any(|p| access.role_on(p) != Some(Role::Admin)) {
+            return Err(AppError::Forbidden(
+                "This person also belongs to tenants you do not administer; ask an admin above them."
+                    .into(),
+            ));
+        }
+        let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        users::set_active(conn, &access.actor, &user, active, &reached.tenant.traversal_ids)
+    })
+    .await?;
+    Ok(redirect(&req, &format!("/tenants/{id}/members")))
+}
