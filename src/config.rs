@@ -105,15 +105,22 @@ impl Settings {
             pool_size: parse(&lookup, "CANOPY_POOL_SIZE", "16")?,
             mail: MailSettings {
                 smtp_url: lookup("CANOPY_SMTP_URL").map(Secret::new),
-                from: lookup("CANOPY_MAIL_FROM").unwrap_or_else(|| "Canopy <canopy@localhost>".into()),
+                from: lookup("CANOPY_MAIL_FROM")
+                    .unwrap_or_else(|| "Canopy <canopy@localhost>".into()),
                 timeout: Duration::from_secs(parse(&lookup, "CANOPY_MAIL_TIMEOUT_SECS", "15")?),
                 max_attempts: parse(&lookup, "CANOPY_MAIL_MAX_ATTEMPTS", "6")?,
-                retry_base: Duration::from_millis(parse(&lookup, "CANOPY_MAIL_RETRY_BASE_MS", "30000")?),
+                retry_base: Duration::from_millis(parse(
+                    &lookup,
+                    "CANOPY_MAIL_RETRY_BASE_MS",
+                    "30000",
+                )?),
                 poll: Duration::from_millis(parse(&lookup, "CANOPY_MAIL_POLL_MS", "1000")?),
                 invitation_ttl: Duration::from_secs(
                     3600 * parse::<u64>(&lookup, "CANOPY_INVITATION_TTL_HOURS", "168")?,
                 ),
-                reset_ttl: Duration::from_secs(60 * parse::<u64>(&lookup, "CANOPY_RESET_TTL_MINUTES", "60")?),
+                reset_ttl: Duration::from_secs(
+                    60 * parse::<u64>(&lookup, "CANOPY_RESET_TTL_MINUTES", "60")?,
+                ),
             },
         })
     }

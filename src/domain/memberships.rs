@@ -151,7 +151,10 @@ pub struct MemberRow {
 }
 
 /// A page of members and the total that match.
-pub fn search(conn: &mut PgConnection, q: &MemberQuery<'_>) -> Result<(Vec<MemberRow>, i64), AppError> {
+pub fn search(
+    conn: &mut PgConnection,
+    q: &MemberQuery<'_>,
+) -> Result<(Vec<MemberRow>, i64), AppError> {
     let filtered = || {
         let mut query = memberships::table
             .inner_join(users::table)
@@ -160,13 +163,22 @@ pub fn search(conn: &mut PgConnection, q: &MemberQuery<'_>) -> Result<(Vec<Membe
         query = match q.subtree {
             Some(path) => {
                 let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
-                query.filter(memberships::tenant_path.ge(lo).and(memberships::tenant_path.lt(hi)))
+                query.filter(
+                    memberships::tenant_path
+                        .ge(lo)
+                        .and(memberships::tenant_path.lt(hi)),
+                )
             }
             None => query.filter(memberships::tenant_id.eq(q.tenant_id)),
         };
         let term = q.search.trim();
         if !term.is_empty() {
-            let pattern = format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = format!(
+                "%{}%",
+                term.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
             query = query.filter(
                 users::display_name
                     .ilike(pattern.clone())
@@ -177,7 +189,11 @@ pub fn search(conn: &mut PgConnection, q: &MemberQuery<'_>) -> Result<(Vec<Membe
     };
     let total = filtered().count().get_result(conn)?;
     let rows = filtered()
-        .order((users::display_name.asc(), users::id.asc(), tenants::name.asc()))
+        .order((
+            users::display_name.asc(),
+            users::id.asc(),
+            tenants::name.asc(),
+        ))
         .offset(q.offset)
         .limit(q.limit)
         .select((
@@ -195,7 +211,11 @@ pub fn search(conn: &mut PgConnection, q: &MemberQuery<'_>) -> Result<(Vec<Membe
 }
 
 /// The membership of `user_id` in exactly this tenant, if any.
-pub fn role_in(conn: &mut PgConnection, user_id: Uuid, tenant_id: Uuid) -> Result<Option<Role>, AppError> {
+pub fn role_in(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<Option<Role>, AppError> {
     let role: Option<String> = memberships::table
         .find((user_id, tenant_id))
         .select(memberships::role)
@@ -212,18 +232,28 @@ pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Uuid>>
         .load(conn)?)
 }
 
-pub fn revoke(conn: &mut PgConnection, actor: &Actor, user_id: Uuid, tenant: &Tenant) -> Result<(), AppError> {
+pub fn revoke(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    user_id: Uuid,
+    tenant: &Tenant,
+) -> Result<(), AppError> {
     conn.transaction(|conn| {
-        let removed = diesel::delete(memberships::table.find((user_id, tenant.id))).execute(conn)?;
+        let removed =
+            diesel::delete(memberships::table.find((user_id, tenant.id))).execute(conn)?;
         if removed == 0 {
             return Err(AppError::NotFound);
         }
-        audit::record(conn, actor, Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: "membership.revoke",
-            target_type: "user",
-            target_id: Some(user_id),
-            detail: serde_json::json!({}),
-        })
+        audit::record(
+            conn,
+            actor,
+            Event {
+                tenant_path: Some(&tenant.traversal_ids),
+                action: "membership.revoke",
+                target_type: "user",
+                target_id: Some(user_id),
+                detail: serde_json::json!({}),
+            },
+        )
     })
 }

@@ -115,12 +115,18 @@ pub fn reset(
             .filter(User::is_active)
             .ok_or(ResetError::Invalid)?;
         diesel::update(user_rows::table.find(user.id))
-            .set((user_rows::password_hash.eq(&hash), user_rows::updated_at.eq(diesel::dsl::now)))
+            .set((
+                user_rows::password_hash.eq(&hash),
+                user_rows::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(conn)?;
         users::end_sessions(conn, user.id)?;
         audit::record(
             conn,
-            &Actor { user_id: Some(user.id), client_addr },
+            &Actor {
+                user_id: Some(user.id),
+                client_addr,
+            },
             Event {
                 tenant_path: None,
                 action: "user.password_reset",

@@ -30,7 +30,7 @@ impl Email {
     }
 }
 
-/// A person's name as shown in the portal.
+/// A name as shown in the portal (a person's, or a tenant's before its own rules).
 pub fn parse_display_name(raw: &str) -> Result<String, String> {
     let name = raw.trim();
     if name.is_empty() {

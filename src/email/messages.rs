@@ -39,8 +39,22 @@ pub fn invitation(
 ) -> Result<Rendered, AppError> {
     Ok(Rendered {
         subject: format!("You are invited to {tenant} on Canopy"),
-        text: InvitationText { tenant, inviter, role, link, expires }.render()?,
-        html: InvitationHtml { tenant, inviter, role, link, expires }.render()?,
+        text: InvitationText {
+            tenant,
+            inviter,
+            role,
+            link,
+            expires,
+        }
+        .render()?,
+        html: InvitationHtml {
+            tenant,
+            inviter,
+            role,
+            link,
+            expires,
+        }
+        .render()?,
     })
 }
 
@@ -63,7 +77,17 @@ struct ResetHtml<'a> {
 pub fn password_reset(name: &str, link: &str, minutes: u64) -> Result<Rendered, AppError> {
     Ok(Rendered {
         subject: "Reset your Canopy password".into(),
-        text: ResetText { name, link, minutes }.render()?,
-        html: ResetHtml { name, link, minutes }.render()?,
+        text: ResetText {
+            name,
+            link,
+            minutes,
+        }
+        .render()?,
+        html: ResetHtml {
+            name,
+            link,
+            minutes,
+        }
+        .render()?,
     })
 }

@@ -47,7 +47,11 @@ pub fn enqueue(conn: &mut PgConnection, m: NewMessage<'_>) -> Result<i64, AppErr
 }
 
 /// Claims up to `limit` due messages for `lease_secs`; each claim counts as an attempt.
-pub fn claim(conn: &mut PgConnection, limit: i64, lease_secs: i64) -> Result<Vec<Message>, AppError> {
+pub fn claim(
+    conn: &mut PgConnection,
+    limit: i64,
+    lease_secs: i64,
+) -> Result<Vec<Message>, AppError> {
     Ok(diesel::sql_query(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $2), \
                 attempts = attempts + 1 \
@@ -95,7 +99,10 @@ pub fn mark_failed(
 }
 
 /// An admin's "try again" after delivery failed: a fresh set of attempts.
-pub fn retry_for_invitation(conn: &mut PgConnection, invitation_id: Uuid) -> Result<usize, AppError> {
+pub fn retry_for_invitation(
+    conn: &mut PgConnection,
+    invitation_id: Uuid,
+) -> Result<usize, AppError> {
     Ok(diesel::update(
         outbox::table
             .filter(outbox::invitation_id.eq(invitation_id))
@@ -137,4 +144,3 @@ pub fn find(conn: &mut PgConnection, id: i64) -> Result<Message, AppError> {
         .select(Message::as_select())
         .first(conn)?)
 }
-

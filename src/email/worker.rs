@@ -85,7 +85,11 @@ impl Worker {
 
     fn backoff(&self, attempts: i32) -> chrono::Duration {
         let factor = 2u32.saturating_pow(attempts.clamp(1, 16) as u32 - 1);
-        let delay = self.settings.retry_base.saturating_mul(factor).min(Duration::from_secs(3600));
+        let delay = self
+            .settings
+            .retry_base
+            .saturating_mul(factor)
+            .min(Duration::from_secs(3600));
         chrono::Duration::milliseconds(delay.as_millis() as i64)
     }
 

@@ -52,18 +52,41 @@ fn gone(e: LinkError) -> Result<HttpResponse, AppError> {
         }
     };
     let ask = opened.map(|o| match &o.inviter {
-        Some((name, email)) => format!("Ask {name} ({email}) for a new invitation to {}.", o.tenant_name),
-        None => format!("Ask an administrator of {} for a new invitation.", o.tenant_name),
+        Some((name, email)) => format!(
+            "Ask {name} ({email}) for a new invitation to {}.",
+            o.tenant_name
+        ),
+        None => format!(
+            "Ask an administrator of {} for a new invitation.",
+            o.tenant_name
+        ),
     });
-    html_status(status, &GonePage { title: "Invitation".into(), reason: e.to_string(), ask })
+    html_status(
+        status,
+        &GonePage {
+            title: "Invitation".into(),
+            reason: e.to_string(),
+            ask,
+        },
+    )
 }
 
-fn page(session: &Session, token: &str, o: &Opened, me: Option<&User>, has_account: bool) -> AcceptPage {
+fn page(
+    session: &Session,
+    token: &str,
+    o: &Opened,
+    me: Option<&User>,
+    has_account: bool,
+) -> AcceptPage {
     AcceptPage {
         csrf: csrf::token(session),
         token: token.to_string(),
         tenant: o.tenant_name.clone(),
-        inviter: o.inviter.as_ref().map(|(n, _)| n.clone()).unwrap_or_else(|| "An administrator".into()),
+        inviter: o
+            .inviter
+            .as_ref()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| "An administrator".into()),
         email: o.invitation.email.clone(),
         role: o.invitation.role.to_string(),
         signed_in_as: me.map(|u| u.email.clone()),
@@ -103,9 +126,10 @@ pub async fn open(
     .await?;
     match found {
         Err(e) => gone(e),
-        Ok((opened, me, has_account)) => {
-            html_status(StatusCode::OK, &page(&session, &token, &opened, me.as_ref(), has_account))
-        }
+        Ok((opened, me, has_account)) => html_status(
+            StatusCode::OK,
+            &page(&session, &token, &opened, me.as_ref(), has_account),
+        ),
     }
 }
 
@@ -137,7 +161,12 @@ pub async fn accept(
             None => None,
         };
         if let Some(me) = &me {
-            return Ok(Ok(invitations::accept(conn, &t, Acceptor::Existing(me), addr)));
+            return Ok(Ok(invitations::accept(
+                conn,
+                &t,
+                Acceptor::Existing(me),
+                addr,
+            )));
         }
         let opened = match invitations::open(conn, &t) {
             Ok(o) => o,
@@ -154,7 +183,10 @@ pub async fn accept(
             (Ok(name), Ok(password)) => Ok(Ok(invitations::accept(
                 conn,
                 &t,
-                Acceptor::New { display_name: &name, password: &password },
+                Acceptor::New {
+                    display_name: &name,
+                    password: &password,
+                },
                 addr,
             ))),
             (name, password) => Ok(Err((opened, form.display_name, name.err(), password.err()))),
@@ -181,7 +213,13 @@ pub async fn accept(
                 })
             })
             .await?;
-            let mut p = page(&session, &token, &opened, None, matches!(e, AcceptError::HasAccount));
+            let mut p = page(
+                &session,
+                &token,
+                &opened,
+                None,
+                matches!(e, AcceptError::HasAccount),
+            );
             p.error = Some(e.to_string());
             html_status(StatusCode::CONFLICT, &p)
         }

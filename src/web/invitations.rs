@@ -46,7 +46,9 @@ fn rows(conn: &mut diesel::PgConnection, tenant_id: Uuid) -> Result<Vec<Row>, Ap
     Ok(list
         .into_iter()
         .map(|invitation| {
-            let m = messages.iter().find(|m| m.invitation_id == Some(invitation.id));
+            let m = messages
+                .iter()
+                .find(|m| m.invitation_id == Some(invitation.id));
             let failed = m.is_some_and(|m| m.failed_at.is_some());
             let state = match invitation.shown_state() {
                 "pending" if failed => "delivery failed",
@@ -67,7 +69,11 @@ fn rows(conn: &mut diesel::PgConnection, tenant_id: Uuid) -> Result<Vec<Row>, Ap
                 Some(_) => "queued".to_string(),
                 None => String::new(),
             };
-            Row { invitation, state, delivery }
+            Row {
+                invitation,
+                state,
+                delivery,
+            }
         })
         .collect())
 }
@@ -142,7 +148,9 @@ pub async fn invite(
         if let Some(r) = role
             && r > reached.role
         {
-            return Err(AppError::Forbidden("You cannot grant a role above your own.".into()));
+            return Err(AppError::Forbidden(
+                "You cannot grant a role above your own.".into(),
+            ));
         }
         let tenant = reached.tenant.clone();
         let mut page = InvitationsPage::load(conn, chrome, reached)?;
@@ -175,7 +183,10 @@ pub async fn invite(
                 StatusCode::OK
             }
             InviteOutcome::AlreadyMember => {
-                page.email_error = Some(format!("{} is already a member of this tenant.", email.as_str()));
+                page.email_error = Some(format!(
+                    "{} is already a member of this tenant.",
+                    email.as_str()
+                ));
                 StatusCode::UNPROCESSABLE_ENTITY
             }
         };
@@ -211,8 +222,13 @@ async fn change(
             inviter_name: &access.user.display_name,
         };
         let done = match what {
-            Change::Resend => invitations::resend(conn, &access.actor, &reached.tenant, invitation_id, &mail).map(|_| ()),
-            Change::Revoke => invitations::revoke(conn, &access.actor, &reached.tenant, invitation_id),
+            Change::Resend => {
+                invitations::resend(conn, &access.actor, &reached.tenant, invitation_id, &mail)
+                    .map(|_| ())
+            }
+            Change::Revoke => {
+                invitations::revoke(conn, &access.actor, &reached.tenant, invitation_id)
+            }
             Change::Retry => invitations::retry_delivery(conn, &reached.tenant, invitation_id),
         };
         match done {
@@ -225,14 +241,29 @@ async fn change(
     Ok(redirect(&req, &format!("/tenants/{id}/invitations")))
 }
 
-pub async fn resend(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+pub async fn resend(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Resend).await
 }
 
-pub async fn revoke(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+pub async fn revoke(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Revoke).await
 }
 
-pub async fn retry(req: HttpRequest, access: Access, state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, AppError> {
+pub async fn retry(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Retry).await
 }

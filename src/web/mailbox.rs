@@ -36,7 +36,10 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> 
     html(&MailboxPage { messages })
 }
 
-pub async fn show(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     enabled(&state)?;
     let id = id.into_inner();
     let message = db::run(&state.pool, move |conn| outbox::find(conn, id)).await?;

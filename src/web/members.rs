@@ -49,7 +49,9 @@ impl MembersPage {
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -85,13 +87,16 @@ pub async fn list(
             let reached = access.tenant(conn, id)?;
             // Only admins reach below their tenant, so only they may include sub-tenants.
             let sub = wants_sub && access.allows(&reached, Action::Administer);
-            let (rows, total) = memberships::search(conn, &MemberQuery {
-                tenant_id: id,
-                subtree: sub.then_some(reached.tenant.traversal_ids.as_slice()),
-                search: &q,
-                offset: (page - 1) * PAGE,
-                limit: PAGE,
-            })?;
+            let (rows, total) = memberships::search(
+                conn,
+                &MemberQuery {
+                    tenant_id: id,
+                    subtree: sub.then_some(reached.tenant.traversal_ids.as_slice()),
+                    search: &q,
+                    offset: (page - 1) * PAGE,
+                    limit: PAGE,
+                },
+            )?;
             Ok((reached, rows, total))
         }
     })
@@ -124,14 +129,19 @@ pub async fn change_role(
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
-    let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
+    let role =
+        Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         if role > reached.role {
-            return Err(AppError::Forbidden("You cannot grant a role above your own.".into()));
+            return Err(AppError::Forbidden(
+                "You cannot grant a role above your own.".into(),
+            ));
         }
         if user_id == access.user.id {
-            return Err(AppError::Forbidden("Ask another admin to change your own role.".into()));
+            return Err(AppError::Forbidden(
+                "Ask another admin to change your own role.".into(),
+            ));
         }
         memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
         memberships::grant(conn, &access.actor, user_id, &reached.tenant, role)
@@ -150,7 +160,9 @@ pub async fn remove(
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         if user_id == access.user.id {
-            return Err(AppError::Forbidden("Ask another admin to remove your own membership.".into()));
+            return Err(AppError::Forbidden(
+                "Ask another admin to remove your own membership.".into(),
+            ));
         }
         memberships::revoke(conn, &access.actor, user_id, &reached.tenant)
     })

@@ -22,7 +22,13 @@ struct ForgotPage {
 }
 
 pub async fn forgot_form(session: Session) -> Result<HttpResponse, AppError> {
-    html_status(StatusCode::OK, &ForgotPage { csrf: csrf::token(&session), sent: false })
+    html_status(
+        StatusCode::OK,
+        &ForgotPage {
+            csrf: csrf::token(&session),
+            sent: false,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -39,8 +45,17 @@ pub async fn forgot(
     let email: String = form.into_inner().email.chars().take(254).collect();
     let base = state.settings.base_url.clone();
     let ttl = state.settings.mail.reset_ttl;
-    db::run(&state.pool, move |conn| password_resets::request(conn, &email, &base, ttl)).await?;
-    html_status(StatusCode::OK, &ForgotPage { csrf: csrf::token(&session), sent: true })
+    db::run(&state.pool, move |conn| {
+        password_resets::request(conn, &email, &base, ttl)
+    })
+    .await?;
+    html_status(
+        StatusCode::OK,
+        &ForgotPage {
+            csrf: csrf::token(&session),
+            sent: true,
+        },
+    )
 }
 
 #[derive(Template)]
@@ -60,16 +75,28 @@ pub async fn reset_form(
 ) -> Result<HttpResponse, AppError> {
     let token = token.into_inner();
     let t = token.clone();
-    let checked = db::run(&state.pool, move |conn| match password_resets::check(conn, &t) {
-        Ok(_) => Ok(None),
-        Err(ResetError::Invalid) => Ok(Some(ResetError::Invalid.to_string())),
-        Err(ResetError::App(e)) => Err(e),
+    let checked = db::run(&state.pool, move |conn| {
+        match password_resets::check(conn, &t) {
+            Ok(_) => Ok(None),
+            Err(ResetError::Invalid) => Ok(Some(ResetError::Invalid.to_string())),
+            Err(ResetError::App(e)) => Err(e),
+        }
     })
     .await?;
-    let status = if checked.is_some() { StatusCode::GONE } else { StatusCode::OK };
+    let status = if checked.is_some() {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
     html_status(
         status,
-        &ResetPage { csrf: csrf::token(&session), token, error: None, invalid: checked, done: false },
+        &ResetPage {
+            csrf: csrf::token(&session),
+            token,
+            error: None,
+            invalid: checked,
+            done: false,
+        },
     )
 }
 
@@ -99,7 +126,10 @@ pub async fn reset(
             Err(ResetError::App(e)) => return Err(e),
         };
         if form.password != form.password_confirm {
-            return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, Some("The two passwords differ.".to_string()))));
+            return Ok(Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("The two passwords differ.".to_string()),
+            )));
         }
         let password = match Password::parse(&form.password, &user.email) {
             Ok(p) => p,
@@ -114,10 +144,28 @@ pub async fn reset(
     .await?;
     let csrf = csrf::token(&session);
     match outcome {
-        Ok(()) => html_status(StatusCode::OK, &ResetPage { csrf, token, error: None, invalid: None, done: true }),
+        Ok(()) => html_status(
+            StatusCode::OK,
+            &ResetPage {
+                csrf,
+                token,
+                error: None,
+                invalid: None,
+                done: true,
+            },
+        ),
         Err((status, error)) => {
             let invalid = error.is_none().then(|| ResetError::Invalid.to_string());
-            html_status(status, &ResetPage { csrf, token, error, invalid, done: false })
+            html_status(
+                status,
+                &ResetPage {
+                    csrf,
+                    token,
+                    error,
+                    invalid,
+                    done: false,
+                },
+            )
         }
     }
 }

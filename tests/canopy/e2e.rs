@@ -91,6 +91,29 @@ async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
     false
 }
 
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_path(c, "/tenants").await, "landed on the tree");
+}
+
 async fn wait_for_path(c: &Client, path: &str) -> bool {
     for _ in 0..100 {
         if c.current_url()
@@ -112,26 +135,7 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
     app.user("alice@rentafone.example", &root, Role::Admin);
     let (_driver, c) = browser().await;
 
-    c.goto(&format!("{}/login", app.base)).await.unwrap();
-    c.find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("alice@rentafone.example")
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert!(wait_for_path(&c, "/tenants").await, "landed on the tree");
+    sign_in(&c, &app.base, "alice@rentafone.example").await;
 
     c.goto(&format!("{}/tenants/{}", app.base, root.id))
         .await
@@ -192,4 +196,80 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
         "the tree needs a new sign-in"
     );
     c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_browser() {
+    let smtp = crate::smtp::SmtpServer::start();
+    let smtp_url = smtp.url();
+    let app = crate::helpers::spawn_app_with(&[("CANOPY_SMTP_URL", &smtp_url)]).await;
+    app.start_worker();
+    let acme = app.root("Acme Haulage Ltd");
+    app.user("ann@acme.example", &acme, Role::Admin);
+
+    let (_admin_driver, admin) = browser().await;
+    sign_in(&admin, &app.base, "ann@acme.example").await;
+    admin
+        .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
+        .await
+        .unwrap();
+    admin
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("dana@example.com")
+        .await
+        .unwrap();
+    admin
+        .find(Locator::Css("#invite-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_text(&admin, "#notice", "Invitation sent to dana@example.com").await);
+    snapshot(&admin, "invitations").await;
+    admin.close().await.unwrap();
+
+    let message = &smtp.wait_for(1).await[0];
+    let url = crate::smtp::link(message, &app.base, "/invitations/");
+    let (_invitee_driver, invitee) = browser().await;
+    invitee.goto(&url).await.unwrap();
+    assert!(wait_for_text(&invitee, "h1", "Join Acme Haulage Ltd").await);
+    invitee
+        .find(Locator::Id("display_name"))
+        .await
+        .unwrap()
+        .send_keys("Dana Driver")
+        .await
+        .unwrap();
+    invitee
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("a long secret of her own")
+        .await
+        .unwrap();
+    invitee
+        .find(Locator::Id("password_confirm"))
+        .await
+        .unwrap()
+        .send_keys("a long secret of her own")
+        .await
+        .unwrap();
+    invitee
+        .find(Locator::Css("#accept-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    assert!(
+        wait_for_path(&invitee, &format!("/tenants/{}", acme.id)).await,
+        "lands in the tenant"
+    );
+    assert!(wait_for_text(&invitee, "h1", "Acme Haulage Ltd").await);
+    assert!(wait_for_text(&invitee, "header .who", "Dana Driver").await);
+    invitee.close().await.unwrap();
 }

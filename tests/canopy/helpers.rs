@@ -93,6 +93,7 @@ pub fn fresh_database() -> String {
 }
 
 pub struct TestApp {
+    pub settings: Settings,
     pub base: String,
     pub port: u16,
     pub pool: DbPool,
@@ -100,14 +101,20 @@ pub struct TestApp {
 }
 
 pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    // Links in emails name the real port, so it is chosen before the server binds it.
+    let port = crate::smtp::free_port();
     let mut env: HashMap<String, String> = HashMap::from([
         ("CANOPY_DATABASE_URL".into(), database_url.to_string()),
-        ("CANOPY_LISTEN".into(), "127.0.0.1:0".into()),
+        ("CANOPY_LISTEN".into(), format!("127.0.0.1:{port}")),
+        ("CANOPY_BASE_URL".into(), format!("http://127.0.0.1:{port}")),
         ("CANOPY_SECURE_COOKIES".into(), "false".into()),
         ("CANOPY_SECRET_KEY".into(), "k".repeat(64)),
         ("CANOPY_WORKERS".into(), "2".into()),
         ("CANOPY_POOL_SIZE".into(), "4".into()),
         ("CANOPY_DATA_DIR".into(), "/tmp/canopy-test-data".into()),
+        ("CANOPY_MAIL_POLL_MS".into(), "50".into()),
+        ("CANOPY_MAIL_RETRY_BASE_MS".into(), "100".into()),
+        ("CANOPY_MAIL_TIMEOUT_SECS".into(), "5".into()),
     ]);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
@@ -130,10 +137,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
     let settings = test_settings(database_url, extra);
     let pool = db::pool(database_url, 4);
-    let app = Application::build(settings, pool.clone()).expect("build app");
+    let app = Application::build(settings.clone(), pool.clone()).expect("build app");
     let port = app.port();
     tokio::spawn(app.server());
     TestApp {
+        settings,
         base: format!("http://127.0.0.1:{port}"),
         port,
         pool,
@@ -142,6 +150,17 @@ pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp
 }
 
 impl TestApp {
+    /// Starts an outbox worker for this app, as `canopy serve` does.
+    pub fn start_worker(&self) {
+        let worker = canopy::email::worker::Worker::new(self.pool.clone(), &self.settings.mail)
+            .expect("worker");
+        tokio::spawn(worker.run());
+    }
+
+    pub fn worker(&self) -> canopy::email::worker::Worker {
+        canopy::email::worker::Worker::new(self.pool.clone(), &self.settings.mail).expect("worker")
+    }
+
     pub fn conn(&self) -> db::DbConn {
         self.pool.get().expect("connection")
     }

@@ -1,11 +1,14 @@
 //! One integration-test binary against a real PostgreSQL (one cluster per run, a fresh
+//! database per test), a real SMTP server (aiosmtpd), real HTTP, and headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! database per test), real HTTP, and headless Chromium for the journeys.
 mod access_matrix;
 mod auth;
 mod cli;
 mod e2e;
 mod helpers;
+mod invitations;
+mod people;
 mod routes;
 mod security;
+mod smtp;
 mod tree;

@@ -13,6 +13,16 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     ("get", "/login"),
     ("post", "/login"),
     ("post", "/logout"),
+    // The token in the path is the credential.
+    ("get", "/password/forgot"),
+    ("post", "/password/forgot"),
+    ("get", "/password/reset/{token}"),
+    ("post", "/password/reset/{token}"),
+    ("get", "/invitations/{token}"),
+    ("post", "/invitations/{token}"),
+    // Only without SMTP (the embedded default); 404 otherwise.
+    ("get", "/mailbox"),
+    ("get", "/mailbox/{message}"),
 ];
 
 #[test]
@@ -33,13 +43,18 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let acme = app.root("Acme");
     let other = app.root("Other Co");
     app.user("ann@acme.example", &acme, Role::Admin);
-    app.user("otto@other.example", &other, Role::Admin);
+    let otto = app.user("otto@other.example", &other, Role::Admin);
+    let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     let mut stranger = app.browser();
     stranger.get("/login").await;
     let mut ann = app.signed_in("ann@acme.example").await;
 
     for r in ROUTES.iter().filter(|r| !r.public) {
-        let path = r.path.replace("{id}", &other.id.to_string());
+        let path = r
+            .path
+            .replace("{id}", &other.id.to_string())
+            .replace("{user}", &otto.to_string())
+            .replace("{invitation}", &invitation.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
             _ => stranger.post(&path, &[]).await,
@@ -63,23 +78,30 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             let res = match r.method {
                 "get" => ann.get(&path).await,
                 _ => {
-                    ann.post(
-                        &path,
-                        &[
-                            ("name", "x"),
-                            ("parent_id", &acme.id.to_string()),
-                            ("status", "suspended"),
-                        ],
-                    )
-                    .await
+                    // A well-formed request, so that only the access rule can refuse it.
+                    let parent = acme.id.to_string();
+                    let status = if r.path.contains("/members/") {
+                        "disabled"
+                    } else {
+                        "suspended"
+                    };
+                    let fields = [
+                        ("name", "x"),
+                        ("parent_id", parent.as_str()),
+                        ("status", status),
+                        ("role", "viewer"),
+                        ("email", "x@example.com"),
+                    ];
+                    ann.post(&path, &fields).await
                 }
             };
             assert_eq!(
                 res.status,
                 StatusCode::NOT_FOUND,
-                "{} {} for another tenant",
+                "{} {} for another tenant: {}",
                 r.method,
-                r.path
+                r.path,
+                res.body
             );
             assert!(!res.body.contains("Other Co"));
             ann.get("/tenants").await;

@@ -2,12 +2,17 @@
 //! rewritten in the same transaction as any change to it, here and nowhere else.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
 use uuid::Uuid;
 
 use crate::db::schema::{memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::error::AppError;
+
+mod moves;
+mod tree;
+
+pub use moves::{MovePreview, move_preview, move_subtree};
+pub use tree::{TreeNode, children, nodes};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = tenants)]
@@ -34,20 +39,11 @@ pub struct TenantName(String);
 
 impl TenantName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err("Enter a name.".into());
-        }
-        if name.chars().count() > 100 {
-            return Err("Use at most 100 characters.".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("The name contains characters that are not allowed.".into());
-        }
+        let name = crate::domain::users::parse_display_name(raw)?;
         if !name.chars().any(char::is_alphanumeric) {
             return Err("The name needs at least one letter or digit.".into());
         }
-        Ok(Self(name.to_string()))
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -261,107 +257,6 @@ pub fn set_suspended(
     })
 }
 
-/// What moves along with a tenant: its whole subtree and the members in it.
-#[derive(Debug)]
-pub struct MovePreview {
-    pub tenants: Vec<Tenant>,
-    pub members: i64,
-}
-
-pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, AppError> {
-    let tenants = subtree(conn, &tenant.traversal_ids)?;
-    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-    let members = memberships::table
-        .filter(
-            memberships::tenant_path
-                .ge(lo)
-                .and(memberships::tenant_path.lt(hi)),
-        )
-        .count()
-        .get_result(conn)?;
-    Ok(MovePreview { tenants, members })
-}
-
-/// Moves a tenant and everything below it under `new_parent_id`, in one transaction.
-pub fn move_subtree(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    tenant_id: Uuid,
-    new_parent_id: Uuid,
-) -> Result<Tenant, TenantError> {
-    conn.transaction(|conn| {
-        // Moves are rare; serialising them rules out two moves racing into a cycle.
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7461203)").execute(conn)?;
-        let locked: Vec<Tenant> = tenants::table
-            .filter(tenants::id.eq_any([tenant_id, new_parent_id]))
-            .order(tenants::id.asc())
-            .for_update()
-            .select(Tenant::as_select())
-            .load(conn)?;
-        let tenant = locked
-            .iter()
-            .find(|t| t.id == tenant_id)
-            .ok_or(AppError::NotFound)?;
-        let parent = locked
-            .iter()
-            .find(|t| t.id == new_parent_id)
-            .ok_or(AppError::NotFound)?;
-        if parent.traversal_ids.contains(&tenant.id) {
-            return Err(TenantError::Cycle);
-        }
-        if tenant.parent_id == Some(parent.id) {
-            return Err(TenantError::SameParent);
-        }
-        let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-        tenants::table
-            .filter(
-                tenants::traversal_ids
-                    .ge(&lo)
-                    .and(tenants::traversal_ids.lt(&hi)),
-            )
-            .for_update()
-            .select(tenants::id)
-            .load::<Uuid>(conn)?;
-        // Keep each path's tail from the moved tenant down, behind the new parent's path.
-        let keep_from = tenant.traversal_ids.len() as i64;
-        for table in ["tenants", "memberships"] {
-            let column = if table == "tenants" {
-                "traversal_ids"
-            } else {
-                "tenant_path"
-            };
-            diesel::sql_query(format!(
-                "UPDATE {table} SET {column} = $1 || {column}[$2:] \
-                 WHERE {column} >= $3 AND {column} < $4"
-            ))
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
-            .bind::<BigInt, _>(keep_from)
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
-            .execute(conn)?;
-        }
-        let moved = diesel::update(tenants::table.find(tenant.id))
-            .set((
-                tenants::parent_id.eq(parent.id),
-                tenants::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&moved.traversal_ids),
-                action: "tenant.move",
-                target_type: "tenant",
-                target_id: Some(tenant.id),
-                detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
-            },
-        )?;
-        Ok(moved)
-    })
-}
-
 /// What deleting the tenant would lose; empty when it may go.
 pub fn blockers(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<String>, AppError> {
     let children: i64 = tenants::table
@@ -415,49 +310,6 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
         )?;
         Ok(())
     })
-}
-
-/// A tenant as listed in the tree, with what lies directly inside it.
-#[derive(Debug, QueryableByName)]
-pub struct TreeNode {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub id: Uuid,
-    #[diesel(sql_type = Text)]
-    pub name: String,
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    #[diesel(sql_type = BigInt)]
-    pub children: i64,
-    #[diesel(sql_type = BigInt)]
-    pub members: i64,
-}
-
-const TREE_NODE_SQL: &str = "SELECT t.id, t.name, t.status, \
-    (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id) AS children, \
-    (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members \
-    FROM tenants t";
-
-/// The children of a tenant, by name (at most `limit`).
-pub fn children(
-    conn: &mut PgConnection,
-    parent_id: Uuid,
-    limit: i64,
-) -> Result<Vec<TreeNode>, AppError> {
-    Ok(diesel::sql_query(format!(
-        "{TREE_NODE_SQL} WHERE t.parent_id = $1 ORDER BY lower(t.name) LIMIT $2"
-    ))
-    .bind::<diesel::sql_types::Uuid, _>(parent_id)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?)
-}
-
-/// Tree nodes for the given tenants (the tops of a user's reach), by name.
-pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, AppError> {
-    Ok(diesel::sql_query(format!(
-        "{TREE_NODE_SQL} WHERE t.id = ANY($1) ORDER BY lower(t.name)"
-    ))
-    .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
-    .load(conn)?)
 }
 
 pub fn any_exists(conn: &mut PgConnection) -> Result<bool, AppError> {

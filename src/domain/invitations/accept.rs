@@ -1,0 +1,177 @@
+//! Opening and accepting an invitation link: one transaction for the account (if new), the
+//! membership and the spent token.
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::Invitation;
+use crate::crypto;
+use crate::db::schema::{invitations, tenants, users as user_rows};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::memberships as grants;
+use crate::domain::password::Password;
+use crate::domain::tenants::Tenant;
+use crate::domain::users::{self, CreateUserError, Email, User};
+use crate::error::AppError;
+
+/// What an invitation link shows: the invitation, its tenant and who invited.
+pub struct Opened {
+    pub invitation: Invitation,
+    pub tenant_name: String,
+    pub inviter: Option<(String, String)>,
+}
+
+/// Why a link no longer works; the page says which, and whom to ask.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This invitation link is not valid. Check that you copied the whole link.")]
+    Unknown,
+    #[error("This invitation has expired.")]
+    Expired(Box<Opened>),
+    #[error("This invitation was withdrawn.")]
+    Revoked(Box<Opened>),
+    #[error("This invitation has already been used.")]
+    Used(Box<Opened>),
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("invitation", &self.invitation.id)
+            .finish()
+    }
+}
+
+fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opened, LinkError> {
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let query = invitations::table
+        .filter(invitations::token_hash.eq(hash))
+        .select(Invitation::as_select());
+    let found = if lock {
+        query.for_update().first(conn).optional()
+    } else {
+        query.first(conn).optional()
+    };
+    let invitation = found.map_err(AppError::from)?.ok_or(LinkError::Unknown)?;
+    let tenant_name = tenants::table
+        .find(invitation.tenant_id)
+        .select(tenants::name)
+        .first(conn)
+        .map_err(AppError::from)?;
+    let inviter = match invitation.inviter_id {
+        Some(id) => user_rows::table
+            .find(id)
+            .select((user_rows::display_name, user_rows::email))
+            .first(conn)
+            .optional()
+            .map_err(AppError::from)?,
+        None => None,
+    };
+    let opened = Opened {
+        invitation,
+        tenant_name,
+        inviter,
+    };
+    match opened.invitation.shown_state() {
+        "pending" => Ok(opened),
+        "expired" => Err(LinkError::Expired(Box::new(opened))),
+        "revoked" => Err(LinkError::Revoked(Box::new(opened))),
+        _ => Err(LinkError::Used(Box::new(opened))),
+    }
+}
+
+pub fn open(conn: &mut PgConnection, token: &str) -> Result<Opened, LinkError> {
+    open_locked(conn, token, false)
+}
+
+/// Who accepts: a new person with a name and password, or a signed-in user.
+pub enum Acceptor<'a> {
+    New {
+        display_name: &'a str,
+        password: &'a Password,
+    },
+    Existing(&'a User),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("An account with this email address exists already: sign in to accept.")]
+    HasAccount,
+    #[error("This invitation is for {0}; you are signed in with another address.")]
+    WrongAccount(String),
+}
+
+impl From<AppError> for AcceptError {
+    fn from(e: AppError) -> Self {
+        Self::Link(LinkError::App(e))
+    }
+}
+
+impl From<diesel::result::Error> for AcceptError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Link(LinkError::App(e.into()))
+    }
+}
+
+/// Accepts in one transaction: the account (if new), the membership, the spent token.
+pub fn accept(
+    conn: &mut PgConnection,
+    token: &str,
+    who: Acceptor<'_>,
+    client_addr: Option<String>,
+) -> Result<(User, Uuid), AcceptError> {
+    conn.transaction(|conn| {
+        let opened = open_locked(conn, token, true)?;
+        let inv = &opened.invitation;
+        let user = match who {
+            Acceptor::Existing(user) => {
+                if !user.email.eq_ignore_ascii_case(&inv.email) {
+                    return Err(AcceptError::WrongAccount(inv.email.clone()));
+                }
+                user.clone()
+            }
+            Acceptor::New {
+                display_name,
+                password,
+            } => {
+                let email = Email::parse(&inv.email).map_err(AppError::BadRequest)?;
+                users::create(conn, &email, display_name, password).map_err(|e| match e {
+                    CreateUserError::EmailTaken => AcceptError::HasAccount,
+                    CreateUserError::App(a) => a.into(),
+                })?
+            }
+        };
+        let tenant: Tenant = tenants::table
+            .find(inv.tenant_id)
+            .for_share()
+            .select(Tenant::as_select())
+            .first(conn)?;
+        let actor = Actor {
+            user_id: Some(user.id),
+            client_addr,
+        };
+        grants::grant(conn, &actor, user.id, &tenant, inv.role)?;
+        diesel::update(invitations::table.find(inv.id))
+            .set((
+                invitations::state.eq("accepted"),
+                invitations::accepted_by.eq(user.id),
+                invitations::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &actor,
+            Event {
+                tenant_path: Some(&tenant.traversal_ids),
+                action: "invitation.accept",
+                target_type: "invitation",
+                target_id: Some(inv.id),
+                detail: serde_json::json!({ "email": inv.email }),
+            },
+        )?;
+        Ok((user, tenant.id))
+    })
+}

@@ -1,0 +1,111 @@
+//! Moving a subtree: one transaction that locks it, refuses cycles and rewrites the paths of
+//! every tenant and membership below it.
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt};
+use uuid::Uuid;
+
+use super::{Tenant, TenantError, subtree, subtree_bounds};
+use crate::db::schema::{memberships, tenants};
+use crate::domain::audit::{self, Actor, Event};
+use crate::error::AppError;
+
+/// What moves along with a tenant: its whole subtree and the members in it.
+#[derive(Debug)]
+pub struct MovePreview {
+    pub tenants: Vec<Tenant>,
+    pub members: i64,
+}
+
+pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, AppError> {
+    let tenants = subtree(conn, &tenant.traversal_ids)?;
+    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
+    let members = memberships::table
+        .filter(
+            memberships::tenant_path
+                .ge(lo)
+                .and(memberships::tenant_path.lt(hi)),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(MovePreview { tenants, members })
+}
+
+/// Moves a tenant and everything below it under `new_parent_id`, in one transaction.
+pub fn move_subtree(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant_id: Uuid,
+    new_parent_id: Uuid,
+) -> Result<Tenant, TenantError> {
+    conn.transaction(|conn| {
+        // Moves are rare; serialising them rules out two moves racing into a cycle.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7461203)").execute(conn)?;
+        let locked: Vec<Tenant> = tenants::table
+            .filter(tenants::id.eq_any([tenant_id, new_parent_id]))
+            .order(tenants::id.asc())
+            .for_update()
+            .select(Tenant::as_select())
+            .load(conn)?;
+        let tenant = locked
+            .iter()
+            .find(|t| t.id == tenant_id)
+            .ok_or(AppError::NotFound)?;
+        let parent = locked
+            .iter()
+            .find(|t| t.id == new_parent_id)
+            .ok_or(AppError::NotFound)?;
+        if parent.traversal_ids.contains(&tenant.id) {
+            return Err(TenantError::Cycle);
+        }
+        if tenant.parent_id == Some(parent.id) {
+            return Err(TenantError::SameParent);
+        }
+        let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
+        tenants::table
+            .filter(
+                tenants::traversal_ids
+                    .ge(&lo)
+                    .and(tenants::traversal_ids.lt(&hi)),
+            )
+            .for_update()
+            .select(tenants::id)
+            .load::<Uuid>(conn)?;
+        // Keep each path's tail from the moved tenant down, behind the new parent's path.
+        let keep_from = tenant.traversal_ids.len() as i64;
+        for table in ["tenants", "memberships"] {
+            let column = if table == "tenants" {
+                "traversal_ids"
+            } else {
+                "tenant_path"
+            };
+            diesel::sql_query(format!(
+                "UPDATE {table} SET {column} = $1 || {column}[$2:] \
+                 WHERE {column} >= $3 AND {column} < $4"
+            ))
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
+            .bind::<BigInt, _>(keep_from)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
+            .execute(conn)?;
+        }
+        let moved = diesel::update(tenants::table.find(tenant.id))
+            .set((
+                tenants::parent_id.eq(parent.id),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Tenant::as_returning())
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                tenant_path: Some(&moved.traversal_ids),
+                action: "tenant.move",
+                target_type: "tenant",
+                target_id: Some(tenant.id),
+                detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
+            },
+        )?;
+        Ok(moved)
+    })
+}

@@ -1,0 +1,49 @@
+//! The tree as people browse it: nodes with counts of what lies directly inside.
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// A tenant as listed in the tree, with what lies directly inside it.
+#[derive(Debug, QueryableByName)]
+pub struct TreeNode {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub children: i64,
+    #[diesel(sql_type = BigInt)]
+    pub members: i64,
+}
+
+const TREE_NODE_SQL: &str = "SELECT t.id, t.name, t.status, \
+    (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id) AS children, \
+    (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members \
+    FROM tenants t";
+
+/// The children of a tenant, by name (at most `limit`).
+pub fn children(
+    conn: &mut PgConnection,
+    parent_id: Uuid,
+    limit: i64,
+) -> Result<Vec<TreeNode>, AppError> {
+    Ok(diesel::sql_query(format!(
+        "{TREE_NODE_SQL} WHERE t.parent_id = $1 ORDER BY lower(t.name) LIMIT $2"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(parent_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
+/// Tree nodes for the given tenants (the tops of a user's reach), by name.
+pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, AppError> {
+    Ok(diesel::sql_query(format!(
+        "{TREE_NODE_SQL} WHERE t.id = ANY($1) ORDER BY lower(t.name)"
+    ))
+    .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)?)
+}
