@@ -26,6 +26,20 @@ pub struct Worker {
 
 const BATCH: i64 = 10;
 
+/// `smtp://` means STARTTLS, required; `?tls=none` opts out (a relay on the same host);
+/// `smtps://` is TLS from the first byte.
+pub fn transport_url(url: &str) -> String {
+    let plain = ["?tls=none&", "&tls=none", "?tls=none"];
+    if let Some(p) = plain.iter().find(|p| url.contains(**p)) {
+        return url.replacen(p, if p.ends_with('&') { "?" } else { "" }, 1);
+    }
+    if url.starts_with("smtp://") && !url.contains("tls=") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        return format!("{url}{sep}tls=required");
+    }
+    url.to_string()
+}
+
 impl Worker {
     pub fn new(pool: DbPool, settings: &MailSettings) -> Result<Self, AppError> {
         let from: Mailbox = settings
@@ -35,7 +49,7 @@ impl Worker {
         let delivery = match &settings.smtp_url {
             None => Delivery::LocalMailbox,
             Some(url) => Delivery::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&transport_url(url.expose()))
                     .map_err(|e| AppError::Internal(format!("CANOPY_SMTP_URL: {e}")))?
                     .timeout(Some(settings.timeout))
                     .build(),

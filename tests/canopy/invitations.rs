@@ -389,7 +389,10 @@ async fn after_the_last_attempt_the_invitation_shows_delivery_failed_and_can_be_
 async fn a_stalled_smtp_server_does_not_hang_the_worker_past_its_timeout() {
     // Accepts connections and never says a word.
     let stalled = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("smtp://127.0.0.1:{}", stalled.local_addr().unwrap().port());
+    let url = format!(
+        "smtp://127.0.0.1:{}?tls=none",
+        stalled.local_addr().unwrap().port()
+    );
     let app = spawn_app_with(&[("CANOPY_SMTP_URL", &url), ("CANOPY_MAIL_TIMEOUT_SECS", "1")]).await;
     let acme = app.root("Acme");
     invite_directly(&app, &acme, "someone@example.com");
@@ -514,5 +517,31 @@ async fn invitations_outside_reach_answer_404_and_roles_cannot_be_escalated() {
     assert_eq!(
         app.count("SELECT count(*) AS n FROM memberships WHERE role = 'admin'"),
         1
+    );
+}
+
+#[test]
+fn smtp_urls_require_starttls_unless_told_otherwise() {
+    use canopy::email::worker::transport_url;
+    assert_eq!(
+        transport_url("smtp://mail.example:587"),
+        "smtp://mail.example:587?tls=required"
+    );
+    assert_eq!(
+        transport_url("smtp://u:p@mail.example"),
+        "smtp://u:p@mail.example?tls=required"
+    );
+    assert_eq!(transport_url("smtp://relay:25?tls=none"), "smtp://relay:25");
+    assert_eq!(
+        transport_url("smtp://relay:25?tls=none&x=1"),
+        "smtp://relay:25?x=1"
+    );
+    assert_eq!(
+        transport_url("smtps://mail.example"),
+        "smtps://mail.example"
+    );
+    assert_eq!(
+        transport_url("smtp://m?tls=opportunistic"),
+        "smtp://m?tls=opportunistic"
     );
 }

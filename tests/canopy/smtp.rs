@@ -69,7 +69,8 @@ impl SmtpServer {
     }
 
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        // aiosmtpd speaks plain SMTP; in production smtp:// requires STARTTLS.
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
     }
 
     /// Every message that arrived, decoded enough to read links (quoted-printable undone).
