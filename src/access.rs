@@ -8,6 +8,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::audit::Actor;
+use crate::domain::devices::{self, Device};
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
@@ -36,6 +37,8 @@ pub enum Action {
     Administer,
     /// Move, suspend or delete: decided by the parent's admins, not the tenant's own.
     Restructure,
+    /// Create and edit devices, change their status, import them.
+    OperateDevices,
 }
 
 impl Access {
@@ -104,6 +107,7 @@ impl Access {
         match action {
             Action::View => true,
             Action::Administer => reached.role == Role::Admin,
+            Action::OperateDevices => reached.role >= Role::Operator,
             Action::Restructure => {
                 let path = &reached.tenant.traversal_ids;
                 path.len() > 1 && self.role_on(&path[..path.len() - 1]) == Some(Role::Admin)
@@ -118,11 +122,26 @@ impl Access {
         Err(AppError::Forbidden(match action {
             Action::View => "You cannot see this tenant.".into(),
             Action::Administer => "Only an admin of this tenant can do this.".into(),
+            Action::OperateDevices => "Viewers can look at devices but not change them.".into(),
             Action::Restructure => format!(
                 "Only an admin of the tenant above {:?} can move, suspend or delete it.",
                 reached.tenant.name
             ),
         }))
+    }
+
+    /// A device in reach, with the role that applies to its tenant; `NotFound` otherwise.
+    pub fn device(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        action: Action,
+    ) -> Result<(Device, Reached), AppError> {
+        let device = devices::find(conn, id)?.ok_or(AppError::NotFound)?;
+        self.role_on(&device.tenant_path)
+            .ok_or(AppError::NotFound)?;
+        let reached = self.tenant_for(conn, device.tenant_id, action)?;
+        Ok((device, reached))
     }
 
     /// The tenants at the top of the caller's reach (grants not inside an admin grant).
@@ -170,6 +189,20 @@ impl Access {
             .collect();
         let mut found = tenants::find_many(conn, &ids)?;
         found.sort_by_key(|t| t.traversal_ids.len());
+        Ok(found)
+    }
+
+    /// Every tenant the caller administers, in tree order (targets for device moves).
+    pub fn administered(&self, conn: &mut PgConnection) -> Result<Vec<Tenant>, AppError> {
+        let mut found: Vec<Tenant> = Vec::new();
+        for grant in self.grants.iter().filter(|g| g.role == Role::Admin) {
+            for t in tenants::subtree(conn, &grant.tenant_path)? {
+                if !found.iter().any(|x| x.id == t.id) {
+                    found.push(t);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.traversal_ids.cmp(&b.traversal_ids));
         Ok(found)
     }
 

@@ -16,6 +16,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_moves (id) {
+        id -> Int8,
+        device_id -> Uuid,
+        from_tenant_id -> Nullable<Uuid>,
+        to_tenant_id -> Uuid,
+        moved_by -> Nullable<Uuid>,
+        moved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        tenant_path -> Array<Uuid>,
+        identifier -> Text,
+        id_kind -> Text,
+        name -> Text,
+        model -> Text,
+        kind -> Text,
+        status -> Text,
+        phone -> Nullable<Text>,
+        notes -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -114,6 +143,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(device_moves -> devices (device_id));
+diesel::joinable!(devices -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
@@ -123,6 +154,8 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    device_moves,
+    devices,
     invitations,
     login_failures,
     outbox,

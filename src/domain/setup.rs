@@ -201,6 +201,7 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
                     role: *role,
                 });
             }
+            demo_devices(conn, &actor, &tenant, created.len())?;
             created.push(tenant);
         }
         Ok(Demo {
@@ -208,4 +209,41 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
             accounts,
         })
     })
+}
+
+/// A few devices of every status in each demo tenant.
+fn demo_devices(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    index: usize,
+) -> Result<(), SetupError> {
+    use crate::domain::devices::{self, DeviceInput, fields};
+    let kinds = ["satellite_phone", "tracker", "router", "phone"];
+    for (n, (status, _)) in fields::STATUSES.iter().cycle().take(8).enumerate() {
+        let imei = fields::imei_from(&format!("3566{:02}{:08}", index, n));
+        let input = DeviceInput {
+            imei,
+            name: format!(
+                "{} {}",
+                tenant.name.split_whitespace().next().unwrap_or("Unit"),
+                n + 1
+            ),
+            model: if n % 2 == 0 {
+                "Iridium 9555".into()
+            } else {
+                "Thuraya XT".into()
+            },
+            kind: kinds[n % kinds.len()].into(),
+            status: (*status).into(),
+            phone: format!("+88163{:07}", index * 100 + n),
+            ..Default::default()
+        };
+        let fields = input
+            .parse()
+            .map_err(|e| SetupError::Invalid(format!("demo device: {e:?}")))?;
+        devices::insert(conn, actor, tenant, &fields)
+            .map_err(|e| SetupError::Invalid(e.to_string()))?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod csrf;
 pub mod current;
+pub mod devices;
 pub mod health;
 pub mod htmx;
 pub mod invitations;

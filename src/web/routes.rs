@@ -4,7 +4,9 @@
 use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 
-use crate::web::{accept, assets, auth, health, invitations, mailbox, members, password, tenants};
+use crate::web::{
+    accept, assets, auth, devices, health, invitations, mailbox, members, password, tenants,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
@@ -67,6 +69,16 @@ route_table! {
     post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in;
     post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
     post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
+    get "/tenants/{id}/devices" => devices::list, signed_in;
+    post "/tenants/{id}/devices" => devices::create, signed_in;
+    get "/tenants/{id}/devices/new" => devices::new_form, signed_in;
+    get "/tenants/{id}/devices/export.csv" => devices::export, signed_in;
+    get "/tenants/{id}/devices/move" => devices::move_preview, signed_in;
+    post "/tenants/{id}/devices/move" => devices::move_devices, signed_in;
+    get "/devices/{id}" => devices::show, signed_in;
+    post "/devices/{id}" => devices::update, signed_in;
+    get "/devices/{id}/edit" => devices::edit_form, signed_in;
+    post "/devices/{id}/retire" => devices::retire, signed_in;
     get "/tenants/{id}/invitations" => invitations::list, signed_in;
     post "/tenants/{id}/invitations" => invitations::invite, signed_in;
     post "/tenants/{id}/invitations/{invitation}/resend" => invitations::resend, signed_in;

@@ -4,6 +4,7 @@
 mod access_matrix;
 mod auth;
 mod cli;
+mod devices;
 mod e2e;
 mod helpers;
 mod invitations;

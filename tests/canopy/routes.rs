@@ -45,14 +45,20 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     app.user("ann@acme.example", &acme, Role::Admin);
     let otto = app.user("otto@other.example", &other, Role::Admin);
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
+    let device = crate::devices::device_in(&app, &other, "OTHER-001");
     let mut stranger = app.browser();
     stranger.get("/login").await;
     let mut ann = app.signed_in("ann@acme.example").await;
 
     for r in ROUTES.iter().filter(|r| !r.public) {
+        let object = if r.path.starts_with("/devices/") {
+            device
+        } else {
+            other.id
+        };
         let path = r
             .path
-            .replace("{id}", &other.id.to_string())
+            .replace("{id}", &object.to_string())
             .replace("{user}", &otto.to_string())
             .replace("{invitation}", &invitation.to_string());
         let anonymous = match r.method {
@@ -74,7 +80,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             r.path
         );
 
-        if path.contains(&other.id.to_string()) {
+        if path.contains(&object.to_string()) {
             let res = match r.method {
                 "get" => ann.get(&path).await,
                 _ => {

@@ -72,7 +72,8 @@ pub fn move_subtree(
             .load::<Uuid>(conn)?;
         // Keep each path's tail from the moved tenant down, behind the new parent's path.
         let keep_from = tenant.traversal_ids.len() as i64;
-        for table in ["tenants", "memberships"] {
+        // Everything that carries a copy of a tenant's path moves along.
+        for table in ["tenants", "memberships", "devices", "invitations"] {
             let column = if table == "tenants" {
                 "traversal_ids"
             } else {

@@ -1,0 +1,2 @@
+DROP TABLE device_moves;
+DROP TABLE devices;

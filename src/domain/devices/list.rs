@@ -1,0 +1,132 @@
+//! Device lists: search, filters, sorting and keyset pagination over a tenant or a subtree,
+//! with the total that match. A page is one index range scan of the subtree's paths.
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use uuid::Uuid;
+
+use super::Device;
+use crate::db::schema::devices;
+use crate::domain::tenants::subtree_bounds;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Name,
+    Identifier,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Self {
+        if s == "identifier" {
+            Self::Identifier
+        } else {
+            Self::Name
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Identifier => "identifier",
+        }
+    }
+    /// The sort key of a device, as the cursor carries it.
+    pub fn key(self, d: &Device) -> String {
+        match self {
+            Self::Name => d.name.to_lowercase(),
+            Self::Identifier => d.identifier.to_ascii_uppercase(),
+        }
+    }
+}
+
+/// Where to look: one tenant, or a whole subtree (admins).
+pub enum Scope<'a> {
+    Tenant(Uuid),
+    Subtree(&'a [Uuid]),
+}
+
+pub struct Filter<'a> {
+    pub scope: Scope<'a>,
+    /// Prefix of the IMEI/serial, or part of the name.
+    pub search: &'a str,
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub sort: Sort,
+    /// The last row of the previous page: (sort key, id).
+    pub after: Option<(String, Uuid)>,
+    pub limit: i64,
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
+    let mut q = devices::table.into_boxed();
+    q = match f.scope {
+        Scope::Tenant(id) => q.filter(devices::tenant_id.eq(id)),
+        Scope::Subtree(path) => {
+            let (lo, hi) = subtree_bounds(path);
+            q.filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
+        }
+    };
+    let term = f.search.trim();
+    if !term.is_empty() {
+        let prefix = format!("{}%", like_escape(&term.to_ascii_uppercase()));
+        let inside = format!("%{}%", like_escape(term));
+        q = q.filter(
+            sql::<Bool>("(upper(identifier) LIKE ")
+                .bind::<Text, _>(prefix)
+                .sql(" OR name ILIKE ")
+                .bind::<Text, _>(inside)
+                .sql(")"),
+        );
+    }
+    if let Some(s) = f.status {
+        q = q.filter(devices::status.eq(s.to_string()));
+    }
+    if let Some(k) = f.kind {
+        q = q.filter(devices::kind.eq(k.to_string()));
+    }
+    q
+}
+
+/// One page (up to `limit` rows) and the number of all that match.
+pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, i64), AppError> {
+    let total: i64 = filtered(f).count().get_result(conn)?;
+    let key_sql = match f.sort {
+        Sort::Name => "lower(name)",
+        Sort::Identifier => "upper(identifier)",
+    };
+    let mut q = filtered(f);
+    if let Some((key, id)) = &f.after {
+        q = q.filter(
+            sql::<Bool>(&format!("({key_sql}, id) > ("))
+                .bind::<Text, _>(key.clone())
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(*id)
+                .sql(")"),
+        );
+    }
+    let rows = q
+        .order((sql::<Text>(key_sql).asc(), devices::id.asc()))
+        .limit(f.limit)
+        .select(Device::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Every matching device in sort order, for export.
+pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, AppError> {
+    let key_sql = match f.sort {
+        Sort::Name => "lower(name)",
+        Sort::Identifier => "upper(identifier)",
+    };
+    Ok(filtered(f)
+        .order((sql::<Text>(key_sql).asc(), devices::id.asc()))
+        .select(Device::as_select())
+        .load(conn)?)
+}

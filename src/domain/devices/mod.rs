@@ -1,0 +1,227 @@
+//! Devices: the inventory that lives in the tree. Every change is audited; a move writes an
+//! ownership history row. There is no hard delete: a device's history is kept.
+pub mod fields;
+pub mod list;
+pub mod moves;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{device_moves, devices, tenants};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = devices)]
+pub struct Device {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_path: Vec<Uuid>,
+    pub identifier: String,
+    pub id_kind: String,
+    pub name: String,
+    pub model: String,
+    pub kind: String,
+    pub status: String,
+    pub phone: Option<String>,
+    pub notes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Device {
+    pub fn kind_label(&self) -> &'static str {
+        fields::label(fields::KINDS, &self.kind)
+    }
+    pub fn status_label(&self) -> &'static str {
+        fields::label(fields::STATUSES, &self.status)
+    }
+    /// The form values that show this device as it is.
+    pub fn input(&self) -> DeviceInput {
+        let (imei, serial) = match self.id_kind.as_str() {
+            "imei" => (self.identifier.clone(), String::new()),
+            _ => (String::new(), self.identifier.clone()),
+        };
+        DeviceInput {
+            imei,
+            serial,
+            name: self.name.clone(),
+            model: self.model.clone(),
+            kind: self.kind.clone(),
+            status: self.status.clone(),
+            phone: self.phone.clone().unwrap_or_default(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("A device with this IMEI or serial number exists already.")]
+    Duplicate,
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<diesel::result::Error> for DeviceError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Self::Duplicate,
+            other => Self::App(other.into()),
+        }
+    }
+}
+
+/// Unscoped: for the access layer, which decides whether the caller may see it.
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Device>, AppError> {
+    Ok(devices::table
+        .find(id)
+        .select(Device::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_identifier(
+    conn: &mut PgConnection,
+    identifier: &str,
+) -> Result<Option<Device>, AppError> {
+    Ok(devices::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("upper(identifier) = ")
+                .bind::<diesel::sql_types::Text, _>(identifier.to_ascii_uppercase()),
+        )
+        .select(Device::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts a device and its first history row; call inside the caller's transaction.
+pub fn insert(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    f: &DeviceFields,
+) -> Result<Device, DeviceError> {
+    let device: Device = diesel::insert_into(devices::table)
+        .values((
+            devices::id.eq(Uuid::now_v7()),
+            devices::tenant_id.eq(tenant.id),
+            devices::tenant_path.eq(&tenant.traversal_ids),
+            devices::identifier.eq(f.identifier.value()),
+            devices::id_kind.eq(f.identifier.kind()),
+            devices::name.eq(&f.name),
+            devices::model.eq(&f.model),
+            devices::kind.eq(&f.kind),
+            devices::status.eq(&f.status),
+            devices::phone.eq(&f.phone),
+            devices::notes.eq(&f.notes),
+        ))
+        .returning(Device::as_returning())
+        .get_result(conn)?;
+    diesel::insert_into(device_moves::table)
+        .values((
+            device_moves::device_id.eq(device.id),
+            device_moves::to_tenant_id.eq(tenant.id),
+            device_moves::moved_by.eq(actor.user_id),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            tenant_path: Some(&tenant.traversal_ids),
+            action: "device.create",
+            target_type: "device",
+            target_id: Some(device.id),
+            detail: serde_json::json!({ "identifier": device.identifier }),
+        },
+    )?;
+    Ok(device)
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant_id: Uuid,
+    f: &DeviceFields,
+) -> Result<Device, DeviceError> {
+    conn.transaction(|conn| {
+        // Share-lock the tenant so that a concurrent subtree move cannot leave a stale path.
+        let tenant = tenants::table
+            .find(tenant_id)
+            .for_share()
+            .select(Tenant::as_select())
+            .first(conn)?;
+        insert(conn, actor, &tenant, f)
+    })
+}
+
+/// Writes new field values (not the tenant), audited.
+pub fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    device: &Device,
+    f: &DeviceFields,
+) -> Result<Device, DeviceError> {
+    conn.transaction(|conn| {
+        let updated: Device = diesel::update(devices::table.find(device.id))
+            .set((
+                devices::identifier.eq(f.identifier.value()),
+                devices::id_kind.eq(f.identifier.kind()),
+                devices::name.eq(&f.name),
+                devices::model.eq(&f.model),
+                devices::kind.eq(&f.kind),
+                devices::status.eq(&f.status),
+                devices::phone.eq(&f.phone),
+                devices::notes.eq(&f.notes),
+                devices::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Device::as_returning())
+            .get_result(conn)?;
+        audit::record(conn, actor, Event {
+            tenant_path: Some(&device.tenant_path),
+            action: "device.update",
+            target_type: "device",
+            target_id: Some(device.id),
+            detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status }),
+        })?;
+        Ok(updated)
+    })
+}
+
+/// One row of a device's ownership history.
+#[derive(Debug, Clone, Queryable)]
+pub struct HistoryRow {
+    pub from_tenant_id: Option<Uuid>,
+    pub to_tenant_id: Uuid,
+    pub moved_by: Option<String>,
+    pub moved_at: DateTime<Utc>,
+}
+
+pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRow>, AppError> {
+    use crate::db::schema::users;
+    Ok(device_moves::table
+        .left_join(users::table.on(users::id.nullable().eq(device_moves::moved_by)))
+        .filter(device_moves::device_id.eq(device_id))
+        .order(device_moves::id.asc())
+        .select((
+            device_moves::from_tenant_id,
+            device_moves::to_tenant_id,
+            users::display_name.nullable(),
+            device_moves::moved_at,
+        ))
+        .load(conn)?)
+}
+
+pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, AppError> {
+    Ok(devices::table
+        .filter(devices::tenant_id.eq(tenant_id))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,81 @@
+//! Moving devices between tenants: a preview of what changes, then one transaction that
+//! moves them all, writes a history row and an audit event for each.
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::Device;
+use crate::db::schema::{device_moves, devices, tenants};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+
+/// Devices grouped by the tenant they leave.
+#[derive(Debug)]
+pub struct Preview {
+    pub from: Vec<(Uuid, usize)>,
+    pub moving: Vec<Device>,
+    /// Already in the target: nothing to do for these.
+    pub staying: usize,
+}
+
+pub fn preview(devices: Vec<Device>, target: &Tenant) -> Preview {
+    let (staying, moving): (Vec<Device>, Vec<Device>) =
+        devices.into_iter().partition(|d| d.tenant_id == target.id);
+    let mut from: Vec<(Uuid, usize)> = Vec::new();
+    for d in &moving {
+        match from.iter_mut().find(|(t, _)| *t == d.tenant_id) {
+            Some((_, n)) => *n += 1,
+            None => from.push((d.tenant_id, 1)),
+        }
+    }
+    Preview {
+        from,
+        moving,
+        staying: staying.len(),
+    }
+}
+
+/// Moves the devices to `target_id` in one transaction; returns how many moved.
+pub fn move_all(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+    target_id: Uuid,
+) -> Result<usize, AppError> {
+    conn.transaction(|conn| {
+        let target: Tenant = tenants::table.find(target_id).for_share().select(Tenant::as_select()).first(conn)?;
+        let locked: Vec<Device> = devices::table
+            .filter(devices::id.eq_any(ids))
+            .order(devices::id.asc())
+            .for_update()
+            .select(Device::as_select())
+            .load(conn)?;
+        let mut moved = 0;
+        for d in locked.iter().filter(|d| d.tenant_id != target.id) {
+            diesel::update(devices::table.find(d.id))
+                .set((
+                    devices::tenant_id.eq(target.id),
+                    devices::tenant_path.eq(&target.traversal_ids),
+                    devices::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(device_moves::table)
+                .values((
+                    device_moves::device_id.eq(d.id),
+                    device_moves::from_tenant_id.eq(d.tenant_id),
+                    device_moves::to_tenant_id.eq(target.id),
+                    device_moves::moved_by.eq(actor.user_id),
+                ))
+                .execute(conn)?;
+            audit::record(conn, actor, Event {
+                tenant_path: Some(&target.traversal_ids),
+                action: "device.move",
+                target_type: "device",
+                target_id: Some(d.id),
+                detail: serde_json::json!({ "from": d.tenant_id, "to": target.id, "identifier": d.identifier }),
+            })?;
+            moved += 1;
+        }
+        Ok(moved)
+    })
+}

@@ -1,0 +1,280 @@
+//! One device: its page with ownership history, create, edit, retire.
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::devices::fields::{KINDS, STATUSES};
+use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
+use crate::domain::tenants::{self, Tenant};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, html_status, see_other};
+
+#[derive(Template)]
+#[template(path = "devices/form.html")]
+struct FormPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    /// None when creating.
+    device: Option<Device>,
+    input: DeviceInput,
+    errors: FieldErrors,
+    kinds: &'static [(&'static str, &'static str)],
+    statuses: &'static [(&'static str, &'static str)],
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+    fn action(&self) -> String {
+        match &self.device {
+            Some(d) => format!("/devices/{}", d.id),
+            None => format!("/tenants/{}/devices", self.tenant.id),
+        }
+    }
+}
+
+fn form(
+    chrome: Chrome,
+    tenant: Tenant,
+    device: Option<Device>,
+    input: DeviceInput,
+    errors: FieldErrors,
+) -> FormPage {
+    FormPage {
+        chrome,
+        tenant,
+        device,
+        input,
+        errors,
+        kinds: KINDS,
+        statuses: STATUSES,
+    }
+}
+
+pub async fn new_form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let reached = db::run(&state.pool, move |conn| {
+        access.tenant_for(conn, id, Action::OperateDevices)
+    })
+    .await?;
+    let input = DeviceInput {
+        status: "in_stock".into(),
+        kind: "satellite_phone".into(),
+        ..Default::default()
+    };
+    html(&form(
+        chrome,
+        reached.tenant,
+        None,
+        input,
+        FieldErrors::new(),
+    ))
+}
+
+/// A failed save: the form again, 422, with each message beside its field.
+fn refused(
+    chrome: Chrome,
+    tenant: Tenant,
+    device: Option<Device>,
+    input: DeviceInput,
+    e: Result<FieldErrors, DeviceError>,
+) -> Result<HttpResponse, AppError> {
+    let errors = match e {
+        Ok(errors) => errors,
+        Err(DeviceError::Duplicate) => FieldErrors::from([(
+            if input.imei.trim().is_empty() {
+                "serial"
+            } else {
+                "imei"
+            },
+            DeviceError::Duplicate.to_string(),
+        )]),
+        Err(DeviceError::App(a)) => return Err(a),
+    };
+    html_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &form(chrome, tenant, device, input, errors),
+    )
+}
+
+pub async fn create(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    input: web::Form<DeviceInput>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let input = input.into_inner();
+    let i = input.clone();
+    let (tenant, outcome) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::OperateDevices)?;
+        let outcome = match i.parse() {
+            Err(errors) => Err(Ok(errors)),
+            Ok(fields) => devices::create(conn, &access.actor, id, &fields).map_err(Err),
+        };
+        Ok((reached.tenant, outcome))
+    })
+    .await?;
+    match outcome {
+        Ok(device) => Ok(see_other(&format!("/devices/{}", device.id))),
+        Err(e) => refused(chrome, tenant, None, input, e),
+    }
+}
+
+pub async fn edit_form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let (device, reached) = db::run(&state.pool, move |conn| {
+        access.device(conn, id, Action::OperateDevices)
+    })
+    .await?;
+    let input = device.input();
+    html(&form(
+        chrome,
+        reached.tenant,
+        Some(device),
+        input,
+        FieldErrors::new(),
+    ))
+}
+
+pub async fn update(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    input: web::Form<DeviceInput>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let input = input.into_inner();
+    let i = input.clone();
+    let (device, tenant, outcome) = db::run(&state.pool, move |conn| {
+        let (device, reached) = access.device(conn, id, Action::OperateDevices)?;
+        let outcome = match i.parse() {
+            Err(errors) => Err(Ok(errors)),
+            Ok(fields) => devices::update(conn, &access.actor, &device, &fields)
+                .map(|_| ())
+                .map_err(Err),
+        };
+        Ok((device, reached.tenant, outcome))
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(see_other(&format!("/devices/{id}"))),
+        Err(e) => refused(chrome, tenant, Some(device), input, e),
+    }
+}
+
+/// Retiring keeps the device and its history; there is no hard delete.
+pub async fn retire(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    db::run(&state.pool, move |conn| {
+        let (device, _) = access.device(conn, id, Action::OperateDevices)?;
+        let mut input = device.input();
+        input.status = "retired".into();
+        let fields = input
+            .parse()
+            .map_err(|_| AppError::Internal("stored device fails its own rules".into()))?;
+        devices::update(conn, &access.actor, &device, &fields).map_err(|e| match e {
+            DeviceError::App(a) => a,
+            other => AppError::Conflict(other.to_string()),
+        })
+    })
+    .await?;
+    Ok(see_other(&format!("/devices/{id}")))
+}
+
+/// One history row as the viewer may see it: tenants outside their reach are not named.
+pub struct Held {
+    pub from: Option<String>,
+    pub to: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Template)]
+#[template(path = "devices/show.html")]
+struct ShowPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    device: Device,
+    history: Vec<Held>,
+    can_operate: bool,
+}
+
+pub async fn show(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let page = db::run(&state.pool, move |conn| {
+        let (device, reached) = access.device(conn, id, Action::View)?;
+        let rows = devices::history(conn, id)?;
+        let mut ids: Vec<Uuid> = rows
+            .iter()
+            .flat_map(|r| [r.from_tenant_id, Some(r.to_tenant_id)])
+            .flatten()
+            .collect();
+        ids.dedup();
+        let known = tenants::find_many(conn, &ids)?;
+        // Only tenants in the caller's reach are named; the history starts where it arrived.
+        let name = |id: Uuid| {
+            known
+                .iter()
+                .find(|t| t.id == id && access.role_on(&t.traversal_ids).is_some())
+                .map(|t| t.name.clone())
+        };
+        let history = rows
+            .iter()
+            .filter_map(|r| {
+                let to = name(r.to_tenant_id)?;
+                Some(Held {
+                    from: r
+                        .from_tenant_id
+                        .map(|f| name(f).unwrap_or_else(|| "another organisation".into())),
+                    to,
+                    by: r.moved_by.clone().unwrap_or_else(|| "the system".into()),
+                    at: r.moved_at,
+                })
+            })
+            .collect();
+        Ok(ShowPage {
+            chrome,
+            can_operate: access.allows(&reached, Action::OperateDevices),
+            tenant: reached.tenant,
+            device,
+            history,
+        })
+    })
+    .await?;
+    html(&page)
+}

@@ -1,0 +1,258 @@
+//! Device pages: the filtered list (htmx, state in the URL), export, and the per-device
+//! pages in `edit` and bulk moves in `moves`.
+mod edit;
+mod moves;
+
+pub use edit::{create, edit_form, new_form, retire, show, update};
+pub use moves::{move_devices, move_preview};
+
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action, Reached};
+use crate::db;
+use crate::domain::devices::Device;
+use crate::domain::devices::fields::{KINDS, STATUSES};
+use crate::domain::devices::list::{self, Filter, Scope, Sort};
+use crate::domain::roles::Role;
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::htmx::is_htmx;
+use crate::web::render::html;
+
+pub const PAGE: i64 = 50;
+
+/// The list's state, kept in the URL so that links and the back button work.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub sub: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub after: String,
+    #[serde(default)]
+    pub after_id: Option<Uuid>,
+}
+
+impl ListQuery {
+    fn clean(&self) -> Self {
+        let keep = |v: &str, list: &[(&str, &str)]| {
+            if list.iter().any(|(k, _)| *k == v) {
+                v.to_string()
+            } else {
+                String::new()
+            }
+        };
+        Self {
+            q: self.q.chars().take(100).collect(),
+            status: keep(&self.status, STATUSES),
+            kind: keep(&self.kind, KINDS),
+            sub: if self.sub == "1" {
+                "1".into()
+            } else {
+                String::new()
+            },
+            sort: Sort::parse(&self.sort).as_str().into(),
+            after: self.after.chars().take(200).collect(),
+            after_id: self.after_id,
+        }
+    }
+
+    /// The query string of this state (without the cursor unless `after` is given).
+    pub fn url(&self, tenant: &Uuid, path: &str, after: Option<(&str, Uuid)>) -> String {
+        let mut s = format!(
+            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}",
+            enc(&self.q),
+            self.status,
+            self.kind,
+            self.sub,
+            self.sort
+        );
+        if let Some((key, id)) = after {
+            s.push_str(&format!("&after={}&after_id={id}", enc(key)));
+        }
+        s
+    }
+
+    fn filter<'a>(&'a self, reached: &'a Reached, limit: i64) -> Filter<'a> {
+        let sub = self.sub == "1" && reached.role == Role::Admin;
+        Filter {
+            scope: if sub {
+                Scope::Subtree(&reached.tenant.traversal_ids)
+            } else {
+                Scope::Tenant(reached.tenant.id)
+            },
+            search: &self.q,
+            status: (!self.status.is_empty()).then_some(self.status.as_str()),
+            kind: (!self.kind.is_empty()).then_some(self.kind.as_str()),
+            sort: Sort::parse(&self.sort),
+            after: self.after_id.map(|id| (self.after.clone(), id)),
+            limit,
+        }
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "devices/_results.html")]
+pub struct Results {
+    tenant_id: Uuid,
+    query: ListQuery,
+    rows: Vec<(Device, String)>,
+    total: i64,
+    next: Option<String>,
+    can_move: bool,
+    targets: Vec<Tenant>,
+    first_page: bool,
+}
+
+#[derive(Template)]
+#[template(path = "devices/list.html")]
+struct ListPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    query: ListQuery,
+    can_operate: bool,
+    is_admin: bool,
+    results: Results,
+    kinds: &'static [(&'static str, &'static str)],
+    statuses: &'static [(&'static str, &'static str)],
+}
+
+pub async fn list(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let query = query.clean();
+    let q = query.clone();
+    let (reached, rows, total, targets) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant(conn, id)?;
+        let (rows, total) = list::page(conn, &q.filter(&reached, PAGE))?;
+        let targets = if reached.role == Role::Admin {
+            access.administered(conn)?
+        } else {
+            Vec::new()
+        };
+        let names: Vec<(Device, String)> = rows
+            .into_iter()
+            .map(|d| {
+                let name = targets
+                    .iter()
+                    .find(|t| t.id == d.tenant_id)
+                    .map_or_else(|| reached.tenant.name.clone(), |t| t.name.clone());
+                (d, name)
+            })
+            .collect();
+        Ok((reached, names, total, targets))
+    })
+    .await?;
+    let sort = Sort::parse(&query.sort);
+    let next = (rows.len() as i64 == PAGE)
+        .then(|| {
+            rows.last()
+                .map(|(d, _)| query.url(&id, "devices", Some((&sort.key(d), d.id))))
+        })
+        .flatten();
+    let is_admin = reached.role == Role::Admin;
+    let results = Results {
+        tenant_id: id,
+        first_page: query.after_id.is_none(),
+        query: query.clone(),
+        rows,
+        total,
+        next,
+        can_move: is_admin,
+        targets: targets.clone(),
+    };
+    if is_htmx(&req) {
+        return html(&results);
+    }
+    html(&ListPage {
+        chrome,
+        can_operate: reached.role >= Role::Operator,
+        is_admin,
+        tenant: reached.tenant,
+        query,
+        results,
+        kinds: KINDS,
+        statuses: STATUSES,
+    })
+}
+
+pub const CSV_HEADER: [&str; 8] = [
+    "imei", "serial", "name", "model", "kind", "status", "phone", "notes",
+];
+
+/// The current filtered list as CSV (the import format, so export → import is a no-op).
+pub async fn export(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let mut query = query.clean();
+    query.after_id = None;
+    let (tenant, rows) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::View)?;
+        let rows = list::all(conn, &query.filter(&reached, i64::MAX))?;
+        Ok((reached.tenant, rows))
+    })
+    .await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
+    out.write_record(CSV_HEADER).map_err(fail)?;
+    for d in rows {
+        let input = d.input();
+        out.write_record([
+            input.imei,
+            input.serial,
+            input.name,
+            input.model,
+            input.kind,
+            input.status,
+            input.phone,
+            input.notes,
+        ])
+        .map_err(fail)?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"devices-{}.csv\"", tenant.slug),
+        ))
+        .body(body))
+}

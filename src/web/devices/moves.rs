@@ -1,0 +1,135 @@
+//! Moving a selection of devices to another tenant: a preview of what changes, then one
+//! transaction. Admins only, and both sides must be in their reach.
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::devices::{self, Device, moves};
+use crate::domain::memberships;
+use crate::domain::tenants::{self, Tenant};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, see_other};
+
+/// Ids and the target from repeated `ids=` pairs (a query string or a form).
+fn selection(pairs: &[(String, String)]) -> Result<(Vec<Uuid>, Option<Uuid>), AppError> {
+    let bad = || AppError::BadRequest("The selection is not valid.".into());
+    let mut ids = Vec::new();
+    let mut to = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "ids" => ids.push(Uuid::parse_str(v).map_err(|_| bad())?),
+            "to" if !v.is_empty() => to = Some(Uuid::parse_str(v).map_err(|_| bad())?),
+            _ => {}
+        }
+    }
+    if ids.is_empty() {
+        return Err(AppError::BadRequest(
+            "Select at least one device to move.".into(),
+        ));
+    }
+    if ids.len() > 1000 {
+        return Err(AppError::BadRequest(
+            "Move at most 1000 devices at once.".into(),
+        ));
+    }
+    ids.sort();
+    ids.dedup();
+    Ok((ids, to))
+}
+
+/// The selected devices, each of which the caller must administer (404 outside reach).
+fn load(
+    conn: &mut diesel::PgConnection,
+    access: &Access,
+    ids: &[Uuid],
+) -> Result<Vec<Device>, AppError> {
+    ids.iter()
+        .map(|id| access.device(conn, *id, Action::Administer).map(|(d, _)| d))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "devices/move.html")]
+struct MovePage {
+    chrome: Chrome,
+    tenant_id: Uuid,
+    target: Tenant,
+    from: Vec<(String, usize)>,
+    moving: Vec<Device>,
+    staying: usize,
+    /// Members of the target who will see the devices from now on.
+    audience: i64,
+}
+
+pub async fn move_preview(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let page = db::run(&state.pool, move |conn| {
+        // Reach first: another tenant's page is 404 whatever the selection says.
+        access.tenant(conn, id)?;
+        let (ids, to) = selection(&query)?;
+        let to =
+            to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
+        let selected = load(conn, &access, &ids)?;
+        let target = access.tenant_for(conn, to, Action::Administer)?.tenant;
+        let p = moves::preview(selected, &target);
+        let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
+        let from = p
+            .from
+            .iter()
+            .map(|(t, n)| {
+                (
+                    names
+                        .iter()
+                        .find(|x| x.id == *t)
+                        .map_or_else(String::new, |x| x.name.clone()),
+                    *n,
+                )
+            })
+            .collect();
+        Ok(MovePage {
+            chrome,
+            tenant_id: id,
+            audience: memberships::count_in(conn, target.id)?,
+            target,
+            from,
+            moving: p.moving,
+            staying: p.staying,
+        })
+    })
+    .await?;
+    html(&page)
+}
+
+pub async fn move_devices(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let form = form.into_inner();
+    db::run(&state.pool, move |conn| {
+        access.tenant(conn, id)?;
+        let (ids, to) = selection(&form)?;
+        let to =
+            to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
+        load(conn, &access, &ids)?;
+        access.tenant_for(conn, to, Action::Administer)?;
+        devices::moves::move_all(conn, &access.actor, &ids, to)
+    })
+    .await?;
+    Ok(see_other(&format!("/tenants/{id}/devices?sub=1")))
+}
