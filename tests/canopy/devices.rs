@@ -67,7 +67,8 @@ async fn a_bad_device_is_refused_beside_its_fields_and_nothing_is_stored() {
     let path = format!("/tenants/{}/devices", acme.id);
     let good = imei(1);
 
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("imei", "490154203237519"), ("name", "X")],
             "imei-error",
