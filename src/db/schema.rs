@@ -16,6 +16,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_imports (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        state -> Text,
+        csv -> Text,
+        total -> Int4,
+        processed -> Int4,
+        created -> Int4,
+        updated -> Int4,
+        unchanged -> Int4,
+        refused -> Int4,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     device_moves (id) {
         id -> Int8,
         device_id -> Uuid,
@@ -154,6 +173,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    device_imports,
     device_moves,
     devices,
     invitations,

@@ -72,6 +72,16 @@ pub async fn guard(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let is_multipart = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if presented.is_none() && is_multipart {
+        // An upload form cannot set a header and its body is a stream: the token rides in
+        // the query string (same-origin only: Referrer-Policy keeps it from other sites).
+        presented = form_field(req.query_string().as_bytes(), FIELD);
+    }
     if presented.is_none() && is_form {
         // Read the form to find the token, then hand the same bytes on to the handler.
         let body = req.extract::<Bytes>().await?;

@@ -73,6 +73,10 @@ route_table! {
     post "/tenants/{id}/devices" => devices::create, signed_in;
     get "/tenants/{id}/devices/new" => devices::new_form, signed_in;
     get "/tenants/{id}/devices/export.csv" => devices::export, signed_in;
+    get "/tenants/{id}/devices/import" => devices::import_form, signed_in;
+    post "/tenants/{id}/devices/import" => devices::import_check, signed_in;
+    get "/tenants/{id}/devices/import/{job}" => devices::import_progress, signed_in;
+    post "/tenants/{id}/devices/import/{job}" => devices::import_run, signed_in;
     get "/tenants/{id}/devices/move" => devices::move_preview, signed_in;
     post "/tenants/{id}/devices/move" => devices::move_devices, signed_in;
     get "/devices/{id}" => devices::show, signed_in;

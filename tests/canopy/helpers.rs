@@ -340,6 +340,20 @@ impl Browser {
         self.reply(res).await
     }
 
+    /// Uploads `bytes` as the form's `file` field, the CSRF token in the query string.
+    pub async fn upload(&mut self, path: &str, bytes: Vec<u8>) -> Reply {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("devices.csv");
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let res = self
+            .client
+            .post(format!("{}{path}?csrf_token={}", self.base, self.csrf))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        self.reply(res).await
+    }
+
     pub async fn login(&mut self, email: &str, password: &str) -> Reply {
         self.get("/login").await;
         let res = self

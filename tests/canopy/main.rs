@@ -7,6 +7,7 @@ mod cli;
 mod devices;
 mod e2e;
 mod helpers;
+mod import;
 mod invitations;
 mod people;
 mod routes;

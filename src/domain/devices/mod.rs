@@ -1,6 +1,8 @@
 //! Devices: the inventory that lives in the tree. Every change is audited; a move writes an
 //! ownership history row. There is no hard delete: a device's history is kept.
 pub mod fields;
+pub mod import;
+pub mod jobs;
 pub mod list;
 pub mod moves;
 

@@ -1,9 +1,13 @@
 //! Device pages: the filtered list (htmx, state in the URL), export, and the per-device
 //! pages in `edit` and bulk moves in `moves`.
 mod edit;
+mod import;
 mod moves;
 
 pub use edit::{create, edit_form, new_form, retire, show, update};
+pub use import::{
+    check as import_check, form as import_form, progress as import_progress, run as import_run,
+};
 pub use moves::{move_devices, move_preview};
 
 use actix_session::Session;

@@ -1,0 +1,308 @@
+//! CSV import: read and check the file, plan every row (create, update, unchanged or
+//! refused, and why), then apply the plan in one transaction. The dry run and the import
+//! use the same plan, so what the dry run says is what the import does.
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{Device, DeviceFields, DeviceInput, insert};
+use crate::db::schema::{devices, tenants};
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_ROWS: usize = 200_000;
+pub const MAX_LINE: usize = 10_000;
+pub const REQUIRED: [&str; 4] = ["imei", "serial", "name", "kind"];
+pub const COLUMNS: [&str; 8] = [
+    "imei", "serial", "name", "model", "kind", "status", "phone", "notes",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FileError {
+    #[error("The file is empty.")]
+    Empty,
+    #[error("The file is not UTF-8 text. Save it as \"CSV UTF-8\" and try again.")]
+    NotUtf8,
+    #[error("The file is larger than 32 MB; split it into smaller files.")]
+    TooLarge,
+    #[error("The file has more than 200000 rows; split it into smaller files.")]
+    TooManyRows,
+    #[error("Line {0} is longer than 10000 characters.")]
+    LineTooLong(usize),
+    #[error(
+        "The first line must name the columns; missing: {0}. Expected: imei, serial, name, model, kind, status, phone, notes."
+    )]
+    MissingColumns(String),
+    #[error(
+        "Unknown column {0:?}. Expected: imei, serial, name, model, kind, status, phone, notes."
+    )]
+    UnknownColumn(String),
+    #[error("Line {0} cannot be read: {1}")]
+    Malformed(usize, String),
+    #[error("The file has a header but no devices.")]
+    NoRows,
+}
+
+pub struct Row {
+    pub line: usize,
+    pub input: DeviceInput,
+}
+
+/// Reads and checks the whole file before anything else happens.
+pub fn read(bytes: &[u8]) -> Result<Vec<Row>, FileError> {
+    if bytes.len() > MAX_BYTES {
+        return Err(FileError::TooLarge);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(FileError::Empty);
+    }
+    if let Some(n) = text.lines().position(|l| l.len() > MAX_LINE) {
+        return Err(FileError::LineTooLong(n + 1));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| FileError::Malformed(1, e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
+        return Err(FileError::UnknownColumn(unknown.clone()));
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FileError::MissingColumns(missing.join(", ")));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line() as usize);
+            FileError::Malformed(line, e.to_string())
+        })?;
+        if rows.len() == MAX_ROWS {
+            return Err(FileError::TooManyRows);
+        }
+        let line = record
+            .position()
+            .map_or(rows.len() + 2, |p| p.line() as usize);
+        let get = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .unwrap_or("")
+                .to_string()
+        };
+        rows.push(Row {
+            line,
+            input: DeviceInput {
+                imei: get("imei"),
+                serial: get("serial"),
+                name: get("name"),
+                model: get("model"),
+                kind: get("kind"),
+                status: get("status"),
+                phone: get("phone"),
+                notes: get("notes"),
+            },
+        });
+    }
+    if rows.is_empty() {
+        return Err(FileError::NoRows);
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Create(DeviceFields),
+    Update(Uuid, DeviceFields),
+    Unchanged,
+    Refused(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub line: usize,
+    pub identifier: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    pub refused: i32,
+}
+
+pub fn count(plan: &[Planned]) -> Counts {
+    let mut c = Counts::default();
+    for p in plan {
+        match p.outcome {
+            Outcome::Create(_) => c.created += 1,
+            Outcome::Update(..) => c.updated += 1,
+            Outcome::Unchanged => c.unchanged += 1,
+            Outcome::Refused(_) => c.refused += 1,
+        }
+    }
+    c
+}
+
+fn same(d: &Device, f: &DeviceFields) -> bool {
+    d.identifier == f.identifier.value()
+        && d.id_kind == f.identifier.kind()
+        && d.name == f.name
+        && d.model == f.model
+        && d.kind == f.kind
+        && d.status == f.status
+        && d.phone == f.phone
+        && d.notes == f.notes
+}
+
+/// Decides what happens to every row, against the database as it is now.
+pub fn plan(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    rows: &[Row],
+) -> Result<Vec<Planned>, AppError> {
+    let parsed: Vec<(usize, String, Result<DeviceFields, String>)> = rows
+        .iter()
+        .map(|r| {
+            let shown = if r.input.imei.trim().is_empty() {
+                r.input.serial.trim()
+            } else {
+                r.input.imei.trim()
+            };
+            let fields = r.input.parse().map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            (r.line, shown.chars().take(40).collect(), fields)
+        })
+        .collect();
+    let keys: Vec<String> = parsed
+        .iter()
+        .filter_map(|(_, _, f)| {
+            f.as_ref()
+                .ok()
+                .map(|f| f.identifier.value().to_ascii_uppercase())
+        })
+        .collect();
+    let mut existing: HashMap<String, Device> = HashMap::new();
+    for chunk in keys.chunks(5000) {
+        let found: Vec<Device> =
+            diesel::sql_query("SELECT * FROM devices WHERE upper(identifier) = ANY($1)")
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
+                .load(conn)?;
+        existing.extend(
+            found
+                .into_iter()
+                .map(|d| (d.identifier.to_ascii_uppercase(), d)),
+        );
+    }
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    Ok(parsed
+        .into_iter()
+        .map(|(line, identifier, fields)| {
+            let outcome = match fields {
+                Err(why) => Outcome::Refused(why),
+                Ok(f) => {
+                    let key = f.identifier.value().to_ascii_uppercase();
+                    if let Some(first) = first_seen.get(&key) {
+                        Outcome::Refused(format!("the same device is on line {first} already"))
+                    } else {
+                        first_seen.insert(key.clone(), line);
+                        match existing.get(&key) {
+                            None => Outcome::Create(f),
+                            Some(d) if d.tenant_id != tenant.id => Outcome::Refused(
+                                "this device is registered to another tenant".into(),
+                            ),
+                            Some(d) if same(d, &f) => Outcome::Unchanged,
+                            Some(d) => Outcome::Update(d.id, f),
+                        }
+                    }
+                }
+            };
+            Planned {
+                line,
+                identifier,
+                outcome,
+            }
+        })
+        .collect())
+}
+
+/// Plans again and applies, all in one transaction; `progress` hears how many rows are done.
+pub fn apply(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant_id: Uuid,
+    rows: &[Row],
+    mut progress: impl FnMut(usize),
+) -> Result<Counts, AppError> {
+    conn.transaction(|conn| {
+        let tenant: Tenant = tenants::table
+            .find(tenant_id)
+            .for_share()
+            .select(Tenant::as_select())
+            .first(conn)?;
+        let planned = plan(conn, &tenant, rows)?;
+        for (n, p) in planned.iter().enumerate() {
+            match &p.outcome {
+                Outcome::Create(f) => {
+                    insert(conn, actor, &tenant, f)
+                        .map_err(|e| AppError::Conflict(e.to_string()))?;
+                }
+                Outcome::Update(id, f) => {
+                    diesel::update(devices::table.find(id))
+                        .set((
+                            devices::name.eq(&f.name),
+                            devices::model.eq(&f.model),
+                            devices::kind.eq(&f.kind),
+                            devices::status.eq(&f.status),
+                            devices::phone.eq(&f.phone),
+                            devices::notes.eq(&f.notes),
+                            devices::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(conn)?;
+                }
+                Outcome::Unchanged | Outcome::Refused(_) => {}
+            }
+            if (n + 1) % 500 == 0 {
+                progress(n + 1);
+            }
+        }
+        progress(planned.len());
+        let counts = count(&planned);
+        audit::record(
+            conn,
+            actor,
+            Event {
+                tenant_path: Some(&tenant.traversal_ids),
+                action: "device.import",
+                target_type: "tenant",
+                target_id: Some(tenant.id),
+                detail: serde_json::json!({
+                    "created": counts.created, "updated": counts.updated,
+                    "unchanged": counts.unchanged, "refused": counts.refused,
+                }),
+            },
+        )?;
+        Ok(counts)
+    })
+}

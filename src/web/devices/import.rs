@@ -1,0 +1,215 @@
+//! CSV import pages: upload → dry-run report → confirm → progress (polled by htmx).
+use actix_multipart::Multipart;
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::StreamExt;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::devices::import::{self, Counts, Outcome, Planned};
+use crate::domain::devices::jobs::{self, Job};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::htmx::is_htmx;
+use crate::web::render::{html, html_status, see_other};
+
+/// Rows shown in a report; the counts cover all of them.
+const SHOWN: usize = 500;
+
+#[derive(Template)]
+#[template(path = "devices/import.html")]
+struct ImportPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    file_error: Option<String>,
+    /// After a dry run: the job waiting for confirmation, its counts and rows worth a look.
+    checked: Option<(Uuid, Counts)>,
+    rows: Vec<Planned>,
+}
+
+impl ImportPage {
+    fn outcome(&self, p: &Planned) -> (&'static str, String) {
+        match &p.outcome {
+            Outcome::Create(_) => ("create", "will be created".into()),
+            Outcome::Update(..) => ("update", "will be updated".into()),
+            Outcome::Unchanged => ("unchanged", "unchanged".into()),
+            Outcome::Refused(why) => ("refused", format!("refused: {why}")),
+        }
+    }
+}
+
+pub async fn form(
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    let reached = db::run(&state.pool, move |conn| {
+        access.tenant_for(conn, id, Action::OperateDevices)
+    })
+    .await?;
+    html(&ImportPage {
+        chrome,
+        tenant: reached.tenant,
+        file_error: None,
+        checked: None,
+        rows: Vec::new(),
+    })
+}
+
+/// Reads the uploaded file into memory, refusing more than the import limit.
+async fn upload(mut payload: Multipart) -> Result<Vec<u8>, String> {
+    let mut file = None;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| format!("The upload failed: {e}"))?;
+        let is_file = field.name() == Some("file");
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| format!("The upload failed: {e}"))?;
+            if bytes.len() + chunk.len() > import::MAX_BYTES {
+                return Err(import::FileError::TooLarge.to_string());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            file = Some(bytes);
+        }
+    }
+    file.ok_or_else(|| "Choose a CSV file to import.".to_string())
+}
+
+pub async fn check(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let id = id.into_inner();
+    // Reach first: another tenant's import is 404 whatever was uploaded.
+    let a = access.clone();
+    let reached = db::run(&state.pool, move |conn| {
+        a.tenant_for(conn, id, Action::OperateDevices)
+    })
+    .await?;
+    let user = access.user.id;
+    let checked = match upload(Multipart::new(req.headers(), payload)).await {
+        Err(message) => Err(message),
+        Ok(bytes) => {
+            let tenant = reached.tenant.clone();
+            db::run(&state.pool, move |conn| {
+                let rows = match import::read(&bytes) {
+                    Ok(rows) => rows,
+                    Err(e) => return Ok(Err(e.to_string())),
+                };
+                let plan = import::plan(conn, &tenant, &rows)?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let job = jobs::create(conn, tenant.id, Some(user), &text, rows.len())?;
+                Ok(Ok((job, plan)))
+            })
+            .await?
+        }
+    };
+    match checked {
+        Err(message) => html_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ImportPage {
+                chrome,
+                tenant: reached.tenant,
+                file_error: Some(message),
+                checked: None,
+                rows: Vec::new(),
+            },
+        ),
+        Ok((job, plan)) => {
+            let counts = import::count(&plan);
+            let rows = plan
+                .into_iter()
+                .filter(|p| !matches!(p.outcome, Outcome::Unchanged))
+                .take(SHOWN)
+                .collect();
+            html(&ImportPage {
+                chrome,
+                tenant: reached.tenant,
+                file_error: None,
+                checked: Some((job, counts)),
+                rows,
+            })
+        }
+    }
+}
+
+/// Starts the import in the background and shows its progress page.
+pub async fn run(
+    access: Access,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, job) = path.into_inner();
+    let actor = access.actor.clone();
+    let started = db::run(&state.pool, move |conn| {
+        access.tenant_for(conn, id, Action::OperateDevices)?;
+        jobs::start(conn, id, job)
+    })
+    .await?;
+    if started {
+        let pool = state.pool.clone();
+        // On the blocking pool: a long import never holds up other requests.
+        actix_web::rt::spawn(async move {
+            let outcome = web::block(move || jobs::run(&pool, &actor, id, job)).await;
+            if let Ok(Err(e)) = outcome {
+                tracing::warn!(error = %e, import = %job, "device import failed");
+            }
+        });
+    }
+    Ok(see_other(&format!("/tenants/{id}/devices/import/{job}")))
+}
+
+#[derive(Template)]
+#[template(path = "devices/_progress.html")]
+struct Progress {
+    tenant_id: Uuid,
+    job: Job,
+}
+
+#[derive(Template)]
+#[template(path = "devices/progress.html")]
+struct ProgressPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    progress: Progress,
+}
+
+pub async fn progress(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, AppError> {
+    let chrome = Chrome::new(&access, &session);
+    let (id, job) = path.into_inner();
+    let (tenant, job) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::View)?;
+        Ok((reached.tenant, jobs::find(conn, id, job)?))
+    })
+    .await?;
+    let progress = Progress { tenant_id: id, job };
+    if is_htmx(&req) {
+        return html(&progress);
+    }
+    html(&ProgressPage {
+        chrome,
+        tenant,
+        progress,
+    })
+}
