@@ -342,6 +342,22 @@ async fn the_list_searches_filters_and_pages_by_keyset_without_gaps_or_repeats()
     assert!(own_only.body.contains("80 devices"));
     assert!(prefix.body.contains("10 devices"));
     assert!(by_status.body.contains("0 devices") && by_status.body.contains("No device matches"));
+    let only_uk = ann.get(&format!("{base}?tenant={}", uk.id)).await;
+    assert!(
+        only_uk.body.contains("40 devices"),
+        "{}",
+        only_uk
+            .body
+            .split("device-total")
+            .nth(1)
+            .unwrap_or(&only_uk.body[..200.min(only_uk.body.len())])
+            .chars()
+            .take(100)
+            .collect::<String>()
+    );
+    let outside = app.root("Outside");
+    let hidden = ann.get(&format!("{base}?tenant={}", outside.id)).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

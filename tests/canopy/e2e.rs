@@ -273,3 +273,86 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     assert!(wait_for_text(&invitee, "header .who", "Dana Driver").await);
     invitee.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_them() {
+    let app = spawn_app().await;
+    let root = app.root("Rent-a-fone");
+    let acme = app.child(&root, "Acme Haulage Ltd");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("alice@rentafone.example", &root, Role::Admin);
+    app.user("uma@acme.example", &uk, Role::Viewer);
+    for i in 0..4 {
+        crate::devices::device_in(&app, &root, &format!("SAT-{i}"));
+    }
+    crate::devices::device_in(&app, &root, "ROUTER-1");
+    let (_driver, c) = browser().await;
+    sign_in(&c, &app.base, "alice@rentafone.example").await;
+
+    c.goto(&format!("{}/tenants/{}/devices", app.base, root.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&c, "#device-total", "5 devices").await);
+    c.find(Locator::Id("q"))
+        .await
+        .unwrap()
+        .send_keys("sat")
+        .await
+        .unwrap();
+    assert!(
+        wait_for_text(&c, "#device-total", "4 devices").await,
+        "filtered in place"
+    );
+    let url = c.current_url().await.unwrap();
+    assert!(
+        url.query().unwrap_or("").contains("q=sat"),
+        "the filter is in the URL: {url}"
+    );
+    for i in 0..3 {
+        let checkbox = format!("input[aria-label='Select Device SAT-{i}']");
+        c.find(Locator::Css(&checkbox))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let select = c.find(Locator::Id("move-to")).await.unwrap();
+    select.select_by_label("Acme UK").await.unwrap();
+    c.find(Locator::Id("move-preview"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_text(&c, "h1", "Move 3 devices to Acme UK").await);
+    snapshot(&c, "device-move-preview").await;
+    c.find(Locator::Id("confirm-move"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(wait_for_text(&c, "#device-total", "5 devices").await);
+    c.close().await.unwrap();
+
+    let (_driver2, uma) = browser().await;
+    sign_in(&uma, &app.base, "uma@acme.example").await;
+    uma.goto(&format!("{}/tenants/{}/devices", app.base, uk.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&uma, "#device-total", "3 devices").await);
+    let list = uma
+        .find(Locator::Id("device-results"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for i in 0..3 {
+        assert!(list.contains(&format!("SAT-{i}")));
+    }
+    assert!(!list.contains("SAT-3") && !list.contains("ROUTER-1"));
+    snapshot(&uma, "customer-devices").await;
+    uma.close().await.unwrap();
+}

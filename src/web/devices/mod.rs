@@ -49,6 +49,20 @@ pub struct ListQuery {
     pub after: String,
     #[serde(default)]
     pub after_id: Option<Uuid>,
+    /// One tenant of the subtree (admins).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub tenant: Option<Uuid>,
+}
+
+/// An empty select value means "any".
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Uuid::parse_str(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 impl ListQuery {
@@ -72,18 +86,20 @@ impl ListQuery {
             sort: Sort::parse(&self.sort).as_str().into(),
             after: self.after.chars().take(200).collect(),
             after_id: self.after_id,
+            tenant: self.tenant,
         }
     }
 
     /// The query string of this state (without the cursor unless `after` is given).
     pub fn url(&self, tenant: &Uuid, path: &str, after: Option<(&str, Uuid)>) -> String {
         let mut s = format!(
-            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}",
+            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}",
             enc(&self.q),
             self.status,
             self.kind,
             self.sub,
-            self.sort
+            self.sort,
+            self.tenant.map(|t| t.to_string()).unwrap_or_default()
         );
         if let Some((key, id)) = after {
             s.push_str(&format!("&after={}&after_id={id}", enc(key)));
@@ -92,13 +108,15 @@ impl ListQuery {
     }
 
     fn filter<'a>(&'a self, reached: &'a Reached, limit: i64) -> Filter<'a> {
-        let sub = self.sub == "1" && reached.role == Role::Admin;
+        let admin = reached.role == Role::Admin;
+        // The handler has checked that `tenant` lies in this subtree and within reach.
+        let scope = match self.tenant {
+            Some(t) if admin => Scope::Tenant(t),
+            _ if admin && self.sub == "1" => Scope::Subtree(&reached.tenant.traversal_ids),
+            _ => Scope::Tenant(reached.tenant.id),
+        };
         Filter {
-            scope: if sub {
-                Scope::Subtree(&reached.tenant.traversal_ids)
-            } else {
-                Scope::Tenant(reached.tenant.id)
-            },
+            scope,
             search: &self.q,
             status: (!self.status.is_empty()).then_some(self.status.as_str()),
             kind: (!self.kind.is_empty()).then_some(self.kind.as_str()),
@@ -144,6 +162,8 @@ struct ListPage {
     results: Results,
     kinds: &'static [(&'static str, &'static str)],
     statuses: &'static [(&'static str, &'static str)],
+    /// The tenants of this subtree, for the tenant filter (admins).
+    subtree: Vec<Tenant>,
 }
 
 pub async fn list(
@@ -160,6 +180,16 @@ pub async fn list(
     let q = query.clone();
     let (reached, rows, total, targets) = db::run(&state.pool, move |conn| {
         let reached = access.tenant(conn, id)?;
+        if let Some(t) = q.tenant {
+            let chosen = access.tenant(conn, t)?;
+            if !chosen
+                .tenant
+                .traversal_ids
+                .starts_with(&reached.tenant.traversal_ids)
+            {
+                return Err(AppError::NotFound);
+            }
+        }
         let (rows, total) = list::page(conn, &q.filter(&reached, PAGE))?;
         let targets = if reached.role == Role::Admin {
             access.administered(conn)?
@@ -200,8 +230,14 @@ pub async fn list(
     if is_htmx(&req) {
         return html(&results);
     }
+    let subtree = targets
+        .iter()
+        .filter(|t| t.traversal_ids.starts_with(&reached.tenant.traversal_ids))
+        .cloned()
+        .collect();
     html(&ListPage {
         chrome,
+        subtree,
         can_operate: reached.role >= Role::Operator,
         is_admin,
         tenant: reached.tenant,
