@@ -186,6 +186,7 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
     let base_url = settings.base_url.clone();
     let mail = settings.mail.clone();
     let mail_to = mail.smtp_url.clone();
+    let local = crate::web::mailbox::enabled_for(&settings);
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool.clone())?;
         println!("Canopy is running at {base_url}/");
@@ -199,7 +200,11 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
             );
         }
         match &mail_to {
-            None => println!("Email goes to the local mailbox: {base_url}/mailbox"),
+            None if local => println!("Email goes to the local mailbox: {base_url}/mailbox"),
+            None => println!(
+                "warning: no CANOPY_SMTP_URL and listening beyond this machine: email is kept \
+                 in the database but neither sent nor shown"
+            ),
             Some(_) => println!("Email is sent through CANOPY_SMTP_URL."),
         }
         actix_web::rt::spawn(housekeeping(pool.clone()));

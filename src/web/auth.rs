@@ -66,7 +66,7 @@ pub async fn login_form(
             error: None,
             needs_bootstrap: !has_tenants,
             next,
-            mailbox: state.settings.mail.smtp_url.is_none(),
+            mailbox: crate::web::mailbox::enabled_for(&state.settings),
         },
     )
 }
@@ -190,7 +190,7 @@ pub async fn login(
             error: Some(error),
             needs_bootstrap: false,
             next: safe_next(&form.next),
-            mailbox: state.settings.mail.smtp_url.is_none(),
+            mailbox: crate::web::mailbox::enabled_for(&state.settings),
         },
     )
 }

@@ -1,6 +1,6 @@
 //! The local mailbox of the embedded default (no CANOPY_SMTP_URL): the portal shows the
 //! messages it would have sent, so that a newcomer can open an invitation in the browser.
-//! With SMTP configured these routes answer 404.
+//! With SMTP configured, or when listening beyond loopback, these routes answer 404.
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -23,10 +23,17 @@ struct MessagePage {
     links: Vec<String>,
 }
 
+/// Only without SMTP, and only while the portal listens on this machine alone: the
+/// mailbox shows live invitation links to whoever can open it.
+pub fn enabled_for(settings: &crate::config::Settings) -> bool {
+    settings.mail.smtp_url.is_none() && settings.listen.ip().is_loopback()
+}
+
 fn enabled(state: &AppState) -> Result<(), AppError> {
-    match state.settings.mail.smtp_url {
-        None => Ok(()),
-        Some(_) => Err(AppError::NotFound),
+    if enabled_for(&state.settings) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
     }
 }
 

@@ -302,3 +302,18 @@ async fn without_smtp_the_portal_shows_its_mail_in_a_local_mailbox() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[test]
+fn the_mailbox_is_shown_only_without_smtp_and_only_on_loopback() {
+    use canopy::web::mailbox::enabled_for;
+    let url = "postgres://unused";
+    assert!(enabled_for(&crate::helpers::test_settings(url, &[])));
+    assert!(!enabled_for(&crate::helpers::test_settings(
+        url,
+        &[("CANOPY_LISTEN", "0.0.0.0:8080")]
+    )));
+    assert!(!enabled_for(&crate::helpers::test_settings(
+        url,
+        &[("CANOPY_SMTP_URL", "smtp://mail.example")]
+    )));
+}
