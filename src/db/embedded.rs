@@ -16,7 +16,8 @@ pub enum EmbeddedError {
     #[error("`{command}` failed: {output}")]
     Command { command: String, output: String },
     #[error(
-        "the folder {0} cannot be reached by the `postgres` user; set CANOPY_DATA_DIR to a folder \
+        "the folder {0} cannot be reached by the `postgres` user (every folder above it must be \
+         searchable by others); set CANOPY_DATA_DIR to such a folder \
          outside /root (for example /var/lib/canopy)"
     )]
     Unreachable(PathBuf),

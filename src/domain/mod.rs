@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod devices;
 pub mod invitations;
+pub mod large_demo;
 pub mod memberships;
 pub mod password;
 pub mod password_resets;
