@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::redirect;
-use crate::web::render::html;
+use crate::web::render::{html, url_encode};
 
 const PAGE: i64 = 50;
 
@@ -44,17 +44,6 @@ impl MembersPage {
             if self.sub { "1" } else { "0" }
         )
     }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]

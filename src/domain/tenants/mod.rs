@@ -127,6 +127,25 @@ pub fn subtree(conn: &mut PgConnection, path: &[Uuid]) -> Result<Vec<Tenant>, Ap
         .load(conn)?)
 }
 
+/// The first `limit` tenants of a subtree, in tree order.
+pub fn subtree_limited(
+    conn: &mut PgConnection,
+    path: &[Uuid],
+    limit: i64,
+) -> Result<Vec<Tenant>, AppError> {
+    let (lo, hi) = subtree_bounds(path);
+    Ok(tenants::table
+        .filter(
+            tenants::traversal_ids
+                .ge(lo)
+                .and(tenants::traversal_ids.lt(hi)),
+        )
+        .order(tenants::traversal_ids.asc())
+        .limit(limit)
+        .select(Tenant::as_select())
+        .load(conn)?)
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = tenants)]
 struct NewTenant<'a> {

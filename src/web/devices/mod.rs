@@ -23,14 +23,16 @@ use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
 use crate::domain::roles::Role;
-use crate::domain::tenants::Tenant;
+use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
-use crate::web::render::html;
+use crate::web::render::{html, url_encode};
 
 pub const PAGE: i64 = 50;
+/// At most this many tenants are offered as move targets and in the tenant filter.
+pub const TARGETS: i64 = 300;
 
 /// The list's state, kept in the URL so that links and the back button work.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -94,7 +96,7 @@ impl ListQuery {
     pub fn url(&self, tenant: &Uuid, path: &str, after: Option<(&str, Uuid)>) -> String {
         let mut s = format!(
             "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}",
-            enc(&self.q),
+            url_encode(&self.q),
             self.status,
             self.kind,
             self.sub,
@@ -102,7 +104,7 @@ impl ListQuery {
             self.tenant.map(|t| t.to_string()).unwrap_or_default()
         );
         if let Some((key, id)) = after {
-            s.push_str(&format!("&after={}&after_id={id}", enc(key)));
+            s.push_str(&format!("&after={}&after_id={id}", url_encode(key)));
         }
         s
     }
@@ -125,17 +127,6 @@ impl ListQuery {
             limit,
         }
     }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -191,18 +182,24 @@ pub async fn list(
             }
         }
         let (rows, total) = list::page(conn, &q.filter(&reached, PAGE))?;
+        // Move targets and the tenant filter: this subtree, in tree order, within a bound that
+        // keeps the page light on a tree of thousands of tenants.
         let targets = if reached.role == Role::Admin {
-            access.administered(conn)?
+            tenants::subtree_limited(conn, &reached.tenant.traversal_ids, TARGETS)?
         } else {
             Vec::new()
         };
+        let mut ids: Vec<Uuid> = rows.iter().map(|d| d.tenant_id).collect();
+        ids.sort();
+        ids.dedup();
+        let owners = tenants::find_many(conn, &ids)?;
         let names: Vec<(Device, String)> = rows
             .into_iter()
             .map(|d| {
-                let name = targets
+                let name = owners
                     .iter()
                     .find(|t| t.id == d.tenant_id)
-                    .map_or_else(|| reached.tenant.name.clone(), |t| t.name.clone());
+                    .map_or_else(String::new, |t| t.name.clone());
                 (d, name)
             })
             .collect();
@@ -230,11 +227,7 @@ pub async fn list(
     if is_htmx(&req) {
         return html(&results);
     }
-    let subtree = targets
-        .iter()
-        .filter(|t| t.traversal_ids.starts_with(&reached.tenant.traversal_ids))
-        .cloned()
-        .collect();
+    let subtree = targets;
     html(&ListPage {
         chrome,
         subtree,
