@@ -74,7 +74,10 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
         }
     };
     let term = f.search.trim();
-    if !term.is_empty() {
+    if term.len() >= 3 && term.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits are an IMEI (prefix): the identifier index answers it alone.
+        q = q.filter(sql::<Bool>("upper(identifier) LIKE ").bind::<Text, _>(format!("{term}%")));
+    } else if !term.is_empty() {
         let prefix = format!("{}%", like_escape(&term.to_ascii_uppercase()));
         let inside = format!("%{}%", like_escape(term));
         q = q.filter(
