@@ -35,6 +35,17 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
     Ok(applied.len())
 }
 
+/// Splits a unique-constraint violation (a domain error: "exists already") from the rest.
+pub fn unique_violation(e: diesel::result::Error) -> Result<(), AppError> {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => Ok(()),
+        other => Err(other.into()),
+    }
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
 where

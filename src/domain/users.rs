@@ -96,14 +96,10 @@ pub fn create(
         })
         .returning(User::as_returning())
         .get_result(conn);
-    match inserted {
-        Ok(user) => Ok(user),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(CreateUserError::EmailTaken),
-        Err(e) => Err(CreateUserError::App(e.into())),
-    }
+    inserted.map_err(|e| match crate::db::unique_violation(e) {
+        Ok(()) => CreateUserError::EmailTaken,
+        Err(other) => CreateUserError::App(other),
+    })
 }
 
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>, AppError> {

@@ -70,12 +70,9 @@ pub enum DeviceError {
 
 impl From<diesel::result::Error> for DeviceError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => Self::Duplicate,
-            other => Self::App(other.into()),
+        match crate::db::unique_violation(e) {
+            Ok(()) => Self::Duplicate,
+            Err(other) => Self::App(other),
         }
     }
 }

@@ -79,12 +79,9 @@ pub enum TenantError {
 
 impl From<diesel::result::Error> for TenantError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => Self::NameTaken,
-            other => Self::App(other.into()),
+        match crate::db::unique_violation(e) {
+            Ok(()) => Self::NameTaken,
+            Err(other) => Self::App(other),
         }
     }
 }
