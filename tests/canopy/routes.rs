@@ -46,6 +46,9 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let otto = app.user("otto@other.example", &other, Role::Admin);
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     let device = crate::devices::device_in(&app, &other, "OTHER-001");
+    let job =
+        canopy::domain::devices::jobs::create(&mut app.conn(), other.id, Some(otto), "imei\n", 0)
+            .unwrap();
     let mut stranger = app.browser();
     stranger.get("/login").await;
     let mut ann = app.signed_in("ann@acme.example").await;
@@ -60,7 +63,8 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             .path
             .replace("{id}", &object.to_string())
             .replace("{user}", &otto.to_string())
-            .replace("{invitation}", &invitation.to_string());
+            .replace("{invitation}", &invitation.to_string())
+            .replace("{job}", &job.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
             _ => stranger.post(&path, &[]).await,
