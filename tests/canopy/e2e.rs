@@ -91,26 +91,29 @@ async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
     false
 }
 
-async fn sign_in(c: &Client, base: &str, email: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Id("email"))
+async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
         .await
         .unwrap()
-        .send_keys(email)
+        .send_keys(text)
         .await
         .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    type_into(c, "email", email).await;
+    type_into(c, "password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
     assert!(wait_for_path(c, "/tenants").await, "landed on the tree");
 }
 
@@ -144,18 +147,8 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
     c.execute("window.canopyMarker = 42; return null;", vec![])
         .await
         .unwrap();
-    c.find(Locator::Id("new-name"))
-        .await
-        .unwrap()
-        .send_keys("Acme Haulage Ltd")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#subtenants button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "new-name", "Acme Haulage Ltd").await;
+    click(&c, "#subtenants button[type=submit]").await;
 
     assert!(
         wait_for_text(&c, "#subtenants .nodes", "Acme Haulage Ltd").await,
@@ -183,12 +176,7 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
     assert!(wait_for_text(&c, &format!("#children-{}", root.id), "Acme Haulage Ltd").await);
     snapshot(&c, "tree").await;
 
-    c.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "header form button").await;
     assert!(wait_for_path(&c, "/login").await, "signed out");
     c.goto(&format!("{}/tenants", app.base)).await.unwrap();
     assert!(
@@ -213,20 +201,8 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
         .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
         .await
         .unwrap();
-    admin
-        .find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("dana@example.com")
-        .await
-        .unwrap();
-    admin
-        .find(Locator::Css("#invite-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&admin, "email", "dana@example.com").await;
+    click(&admin, "#invite-form button[type=submit]").await;
     assert!(wait_for_text(&admin, "#notice", "Invitation sent to dana@example.com").await);
     snapshot(&admin, "invitations").await;
     admin.close().await.unwrap();
@@ -236,34 +212,10 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     let (_invitee_driver, invitee) = browser().await;
     invitee.goto(&url).await.unwrap();
     assert!(wait_for_text(&invitee, "h1", "Join Acme Haulage Ltd").await);
-    invitee
-        .find(Locator::Id("display_name"))
-        .await
-        .unwrap()
-        .send_keys("Dana Driver")
-        .await
-        .unwrap();
-    invitee
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("a long secret of her own")
-        .await
-        .unwrap();
-    invitee
-        .find(Locator::Id("password_confirm"))
-        .await
-        .unwrap()
-        .send_keys("a long secret of her own")
-        .await
-        .unwrap();
-    invitee
-        .find(Locator::Css("#accept-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&invitee, "display_name", "Dana Driver").await;
+    type_into(&invitee, "password", "a long secret of her own").await;
+    type_into(&invitee, "password_confirm", "a long secret of her own").await;
+    click(&invitee, "#accept-form button[type=submit]").await;
 
     assert!(
         wait_for_path(&invitee, &format!("/tenants/{}", acme.id)).await,
@@ -293,12 +245,7 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
         .await
         .unwrap();
     assert!(wait_for_text(&c, "#device-total", "5 devices").await);
-    c.find(Locator::Id("q"))
-        .await
-        .unwrap()
-        .send_keys("sat")
-        .await
-        .unwrap();
+    type_into(&c, "q", "sat").await;
     assert!(
         wait_for_text(&c, "#device-total", "4 devices").await,
         "filtered in place"
@@ -310,12 +257,7 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
     );
     for i in 0..3 {
         let checkbox = format!("input[aria-label='Select Device SAT-{i}']");
-        c.find(Locator::Css(&checkbox))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, &checkbox).await;
     }
     let select = c.find(Locator::Id("move-to")).await.unwrap();
     select.select_by_label("Acme UK").await.unwrap();
