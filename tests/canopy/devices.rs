@@ -425,3 +425,32 @@ async fn the_demo_gives_every_tenant_devices_in_every_status() {
     );
     assert_eq!(missing, 0);
 }
+
+#[tokio::test]
+async fn retiring_through_htmx_answers_with_a_redirect_for_htmx_to_follow() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("olly@acme.example", &acme, Role::Operator);
+    let id = device_in(&app, &acme, "OLD-2");
+    let mut olly = app.signed_in("olly@acme.example").await;
+    olly.get(&format!("/devices/{id}")).await;
+    let token = olly.csrf.clone();
+
+    let res = olly
+        .post_raw(
+            &format!("/devices/{id}/retire"),
+            &[("csrf_token", &token)],
+            &[("HX-Request", "true")],
+        )
+        .await;
+
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        res.headers["hx-redirect"],
+        format!("/devices/{id}").as_str()
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM devices WHERE status = 'retired'"),
+        1
+    );
+}

@@ -189,6 +189,7 @@ pub async fn update(
 
 /// Retiring keeps the device and its history; there is no hard delete.
 pub async fn retire(
+    req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -207,7 +208,8 @@ pub async fn retire(
         })
     })
     .await?;
-    Ok(see_other(&format!("/devices/{id}")))
+    // The retire button posts through htmx (for its confirmation): it needs HX-Redirect.
+    Ok(crate::web::htmx::redirect(&req, &format!("/devices/{id}")))
 }
 
 /// One history row as the viewer may see it: tenants outside their reach are not named.
