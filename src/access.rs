@@ -144,6 +144,14 @@ impl Access {
         Ok((device, reached))
     }
 
+    /// Where the caller lands: the membership they last switched to, else their first top.
+    pub fn home(&self) -> Option<Uuid> {
+        self.user
+            .last_tenant_id
+            .filter(|id| self.grants.iter().any(|g| g.tenant_id == *id))
+            .or_else(|| self.tops().first().copied())
+    }
+
     /// The tenants at the top of the caller's reach (grants not inside an admin grant).
     pub fn tops(&self) -> Vec<Uuid> {
         self.grants

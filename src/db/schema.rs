@@ -146,6 +146,9 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        brand_name -> Nullable<Text>,
+        brand_accent -> Nullable<Text>,
+        brand_logo -> Nullable<Text>,
     }
 }
 
@@ -159,6 +162,26 @@ diesel::table! {
         last_sign_in_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_tenant_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    logos (hash) {
+        hash -> Text,
+        content_type -> Text,
+        bytes -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    membership_spans (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        started_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -178,6 +201,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     invitations,
     login_failures,
+    logos,
+    membership_spans,
     outbox,
     password_resets,
     memberships,

@@ -1,5 +1,7 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
 pub mod audit;
+pub mod branding;
+pub mod dashboard;
 pub mod devices;
 pub mod invitations;
 pub mod large_demo;
@@ -10,4 +12,5 @@ pub mod roles;
 pub mod setup;
 pub mod tenants;
 pub mod throttle;
+pub mod usage;
 pub mod users;

@@ -7,12 +7,30 @@ use diesel::prelude::*;
 use crate::crypto;
 use crate::db::schema::{password_resets, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::branding::{self, Brand};
 use crate::domain::password::Password;
 use crate::domain::users::{self, User};
+use crate::domain::{memberships, tenants};
 use crate::email::{messages, outbox};
 use crate::error::AppError;
 
 pub const MAX_PER_HOUR: i64 = 3;
+
+/// The brand of the tenant the user lands in (their last choice, else their first membership).
+fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, AppError> {
+    let grants = memberships::active_grants(conn, user.id)?;
+    let home = user
+        .last_tenant_id
+        .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
+        .or_else(|| grants.first().map(|g| g.tenant_id));
+    match home {
+        Some(id) => match tenants::find(conn, id)? {
+            Some(t) => branding::effective(conn, &t),
+            None => Ok(Brand::default()),
+        },
+        None => Ok(Brand::default()),
+    }
+}
 
 /// Queues a reset email when `email` belongs to an active user; silent otherwise.
 pub fn request(
@@ -47,7 +65,8 @@ pub fn request(
             ))
             .execute(conn)?;
         let link = format!("{base_url}/password/reset/{token}");
-        let m = messages::password_reset(&user.display_name, &link, ttl.as_secs() / 60)?;
+        let brand = messages::MailBrand::new(&home_brand(conn, &user)?, base_url);
+        let m = messages::password_reset(&brand, &user.display_name, &link, ttl.as_secs() / 60)?;
         outbox::enqueue(
             conn,
             outbox::NewMessage {

@@ -204,11 +204,59 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
             demo_devices(conn, &actor, &tenant, created.len())?;
             created.push(tenant);
         }
+        demo_branding(conn, &actor, &created)?;
+        demo_history(conn)?;
         Ok(Demo {
             password: password.clone(),
             accounts,
         })
     })
+}
+
+/// The rental company and its first customer each present their own brand.
+fn demo_branding(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    created: &[Tenant],
+) -> Result<(), SetupError> {
+    use crate::domain::branding::{self, BrandChange};
+    const ACME_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 32"><rect width="64" height="32" rx="4" fill="#8a2b1d"/><text x="32" y="22" font-family="sans-serif" font-size="16" font-weight="bold" fill="#ffffff" text-anchor="middle">ACME</text></svg>"##;
+    for tenant in created {
+        let change = match tenant.name.as_str() {
+            "Rent-a-fone" => BrandChange {
+                name: Some("Rent-a-fone Portal".into()),
+                accent: Some("#1d4f8a".into()),
+                logo: None,
+            },
+            "Acme Haulage Ltd" => BrandChange {
+                name: Some("Acme Haulage".into()),
+                accent: Some("#8a2b1d".into()),
+                logo: Some(Some(
+                    branding::parse_logo(ACME_LOGO.as_bytes())
+                        .map_err(|e| SetupError::Invalid(e.to_string()))?,
+                )),
+            },
+            _ => continue,
+        };
+        branding::save(conn, actor, tenant, change)?;
+    }
+    Ok(())
+}
+
+/// Spreads the demo's history over the last four months, so that the usage report has
+/// something to show on a fresh install.
+fn demo_history(conn: &mut PgConnection) -> Result<(), SetupError> {
+    diesel::sql_query(
+        "UPDATE device_moves SET moved_at = now() - make_interval(days => 20 + abs(hashtext(device_id::text)) % 100)",
+    )
+    .execute(conn)
+    .map_err(AppError::from)?;
+    diesel::sql_query(
+        "UPDATE membership_spans SET started_at = now() - make_interval(days => 40 + abs(hashtext(user_id::text)) % 80)",
+    )
+    .execute(conn)
+    .map_err(AppError::from)?;
+    Ok(())
 }
 
 /// A few devices of every status in each demo tenant.

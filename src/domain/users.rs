@@ -54,6 +54,7 @@ pub struct User {
     pub password_hash: String,
     pub status: String,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub last_tenant_id: Option<Uuid>,
 }
 
 impl User {
@@ -129,6 +130,14 @@ pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError>
 }
 
 /// Ends every session of the user at once (sign out everywhere, disabling).
+/// Remembers the tenant the user switched to: where they land next time.
+pub fn set_last_tenant(conn: &mut PgConnection, id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::last_tenant_id.eq(Some(tenant_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, AppError> {
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?)
 }

@@ -2,7 +2,25 @@
 //! come from people, and a text part may be shown as HTML by some clients).
 use askama::Template;
 
+use crate::domain::branding::Brand;
 use crate::error::AppError;
+
+/// The brand as an email shows it: name, colour, and the logo as an absolute URL.
+pub struct MailBrand {
+    pub name: String,
+    pub accent: String,
+    pub logo_url: Option<String>,
+}
+
+impl MailBrand {
+    pub fn new(brand: &Brand, base_url: &str) -> Self {
+        Self {
+            name: brand.name.clone(),
+            accent: brand.accent.clone().unwrap_or_else(|| "#1f6f5c".into()),
+            logo_url: brand.logo.as_ref().map(|h| format!("{base_url}/logos/{h}")),
+        }
+    }
+}
 
 pub struct Rendered {
     pub subject: String,
@@ -13,6 +31,7 @@ pub struct Rendered {
 #[derive(Template)]
 #[template(path = "email/invitation.txt", escape = "html")]
 struct InvitationText<'a> {
+    brand: &'a MailBrand,
     tenant: &'a str,
     inviter: &'a str,
     role: &'a str,
@@ -23,6 +42,7 @@ struct InvitationText<'a> {
 #[derive(Template)]
 #[template(path = "email/invitation.html", escape = "html")]
 struct InvitationHtml<'a> {
+    brand: &'a MailBrand,
     tenant: &'a str,
     inviter: &'a str,
     role: &'a str,
@@ -31,6 +51,7 @@ struct InvitationHtml<'a> {
 }
 
 pub fn invitation(
+    brand: &MailBrand,
     tenant: &str,
     inviter: &str,
     role: &str,
@@ -38,8 +59,9 @@ pub fn invitation(
     expires: &str,
 ) -> Result<Rendered, AppError> {
     Ok(Rendered {
-        subject: format!("You are invited to {tenant} on Canopy"),
+        subject: format!("You are invited to {tenant} on {}", brand.name),
         text: InvitationText {
+            brand,
             tenant,
             inviter,
             role,
@@ -48,6 +70,7 @@ pub fn invitation(
         }
         .render()?,
         html: InvitationHtml {
+            brand,
             tenant,
             inviter,
             role,
@@ -61,6 +84,7 @@ pub fn invitation(
 #[derive(Template)]
 #[template(path = "email/reset.txt", escape = "html")]
 struct ResetText<'a> {
+    brand: &'a MailBrand,
     name: &'a str,
     link: &'a str,
     minutes: u64,
@@ -69,21 +93,29 @@ struct ResetText<'a> {
 #[derive(Template)]
 #[template(path = "email/reset.html", escape = "html")]
 struct ResetHtml<'a> {
+    brand: &'a MailBrand,
     name: &'a str,
     link: &'a str,
     minutes: u64,
 }
 
-pub fn password_reset(name: &str, link: &str, minutes: u64) -> Result<Rendered, AppError> {
+pub fn password_reset(
+    brand: &MailBrand,
+    name: &str,
+    link: &str,
+    minutes: u64,
+) -> Result<Rendered, AppError> {
     Ok(Rendered {
-        subject: "Reset your Canopy password".into(),
+        subject: format!("Reset your {} password", brand.name),
         text: ResetText {
+            brand,
             name,
             link,
             minutes,
         }
         .render()?,
         html: ResetHtml {
+            brand,
             name,
             link,
             minutes,

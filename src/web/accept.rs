@@ -200,7 +200,7 @@ pub async fn accept(
                 .insert(USER_ID_KEY, user.id)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             csrf::rotate(&session);
-            Ok(see_other(&format!("/tenants/{tenant_id}")))
+            Ok(see_other(&format!("/tenants/{tenant_id}/dashboard")))
         }
         Ok(Err(AcceptError::Link(e))) => gone(e),
         Ok(Err(e)) => {

@@ -1,13 +1,18 @@
-//! The signed-in caller: `Access` as an extractor, and the page chrome built from it.
+//! The signed-in caller: `Access` as an extractor, and the page chrome (brand, tenant switcher,
+//! the tenant in view) built from it.
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_session::{Session, SessionExt};
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_session::SessionExt;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use diesel::PgConnection;
 use uuid::Uuid;
 
 use crate::access::Access;
 use crate::db;
+use crate::domain::branding::{self, Brand};
+use crate::domain::roles::Role;
+use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::csrf;
@@ -23,9 +28,14 @@ impl FromRequest for Access {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Loaded once per request, whichever extractor asks first.
+        if let Some(access) = req.extensions().get::<Access>().cloned() {
+            return Box::pin(async move { Ok(access) });
+        }
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let addr = client_addr(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let user_id = session
@@ -35,7 +45,10 @@ impl FromRequest for Access {
                 .ok_or(AppError::Unauthenticated)?;
             let access = db::run(&state.pool, move |c| Access::load(c, user_id, addr)).await?;
             match access {
-                Some(access) => Ok(access),
+                Some(access) => {
+                    req.extensions_mut().insert(access.clone());
+                    Ok(access)
+                }
                 None => {
                     session.purge();
                     Err(AppError::Unauthenticated)
@@ -45,17 +58,114 @@ impl FromRequest for Access {
     }
 }
 
+/// The tenant a page is about, as the header shows it.
+#[derive(Debug, Clone)]
+pub struct InView {
+    pub id: Uuid,
+    pub name: String,
+    pub admin: bool,
+}
+
+/// One of the caller's memberships, as the switcher offers it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub role: Role,
+}
+
 /// What every signed-in page shows around its content.
 pub struct Chrome {
     pub user_name: String,
     pub csrf: String,
+    pub brand: Brand,
+    pub in_view: Option<InView>,
+    pub memberships: Vec<Membership>,
 }
 
 impl Chrome {
-    pub fn new(access: &Access, session: &Session) -> Self {
-        Self {
-            user_name: access.user.display_name.clone(),
-            csrf: csrf::token(session),
+    /// The membership the switcher shows as selected.
+    pub fn is_current(&self, tenant_id: &Uuid) -> bool {
+        self.in_view.as_ref().is_some_and(|v| v.id == *tenant_id)
+    }
+}
+
+/// The tenant a request is about: the one its URL names, the tenant of the device it names,
+/// or the caller's home. Anything out of reach falls back to home: the handler answers 404.
+fn tenant_in_view(
+    conn: &mut PgConnection,
+    access: &Access,
+    path: &str,
+    id: Option<Uuid>,
+) -> Result<Option<Tenant>, AppError> {
+    let named = match id {
+        Some(id) if path.starts_with("/tenants/") => tenants::find(conn, id)?,
+        Some(id) if path.starts_with("/devices/") => {
+            match crate::domain::devices::find(conn, id)? {
+                Some(d) => tenants::find(conn, d.tenant_id)?,
+                None => None,
+            }
         }
+        _ => None,
+    };
+    if let Some(t) = named.filter(|t| access.role_on(&t.traversal_ids).is_some()) {
+        return Ok(Some(t));
+    }
+    match access.home() {
+        Some(home) => tenants::find(conn, home),
+        None => Ok(None),
+    }
+}
+
+impl FromRequest for Chrome {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let access = Access::from_request(req, payload);
+        let session = req.get_session();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let path = req.path().to_string();
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| Uuid::parse_str(s).ok());
+        Box::pin(async move {
+            let access = access.await?;
+            let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
+            let memberships = access
+                .grants
+                .iter()
+                .map(|g| Membership {
+                    tenant_id: g.tenant_id,
+                    tenant_name: g.tenant_name.clone(),
+                    role: g.role,
+                })
+                .collect();
+            let user_name = access.user.display_name.clone();
+            let (brand, in_view) = db::run(&state.pool, move |conn| {
+                let Some(tenant) = tenant_in_view(conn, &access, &path, id)? else {
+                    return Ok((Brand::default(), None));
+                };
+                let brand = branding::effective(conn, &tenant)?;
+                let admin = access.role_on(&tenant.traversal_ids) == Some(Role::Admin);
+                Ok((
+                    brand,
+                    Some(InView {
+                        id: tenant.id,
+                        name: tenant.name,
+                        admin,
+                    }),
+                ))
+            })
+            .await?;
+            Ok(Chrome {
+                user_name,
+                csrf: csrf::token(&session),
+                brand,
+                in_view,
+                memberships,
+            })
+        })
     }
 }

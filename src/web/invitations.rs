@@ -1,5 +1,4 @@
 //! A tenant's invitations (admins): invite, resend, revoke, retry delivery.
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -108,11 +107,10 @@ impl InvitationsPage {
 
 pub async fn list(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let page = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
@@ -132,12 +130,11 @@ pub struct InviteForm {
 
 pub async fn invite(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let form = form.into_inner();
     let email = Email::parse(&form.email);

@@ -1,6 +1,5 @@
 //! A tenant's members: search and pages; admins change roles, remove memberships and
 //! disable or re-enable people.
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -58,12 +57,11 @@ pub struct ListQuery {
 
 pub async fn list(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let query = query.into_inner();
     let q: String = query.q.chars().take(100).collect();

@@ -1,7 +1,9 @@
 //! The thin web layer: extract, call the domain through `Access`, render.
 pub mod accept;
 pub mod assets;
+pub mod audit;
 pub mod auth;
+pub mod branding;
 pub mod csrf;
 pub mod current;
 pub mod devices;
@@ -12,10 +14,14 @@ pub mod mailbox;
 pub mod members;
 pub mod middleware;
 pub mod password;
+pub mod portal;
 pub mod render;
+pub mod report;
 pub mod routes;
 pub mod session_store;
 pub mod tenants;
+pub mod upload;
+pub mod usage;
 
 use crate::config::Settings;
 use crate::db::DbPool;

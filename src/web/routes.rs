@@ -1,11 +1,11 @@
 //! The one route table. Each route says whether it is public on purpose; every other route
 //! takes `Access`. `ROUTES` is generated from the same table, so the route inventory test
 //! sees exactly what is served.
-use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 
 use crate::web::{
-    accept, assets, auth, devices, health, invitations, mailbox, members, password, tenants,
+    accept, assets, audit, auth, branding, devices, health, invitations, mailbox, members,
+    password, portal, tenants, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -33,10 +33,6 @@ macro_rules! route_table {
     (@public signed_in) => { false };
 }
 
-async fn home(_: crate::access::Access) -> HttpResponse {
-    crate::web::render::see_other("/tenants")
-}
-
 route_table! {
     get "/healthz" => health::healthz, public;
     get "/readyz" => health::readyz, public;
@@ -53,10 +49,20 @@ route_table! {
     get "/mailbox" => mailbox::list, public;
     get "/mailbox/{message}" => mailbox::show, public;
     post "/logout/everywhere" => auth::logout_everywhere, signed_in;
-    get "/" => home, signed_in;
+    get "/brand/accent/{color}" => branding::accent_css, public;
+    get "/logos/{hash}" => branding::logo, public;
+    get "/" => portal::home, signed_in;
+    post "/switch" => portal::switch, signed_in;
     get "/tenants" => tenants::tree, signed_in;
     get "/tenants/{id}" => tenants::show, signed_in;
     get "/tenants/{id}/children" => tenants::children, signed_in;
+    get "/tenants/{id}/dashboard" => portal::dashboard, signed_in;
+    get "/tenants/{id}/branding" => branding::form, signed_in;
+    post "/tenants/{id}/branding" => branding::save, signed_in;
+    get "/tenants/{id}/audit" => audit::list, signed_in;
+    get "/tenants/{id}/audit/export.csv" => audit::export, signed_in;
+    get "/tenants/{id}/usage" => usage::report, signed_in;
+    get "/tenants/{id}/usage/export.csv" => usage::export, signed_in;
     post "/tenants/{id}/children" => tenants::create_child, signed_in;
     post "/tenants/{id}/rename" => tenants::rename, signed_in;
     get "/tenants/{id}/move" => tenants::move_form, signed_in;

@@ -114,7 +114,21 @@ async fn sign_in(c: &Client, base: &str, email: &str) {
     type_into(c, "email", email).await;
     type_into(c, "password", PASSWORD).await;
     click(c, "form button[type=submit]").await;
-    assert!(wait_for_path(c, "/tenants").await, "landed on the tree");
+    assert!(wait_for_dashboard(c).await, "landed on a dashboard");
+}
+
+async fn wait_for_dashboard(c: &Client) -> bool {
+    for _ in 0..100 {
+        if c.current_url()
+            .await
+            .map(|u| u.path().ends_with("/dashboard"))
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 async fn wait_for_path(c: &Client, path: &str) -> bool {
@@ -192,11 +206,28 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     let smtp_url = smtp.url();
     let app = crate::helpers::spawn_app_with(&[("CANOPY_SMTP_URL", &smtp_url)]).await;
     app.start_worker();
-    let acme = app.root("Acme Haulage Ltd");
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme Haulage Ltd");
     app.user("ann@acme.example", &acme, Role::Admin);
+    crate::devices::device_in(&app, &acme, "ACME-TRUCK-1");
+    crate::devices::device_in(&app, &rent, "RENT-STOCK-1");
 
     let (_admin_driver, admin) = browser().await;
     sign_in(&admin, &app.base, "ann@acme.example").await;
+    admin
+        .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
+        .await
+        .unwrap();
+    // Acme presents itself under its own brand.
+    admin
+        .goto(&format!("{}/tenants/{}/branding", app.base, acme.id))
+        .await
+        .unwrap();
+    type_into(&admin, "brand-name", "Acme Haulage").await;
+    type_into(&admin, "brand-accent", "#8a2b1d").await;
+    click(&admin, "#branding-form button[type=submit]").await;
+    assert!(wait_for_text(&admin, ".notice", "Branding saved").await);
+    assert!(wait_for_text(&admin, "header .brand", "Acme Haulage").await);
     admin
         .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
         .await
@@ -218,11 +249,25 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     click(&invitee, "#accept-form button[type=submit]").await;
 
     assert!(
-        wait_for_path(&invitee, &format!("/tenants/{}", acme.id)).await,
+        wait_for_path(&invitee, &format!("/tenants/{}/dashboard", acme.id)).await,
         "lands in the tenant"
     );
     assert!(wait_for_text(&invitee, "h1", "Acme Haulage Ltd").await);
     assert!(wait_for_text(&invitee, "header .who", "Dana Driver").await);
+    // Acme's dashboard, under Acme's brand, with Acme's devices only.
+    assert!(wait_for_text(&invitee, "header .brand", "Acme Haulage").await);
+    assert!(invitee.title().await.unwrap().ends_with("Acme Haulage"));
+    assert!(wait_for_text(&invitee, "#card-devices", "devices").await);
+    let devices = invitee
+        .find(Locator::Css("#card-devices .number"))
+        .await
+        .unwrap();
+    assert_eq!(devices.text().await.unwrap(), "1");
+    let page = invitee.source().await.unwrap();
+    assert!(!page.contains("Rent-a-fone") && !page.contains("RENT-STOCK"));
+    snapshot(&invitee, "dashboard-desktop").await;
+    invitee.set_window_size(390, 1000).await.unwrap();
+    snapshot(&invitee, "dashboard-phone").await;
     invitee.close().await.unwrap();
 }
 
@@ -297,4 +342,48 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
     assert!(!list.contains("SAT-3") && !list.contains("ROUTER-1"));
     snapshot(&uma, "customer-devices").await;
     uma.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_user_with_two_memberships_switches_tenants_from_the_header() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme Haulage Ltd");
+    let globex = app.root("Globex");
+    let pat = app.user("pat@example.com", &acme, Role::Viewer);
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        pat,
+        &globex,
+        Role::Admin,
+    )
+    .unwrap();
+    let (_driver, c) = browser().await;
+    sign_in(&c, &app.base, "pat@example.com").await;
+    assert!(wait_for_text(&c, "h1", "Acme Haulage Ltd").await);
+
+    // Keyboard-free but real: pick the other tenant in the header and press Switch.
+    c.find(Locator::Id("switch-tenant"))
+        .await
+        .unwrap()
+        .select_by_value(&globex.id.to_string())
+        .await
+        .unwrap();
+    click(&c, ".switcher button[type=submit]").await;
+    assert!(
+        wait_for_path(&c, &format!("/tenants/{}/dashboard", globex.id)).await,
+        "lands on the other tenant's dashboard"
+    );
+    assert!(wait_for_text(&c, "h1", "Globex").await);
+    assert!(
+        wait_for_text(&c, ".meta", "admin").await,
+        "Globex's role applies"
+    );
+    assert!(wait_for_text(&c, ".main-nav", "Audit log").await);
+
+    // Remembered: a new sign-in lands in Globex.
+    c.delete_all_cookies().await.unwrap();
+    sign_in(&c, &app.base, "pat@example.com").await;
+    assert!(wait_for_text(&c, "h1", "Globex").await);
+    c.close().await.unwrap();
 }

@@ -354,6 +354,32 @@ impl Browser {
         self.reply(res).await
     }
 
+    /// Posts a multipart form (text fields and files), the CSRF token in the query string.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Reply {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (k, name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
+            form = form.part(k.to_string(), part);
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let res = self
+            .client
+            .post(format!("{}{path}{sep}csrf_token={}", self.base, self.csrf))
+            .multipart(form)
+            .send()
+            .await
+            .expect("multipart");
+        self.reply(res).await
+    }
+
     pub async fn login(&mut self, email: &str, password: &str) -> Reply {
         self.get("/login").await;
         let res = self

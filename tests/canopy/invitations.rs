@@ -97,7 +97,7 @@ async fn an_invited_new_person_accepts_from_the_email_and_is_signed_into_the_ten
     assert_eq!(accepted.status, StatusCode::SEE_OTHER);
     assert_eq!(
         accepted.location(),
-        Some(format!("/tenants/{}", acme.id).as_str())
+        Some(format!("/tenants/{}/dashboard", acme.id).as_str())
     );
     let tenant_page = invitee.get(&format!("/tenants/{}", acme.id)).await;
     assert!(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access_matrix;
 mod auth;
+mod branding;
 mod cli;
 mod devices;
 mod e2e;
@@ -10,6 +11,8 @@ mod helpers;
 mod import;
 mod invitations;
 mod people;
+mod portal;
+mod reports;
 mod routes;
 mod security;
 mod smtp;

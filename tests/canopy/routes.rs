@@ -23,6 +23,9 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     // Only without SMTP (the embedded default); 404 otherwise.
     ("get", "/mailbox"),
     ("get", "/mailbox/{message}"),
+    // Content-addressed brand resources: they name no tenant, and emails link to logos.
+    ("get", "/brand/accent/{color}"),
+    ("get", "/logos/{hash}"),
 ];
 
 #[test]

@@ -154,6 +154,8 @@ pub fn accept(
             client_addr,
         };
         grants::grant(conn, &actor, user.id, &tenant, inv.role)?;
+        // The new membership is where the person lands, now and at their next sign-in.
+        users::set_last_tenant(conn, user.id, tenant.id)?;
         diesel::update(invitations::table.find(inv.id))
             .set((
                 invitations::state.eq("accepted"),

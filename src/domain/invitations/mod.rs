@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::branding;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
@@ -72,14 +73,16 @@ fn new_token() -> (String, String) {
 fn enqueue(
     conn: &mut PgConnection,
     inv: &Invitation,
-    tenant_name: &str,
+    tenant: &Tenant,
     token: &str,
     mail: &Mail<'_>,
 ) -> Result<(), AppError> {
+    let brand = messages::MailBrand::new(&branding::effective(conn, tenant)?, mail.base_url);
     let link = format!("{}/invitations/{token}", mail.base_url);
     let expires = inv.expires_at.format("%-d %B %Y, %H:%M UTC").to_string();
     let m = messages::invitation(
-        tenant_name,
+        &brand,
+        &tenant.name,
         mail.inviter_name,
         inv.role.as_str(),
         &link,
@@ -149,7 +152,7 @@ pub fn invite(
             ))
             .returning(Invitation::as_returning())
             .get_result(conn)?;
-        enqueue(conn, &inv, &tenant.name, &token, mail)?;
+        enqueue(conn, &inv, tenant, &token, mail)?;
         audit::record(
             conn,
             actor,
@@ -182,7 +185,7 @@ fn resend_locked(
         ))
         .returning(Invitation::as_returning())
         .get_result(conn)?;
-    enqueue(conn, &renewed, &tenant.name, &token, mail)?;
+    enqueue(conn, &renewed, tenant, &token, mail)?;
     audit::record(
         conn,
         actor,

@@ -25,6 +25,9 @@ pub struct Tenant {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub brand_name: Option<String>,
+    pub brand_accent: Option<String>,
+    pub brand_logo: Option<String>,
 }
 
 impl Tenant {

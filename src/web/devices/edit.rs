@@ -1,5 +1,4 @@
 //! One device: its page with ownership history, create, edit, retire.
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -61,11 +60,10 @@ fn form(
 
 pub async fn new_form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
         access.tenant_for(conn, id, Action::OperateDevices)
@@ -113,12 +111,11 @@ fn refused(
 
 pub async fn create(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let input = input.into_inner();
     let i = input.clone();
@@ -139,11 +136,10 @@ pub async fn create(
 
 pub async fn edit_form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let (device, reached) = db::run(&state.pool, move |conn| {
         access.device(conn, id, Action::OperateDevices)
@@ -161,12 +157,11 @@ pub async fn edit_form(
 
 pub async fn update(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let input = input.into_inner();
     let i = input.clone();
@@ -232,11 +227,10 @@ struct ShowPage {
 
 pub async fn show(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let page = db::run(&state.pool, move |conn| {
         let (device, reached) = access.device(conn, id, Action::View)?;

@@ -1,10 +1,8 @@
 //! CSV import pages: upload → dry-run report → confirm → progress (polled by htmx).
 use actix_multipart::Multipart;
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 use uuid::Uuid;
 
 use crate::access::{Access, Action};
@@ -45,11 +43,10 @@ impl ImportPage {
 
 pub async fn form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
         access.tenant_for(conn, id, Action::OperateDevices)
@@ -65,35 +62,22 @@ pub async fn form(
 }
 
 /// Reads the uploaded file into memory, refusing more than the import limit.
-async fn upload(mut payload: Multipart) -> Result<Vec<u8>, String> {
-    let mut file = None;
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| format!("The upload failed: {e}"))?;
-        let is_file = field.name() == Some("file");
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| format!("The upload failed: {e}"))?;
-            if bytes.len() + chunk.len() > import::MAX_BYTES {
-                return Err(import::FileError::TooLarge.to_string());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            file = Some(bytes);
-        }
-    }
-    file.ok_or_else(|| "Choose a CSV file to import.".to_string())
+async fn upload(payload: Multipart) -> Result<Vec<u8>, String> {
+    let too_large = import::FileError::TooLarge.to_string();
+    let mut fields = crate::web::upload::fields(payload, import::MAX_BYTES, &too_large).await?;
+    fields
+        .remove("file")
+        .ok_or_else(|| "Choose a CSV file to import.".to_string())
 }
 
 pub async fn check(
     req: HttpRequest,
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     // Reach first: another tenant's import is 404 whatever was uploaded.
     let a = access.clone();
@@ -192,11 +176,10 @@ struct ProgressPage {
 pub async fn progress(
     req: HttpRequest,
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let (id, job) = path.into_inner();
     let (tenant, job) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::View)?;

@@ -10,8 +10,6 @@ pub use import::{
 };
 pub use moves::{move_devices, move_preview};
 
-use actix_session::Session;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -160,12 +158,11 @@ struct ListPage {
 pub async fn list(
     req: HttpRequest,
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let query = query.clean();
     let q = query.clone();
@@ -261,31 +258,21 @@ pub async fn export(
         Ok((reached.tenant, rows))
     })
     .await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
-    out.write_record(CSV_HEADER).map_err(fail)?;
-    for d in rows {
-        let input = d.input();
-        out.write_record([
-            input.imei,
-            input.serial,
-            input.name,
-            input.model,
-            input.kind,
-            input.status,
-            input.phone,
-            input.notes,
-        ])
-        .map_err(fail)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"devices-{}.csv\"", tenant.slug),
-        ))
-        .body(body))
+    crate::web::report::csv_attachment(
+        &format!("devices-{}.csv", tenant.slug),
+        &CSV_HEADER.map(String::from),
+        rows.into_iter().map(|d| {
+            let input = d.input();
+            vec![
+                input.imei,
+                input.serial,
+                input.name,
+                input.model,
+                input.kind,
+                input.status,
+                input.phone,
+                input.notes,
+            ]
+        }),
+    )
 }

@@ -1,6 +1,5 @@
 //! Moving a selection of devices to another tenant: a preview of what changes, then one
 //! transaction. Admins only, and both sides must be in their reach.
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
@@ -68,12 +67,11 @@ struct MovePage {
 
 pub async fn move_preview(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let query = query.into_inner();
     let page = db::run(&state.pool, move |conn| {

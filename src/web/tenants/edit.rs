@@ -1,5 +1,4 @@
 //! Creating sub-tenants (htmx form) and renaming.
-use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -31,12 +30,11 @@ fn name_error(e: TenantError) -> Result<String, AppError> {
 pub async fn create_child(
     req: HttpRequest,
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let raw = form.into_inner().name;
     let parsed = TenantName::parse(&raw);
@@ -81,12 +79,11 @@ pub async fn create_child(
 
 pub async fn rename(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let raw = form.into_inner().name;
     let parsed = TenantName::parse(&raw);

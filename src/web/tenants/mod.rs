@@ -5,7 +5,6 @@ mod restructure;
 pub use edit::{create_child, rename};
 pub use restructure::{delete, delete_form, move_form, move_subtree, set_status, suspend_form};
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -39,10 +38,9 @@ pub struct Nodes {
 
 pub async fn tree(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let nodes = db::run(&state.pool, move |conn| {
         let tops = access.top_nodes(conn)?;
         // Only an admin of a top node sees below it.
@@ -170,11 +168,10 @@ impl TenantPage {
 
 pub async fn show(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let data = db::run(&state.pool, move |conn| load_page(conn, &access, id)).await?;
     html(&TenantPage::new(chrome, data))

@@ -1,6 +1,5 @@
 //! Moving a subtree, suspending and deleting: each decided by the admins above the tenant,
 //! each behind a page that shows what will happen before it happens.
-use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -63,12 +62,11 @@ fn move_page(
 /// Choose a new parent; with one chosen, the preview and the confirm button.
 pub async fn move_form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     query: web::Query<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let (id, parent_id) = (id.into_inner(), query.parent_id);
     let page = db::run(&state.pool, move |conn| {
         move_page(conn, &access, chrome, id, parent_id, None)
@@ -84,12 +82,11 @@ pub struct MoveForm {
 
 pub async fn move_subtree(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let id = id.into_inner();
     let parent_id = form
         .parent_id
@@ -130,12 +127,11 @@ struct ConfirmPage {
 
 async fn confirm_page(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: Uuid,
     action: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    let chrome = Chrome::new(&access, &session);
     let page = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
         let blockers = match action {
@@ -162,20 +158,20 @@ async fn confirm_page(
 
 pub async fn suspend_form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_page(access, state, session, id.into_inner(), "suspend").await
+    confirm_page(access, chrome, state, id.into_inner(), "suspend").await
 }
 
 pub async fn delete_form(
     access: Access,
+    chrome: Chrome,
     state: web::Data<AppState>,
-    session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_page(access, state, session, id.into_inner(), "delete").await
+    confirm_page(access, chrome, state, id.into_inner(), "delete").await
 }
 
 #[derive(Deserialize)]

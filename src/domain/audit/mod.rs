@@ -7,6 +7,8 @@ use uuid::Uuid;
 use crate::db::schema::audit_events;
 use crate::error::AppError;
 
+pub mod log;
+
 /// Who is acting, and from which client address.
 #[derive(Debug, Clone)]
 pub struct Actor {

@@ -1,0 +1,202 @@
+//! Branding: a display name, a logo and an accent colour per tenant. Each field is inherited
+//! from the nearest ancestor that sets it, so a reseller's brand covers its customers until
+//! they set their own. Tenant names are never part of a brand: a customer sees an ancestor's
+//! brand only as that ancestor chose to present itself.
+mod logo;
+
+pub use logo::{
+    Logo, LogoError, MAX_BYTES as LOGO_MAX_BYTES, find as find_logo, parse as parse_logo,
+};
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::tenants;
+use crate::domain::audit::{self, Actor, Event};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+
+/// The name shown where no tenant up the tree has chosen one.
+pub const DEFAULT_NAME: &str = "Canopy";
+
+/// The branding in effect for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    pub name: String,
+    /// `#rrggbb`, lower case; `None` keeps the stylesheet's colour.
+    pub accent: Option<String>,
+    /// The logo's content hash (its URL is `/logos/{hash}`).
+    pub logo: Option<String>,
+}
+
+impl Default for Brand {
+    fn default() -> Self {
+        Self {
+            name: DEFAULT_NAME.into(),
+            accent: None,
+            logo: None,
+        }
+    }
+}
+
+impl Brand {
+    /// The accent without its `#`, as the stylesheet URL carries it.
+    pub fn accent_hex(&self) -> Option<&str> {
+        self.accent.as_deref().map(|a| a.trim_start_matches('#'))
+    }
+}
+
+type BrandRow = (Uuid, Option<String>, Option<String>, Option<String>);
+
+/// The branding in effect for `tenant`: each field from the nearest tenant on its path that
+/// sets it. One query, and none when the tenant sets every field itself.
+pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
+    let own: BrandRow = (
+        tenant.id,
+        tenant.brand_name.clone(),
+        tenant.brand_accent.clone(),
+        tenant.brand_logo.clone(),
+    );
+    let mut rows = vec![own];
+    let complete =
+        tenant.brand_name.is_some() && tenant.brand_accent.is_some() && tenant.brand_logo.is_some();
+    if !complete && tenant.traversal_ids.len() > 1 {
+        let above = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
+        let mut ancestors: Vec<BrandRow> = tenants::table
+            .filter(tenants::id.eq_any(above))
+            .select((
+                tenants::id,
+                tenants::brand_name,
+                tenants::brand_accent,
+                tenants::brand_logo,
+            ))
+            .load(conn)?;
+        // Nearest first: the deeper in the path, the nearer.
+        ancestors.sort_by_key(|r| {
+            std::cmp::Reverse(above.iter().position(|id| *id == r.0).unwrap_or(0))
+        });
+        rows.extend(ancestors);
+    }
+    Ok(Brand {
+        name: rows
+            .iter()
+            .find_map(|r| r.1.clone())
+            .unwrap_or_else(|| DEFAULT_NAME.into()),
+        accent: rows.iter().find_map(|r| r.2.clone()),
+        logo: rows.iter().find_map(|r| r.3.clone()),
+    })
+}
+
+/// A validated change to a tenant's own branding; `None` fields fall back to inheritance.
+#[derive(Debug, Clone, Default)]
+pub struct BrandChange {
+    pub name: Option<String>,
+    pub accent: Option<String>,
+    /// `Some(None)` removes the logo; `None` leaves it as it is.
+    pub logo: Option<Option<Logo>>,
+}
+
+/// Field messages for the branding form.
+pub type BrandErrors = std::collections::BTreeMap<&'static str, String>;
+
+pub fn parse_name(raw: &str) -> Result<Option<String>, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 60 {
+        return Err("Use at most 60 characters.".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("The name contains characters that are not allowed.".into());
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// `#rrggbb`, dark enough that white text on it and it as text on white stay readable
+/// (WCAG AA, contrast 4.5:1).
+pub fn parse_accent(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim().to_ascii_lowercase();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let hex = raw.strip_prefix('#').unwrap_or(&raw);
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("Give a colour as # and six hexadecimal digits, like #1f6f5c.".into());
+    }
+    let contrast = contrast_with_white(hex);
+    if contrast < 4.5 {
+        return Err(format!(
+            "This colour is too light: white text on it has a contrast of {contrast:.1}:1, \
+             and at least 4.5:1 keeps it readable. Pick a darker shade."
+        ));
+    }
+    Ok(Some(format!("#{hex}")))
+}
+
+fn contrast_with_white(hex: &str) -> f64 {
+    let channel = |i: usize| {
+        let v = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+        if v <= 0.040_45 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+    1.05 / (l + 0.05)
+}
+
+/// Saves the tenant's own branding and audits it, in one transaction.
+pub fn save(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    change: BrandChange,
+) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let logo_hash = match &change.logo {
+            None => tenant.brand_logo.clone(),
+            Some(None) => None,
+            Some(Some(logo)) => Some(logo::store(conn, logo)?),
+        };
+        diesel::update(tenants::table.find(tenant.id))
+            .set((
+                tenants::brand_name.eq(&change.name),
+                tenants::brand_accent.eq(&change.accent),
+                tenants::brand_logo.eq(&logo_hash),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Event {
+                tenant_path: Some(&tenant.traversal_ids),
+                action: "tenant.branding",
+                target_type: "tenant",
+                target_id: Some(tenant.id),
+                detail: serde_json::json!({
+                    "display_name": change.name,
+                    "accent": change.accent,
+                    "logo": logo_hash,
+                }),
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accents_must_be_readable_hex_colours() {
+        assert_eq!(parse_accent(" #1F6F5C ").unwrap(), Some("#1f6f5c".into()));
+        assert_eq!(parse_accent("").unwrap(), None);
+        assert!(parse_accent("#ffff00").unwrap_err().contains("too light"));
+        assert!(parse_accent("red").unwrap_err().contains("six hexadecimal"));
+        assert!(parse_accent("#12345g").is_err());
+    }
+}

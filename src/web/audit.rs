@@ -1,0 +1,274 @@
+//! The audit log page of a subtree (admins): filters in the URL, keyset pages, CSV export.
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDate;
+use diesel::PgConnection;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::audit::log::{self, ACTIONS, LogEntry, LogFilter, TARGET_TYPES};
+use crate::domain::tenants::{self, Tenant};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, html_status, url_encode};
+use crate::web::report::csv_download;
+
+const PAGE: i64 = 50;
+/// Events fetched per round while exporting.
+const EXPORT_BATCH: i64 = 5_000;
+
+/// The filter form as the URL carries it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    r#type: String,
+    #[serde(default)]
+    object: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+type FieldErrors = BTreeMap<&'static str, String>;
+
+impl AuditQuery {
+    fn filter(&self) -> Result<LogFilter, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let date = |s: &str, field: &'static str, errors: &mut FieldErrors| {
+            let s = s.trim();
+            if s.is_empty() {
+                return None;
+            }
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| errors.insert(field, "Give a date as YYYY-MM-DD.".into()))
+                .ok()
+        };
+        let from = date(&self.from, "from", &mut errors);
+        let to = date(&self.to, "to", &mut errors);
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            errors.insert("to", "The end date comes before the start date.".into());
+        }
+        let action = Some(self.action.trim()).filter(|a| !a.is_empty());
+        if let Some(a) = action
+            && !ACTIONS.iter().any(|(x, _)| *x == a)
+        {
+            errors.insert("action", "Choose an action from the list.".into());
+        }
+        let target_type = Some(self.r#type.trim()).filter(|t| !t.is_empty());
+        if let Some(t) = target_type
+            && !TARGET_TYPES.contains(&t)
+        {
+            errors.insert("type", "Choose an object type from the list.".into());
+        }
+        let object = self.object.trim();
+        let target_id = if object.is_empty() {
+            None
+        } else {
+            Uuid::parse_str(object)
+                .map_err(|_| {
+                    errors.insert(
+                        "object",
+                        "Give the object's id as shown in its address, like 01234567-89ab-…."
+                            .into(),
+                    )
+                })
+                .ok()
+        };
+        if self.actor.chars().count() > 200 {
+            errors.insert("actor", "Use at most 200 characters.".into());
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(LogFilter {
+            actor: self.actor.trim().to_string(),
+            action: action.map(str::to_string),
+            target_type: target_type.map(str::to_string),
+            target_id,
+            from,
+            to,
+            before: self.before,
+        })
+    }
+
+    /// The query string without the page cursor (for the export link and the next page).
+    pub fn encoded(&self) -> String {
+        [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("type", &self.r#type),
+            ("object", &self.object),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// Entries with their detail as text; tenants named only when the caller reaches them.
+pub fn with_details(
+    conn: &mut PgConnection,
+    access: &Access,
+    entries: Vec<LogEntry>,
+) -> Result<Vec<(LogEntry, String)>, AppError> {
+    let ids = log::referenced_tenants(&entries);
+    let names: HashMap<Uuid, String> = tenants::find_many(conn, &ids)?
+        .into_iter()
+        .filter(|t| access.role_on(&t.traversal_ids).is_some())
+        .map(|t| (t.id, t.name))
+        .collect();
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let text = log::detail_text(&e, &names);
+            (e, text)
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "audit/list.html")]
+struct AuditPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    query: AuditQuery,
+    errors: FieldErrors,
+    entries: Vec<(LogEntry, String)>,
+    next: Option<i64>,
+    actions: &'static [(&'static str, &'static str)],
+    types: &'static [&'static str],
+}
+
+impl AuditPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+    fn describe(&self, action: &str) -> String {
+        log::describe(action).to_string()
+    }
+}
+
+pub async fn list(
+    access: Access,
+    chrome: Chrome,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let filter = query.filter();
+    let f = filter.clone();
+    let (tenant, entries) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let entries = match f {
+            Ok(f) => {
+                let found = log::search(conn, &reached.tenant.traversal_ids, &f, PAGE + 1)?;
+                with_details(conn, &access, found)?
+            }
+            Err(_) => Vec::new(),
+        };
+        Ok((reached.tenant, entries))
+    })
+    .await?;
+    let mut entries = entries;
+    let next = if entries.len() as i64 > PAGE {
+        entries.truncate(PAGE as usize);
+        entries.last().map(|(e, _)| e.id)
+    } else {
+        None
+    };
+    let (status, errors) = match filter {
+        Ok(_) => (StatusCode::OK, FieldErrors::new()),
+        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+    };
+    let page = AuditPage {
+        chrome,
+        tenant,
+        query,
+        errors,
+        entries,
+        next,
+        actions: ACTIONS,
+        types: TARGET_TYPES,
+    };
+    if status == StatusCode::OK {
+        html(&page)
+    } else {
+        html_status(status, &page)
+    }
+}
+
+pub async fn export(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let mut filter = query
+        .filter()
+        .map_err(|e| AppError::BadRequest(e.into_values().collect::<Vec<_>>().join(" ")))?;
+    filter.before = None;
+    let (tenant, rows) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let mut rows = Vec::new();
+        loop {
+            let batch = log::search(conn, &reached.tenant.traversal_ids, &filter, EXPORT_BATCH)?;
+            let done = (batch.len() as i64) < EXPORT_BATCH;
+            filter.before = batch.last().map(|e| e.id);
+            rows.extend(with_details(conn, &access, batch)?);
+            if done {
+                break;
+            }
+        }
+        Ok((reached.tenant, rows))
+    })
+    .await?;
+    let header = [
+        "time (UTC)",
+        "actor",
+        "actor email",
+        "action",
+        "object type",
+        "object id",
+        "detail",
+        "client address",
+    ]
+    .map(String::from);
+    csv_download(
+        &format!("audit-{}.csv", tenant.slug),
+        &header,
+        rows.into_iter().map(|(e, detail)| {
+            vec![
+                e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                e.actor_name.unwrap_or_else(|| "system".into()),
+                e.actor_email.unwrap_or_default(),
+                e.action,
+                e.target_type,
+                e.target_id.map(|i| i.to_string()).unwrap_or_default(),
+                detail,
+                e.client_addr.unwrap_or_default(),
+            ]
+        }),
+    )
+}

@@ -1,0 +1,202 @@
+//! Branding pages: the admin's form, and the two public resources a brand needs (its accent
+//! stylesheet and its logo), both addressed by content so they reveal no tenant.
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::branding::{self, Brand, BrandChange, BrandErrors, Logo};
+use crate::domain::tenants::Tenant;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, html_status, see_other};
+
+#[derive(Template)]
+#[template(path = "branding/form.html")]
+struct BrandingPage {
+    chrome: Chrome,
+    tenant: Tenant,
+    /// What the tenant would show without its own settings.
+    inherited: Brand,
+    name_value: String,
+    accent_value: String,
+    errors: BrandErrors,
+    saved: bool,
+}
+
+impl BrandingPage {
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn inherited(conn: &mut diesel::PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
+    let mut bare = tenant.clone();
+    bare.brand_name = None;
+    bare.brand_accent = None;
+    bare.brand_logo = None;
+    branding::effective(conn, &bare)
+}
+
+pub async fn form(
+    access: Access,
+    chrome: Chrome,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (tenant, inherited) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::Administer)?;
+        let inherited = inherited(conn, &reached.tenant)?;
+        Ok((reached.tenant, inherited))
+    })
+    .await?;
+    html(&BrandingPage {
+        chrome,
+        name_value: tenant.brand_name.clone().unwrap_or_default(),
+        accent_value: tenant.brand_accent.clone().unwrap_or_default(),
+        tenant,
+        inherited,
+        errors: BrandErrors::new(),
+        saved: query.saved.is_some(),
+    })
+}
+
+fn text(fields: &std::collections::HashMap<String, Vec<u8>>, name: &str) -> String {
+    fields
+        .get(name)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads the form into a change, or the messages for its fields.
+fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandChange, BrandErrors> {
+    let mut errors = BrandErrors::new();
+    let name = branding::parse_name(&text(fields, "name")).unwrap_or_else(|e| {
+        errors.insert("name", e);
+        None
+    });
+    let accent = branding::parse_accent(&text(fields, "accent")).unwrap_or_else(|e| {
+        errors.insert("accent", e);
+        None
+    });
+    let logo: Option<Option<Logo>> = match fields.get("logo").filter(|b| !b.is_empty()) {
+        Some(bytes) => match branding::parse_logo(bytes) {
+            Ok(logo) => Some(Some(logo)),
+            Err(e) => {
+                errors.insert("logo", e.to_string());
+                None
+            }
+        },
+        None if text(fields, "remove_logo") == "yes" => Some(None),
+        None => None,
+    };
+    if errors.is_empty() {
+        Ok(BrandChange { name, accent, logo })
+    } else {
+        Err(errors)
+    }
+}
+
+pub async fn save(
+    req: HttpRequest,
+    access: Access,
+    chrome: Chrome,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    // Reach first: another tenant's form is 404 whatever was uploaded.
+    let a = access.clone();
+    let reached = db::run(&state.pool, move |conn| {
+        a.tenant_for(conn, id, Action::Administer)
+    })
+    .await?;
+    let too_large = branding::LogoError::TooLarge.to_string();
+    let limit = branding::LOGO_MAX_BYTES + 16 * 1024;
+    let fields =
+        crate::web::upload::fields(Multipart::new(req.headers(), payload), limit, &too_large).await;
+    let parsed = match &fields {
+        Ok(fields) => parse(fields),
+        Err(message) => Err(BrandErrors::from([("logo", message.clone())])),
+    };
+    match parsed {
+        Ok(change) => {
+            let tenant = reached.tenant;
+            db::run(&state.pool, move |conn| {
+                branding::save(conn, &access.actor, &tenant, change)
+            })
+            .await?;
+            Ok(see_other(&format!("/tenants/{id}/branding?saved=1")))
+        }
+        Err(errors) => {
+            let tenant = reached.tenant;
+            let t = tenant.clone();
+            let inherited = db::run(&state.pool, move |conn| inherited(conn, &t)).await?;
+            let fields = fields.unwrap_or_default();
+            html_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &BrandingPage {
+                    chrome,
+                    name_value: text(&fields, "name"),
+                    accent_value: text(&fields, "accent"),
+                    tenant,
+                    inherited,
+                    errors,
+                    saved: false,
+                },
+            )
+        }
+    }
+}
+
+/// `:root { --accent: … }` for a validated colour: the CSP allows no inline style, so a
+/// brand's colour arrives as a stylesheet of its own, cached for good.
+pub async fn accent_css(color: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let hex = color.into_inner();
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::NotFound);
+    }
+    let hex = hex.to_ascii_lowercase();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(format!(":root {{ --accent: #{hex}; }}\n")))
+}
+
+/// A logo by its content hash. An SVG opened on its own runs nothing: the policy below
+/// forbids scripts and sandboxes the document.
+pub async fn logo(
+    state: web::Data<AppState>,
+    hash: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let hash = hash.into_inner();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::NotFound);
+    }
+    let (content_type, bytes) = db::run(&state.pool, move |conn| branding::find_logo(conn, &hash))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ))
+        .body(bytes))
+}

@@ -1,0 +1,120 @@
+//! Where a signed-in user lands: their tenant's dashboard, and the switcher between tenants.
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::access::{Access, Action};
+use crate::db;
+use crate::domain::audit::log::{self, LogEntry, LogFilter};
+use crate::domain::dashboard::{self, Bar, Figures};
+use crate::domain::roles::Role;
+use crate::domain::tenants::Tenant;
+use crate::domain::users;
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::current::Chrome;
+use crate::web::render::{html, see_other};
+
+/// Events shown under "Recent activity".
+const RECENT: i64 = 8;
+
+#[derive(Template)]
+#[template(path = "portal/no_tenant.html")]
+struct NoTenant {
+    chrome: Chrome,
+}
+
+/// `/`: the dashboard of the tenant the user last switched to, or of their first one.
+pub async fn home(access: Access, chrome: Chrome) -> Result<HttpResponse, AppError> {
+    match access.home() {
+        Some(id) => Ok(see_other(&format!("/tenants/{id}/dashboard"))),
+        None => html(&NoTenant { chrome }),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    tenant: Uuid,
+}
+
+/// The header's switcher: only the user's own memberships are offered, and only they count.
+pub async fn switch(
+    req: HttpRequest,
+    access: Access,
+    state: web::Data<AppState>,
+    form: web::Form<SwitchForm>,
+) -> Result<HttpResponse, AppError> {
+    let tenant = form.tenant;
+    if !access.grants.iter().any(|g| g.tenant_id == tenant) {
+        return Err(AppError::NotFound);
+    }
+    let user = access.user.id;
+    db::run(&state.pool, move |conn| {
+        users::set_last_tenant(conn, user, tenant)
+    })
+    .await?;
+    Ok(crate::web::htmx::redirect(
+        &req,
+        &format!("/tenants/{tenant}/dashboard"),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "portal/dashboard.html")]
+struct Dashboard {
+    chrome: Chrome,
+    tenant: Tenant,
+    role: Role,
+    admin: bool,
+    figures: Figures,
+    bars: Vec<Bar>,
+    recent: Vec<(LogEntry, String)>,
+}
+
+impl Dashboard {
+    fn describe(&self, action: &str) -> String {
+        log::describe(action).to_string()
+    }
+}
+
+/// Bar geometry of the device chart, in SVG user units.
+pub const BAR_FULL: u32 = 300;
+pub const BAR_STEP: u32 = 34;
+
+pub async fn dashboard(
+    access: Access,
+    chrome: Chrome,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (reached, figures, recent) = db::run(&state.pool, move |conn| {
+        let reached = access.tenant_for(conn, id, Action::View)?;
+        let admin = reached.role == Role::Admin;
+        let figures = dashboard::figures(conn, &reached.tenant, admin)?;
+        let recent = if admin {
+            let entries = log::search(
+                conn,
+                &reached.tenant.traversal_ids,
+                &LogFilter::default(),
+                RECENT,
+            )?;
+            crate::web::audit::with_details(conn, &access, entries)?
+        } else {
+            Vec::new()
+        };
+        Ok((reached, figures, recent))
+    })
+    .await?;
+    let bars = dashboard::bars(&figures.devices, BAR_FULL, BAR_STEP);
+    html(&Dashboard {
+        chrome,
+        admin: reached.role == Role::Admin,
+        role: reached.role,
+        tenant: reached.tenant,
+        figures,
+        bars,
+        recent,
+    })
+}
