@@ -236,6 +236,14 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     click(&admin, "#invite-form button[type=submit]").await;
     assert!(wait_for_text(&admin, "#notice", "Invitation sent to dana@example.com").await);
     snapshot(&admin, "invitations").await;
+    admin
+        .goto(&format!("{}/tenants/{}/dashboard", app.base, acme.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&admin, ".activity", "invited someone").await);
+    snapshot(&admin, "dashboard-desktop").await;
+    admin.set_window_size(390, 1100).await.unwrap();
+    snapshot(&admin, "dashboard-phone").await;
     admin.close().await.unwrap();
 
     let message = &smtp.wait_for(1).await[0];
@@ -265,9 +273,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     assert_eq!(devices.text().await.unwrap(), "1");
     let page = invitee.source().await.unwrap();
     assert!(!page.contains("Rent-a-fone") && !page.contains("RENT-STOCK"));
-    snapshot(&invitee, "dashboard-desktop").await;
-    invitee.set_window_size(390, 1000).await.unwrap();
-    snapshot(&invitee, "dashboard-phone").await;
+    snapshot(&invitee, "customer-first-dashboard").await;
     invitee.close().await.unwrap();
 }
 
