@@ -87,11 +87,20 @@ impl Application {
                     .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
             ))
             .build();
-            // Last wrapped runs first: logging, headers, htmx errors, session, then CSRF.
+            // Last wrapped runs first: logging, headers, htmx errors, session, CSRF, then input.
             App::new()
                 .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(64 * 1024)
+                        .error_handler(|e, _| unreadable("The form", &e.to_string())),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| unreadable("The address", &e.to_string())),
+                )
                 .configure(routes::config)
+                .wrap(from_fn(crate::web::input::guard))
                 .wrap(from_fn(csrf::guard))
                 .wrap(sessions)
                 .wrap(from_fn(htmx::errors_in_place))
@@ -121,4 +130,13 @@ impl Application {
     pub fn server(self) -> Server {
         self.server
     }
+}
+
+/// A form or query string that does not fit its fields: a 400 page that says so, like every
+/// other refusal (actix's own answer is a bare line of text).
+fn unreadable(what: &str, why: &str) -> actix_web::Error {
+    crate::error::AppError::BadRequest(format!(
+        "{what} has a value that does not fit its field ({why}). Go back, correct it and try again."
+    ))
+    .into()
 }

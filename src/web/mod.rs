@@ -9,6 +9,7 @@ pub mod current;
 pub mod devices;
 pub mod health;
 pub mod htmx;
+pub mod input;
 pub mod invitations;
 pub mod mailbox;
 pub mod members;

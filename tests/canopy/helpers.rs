@@ -221,6 +221,40 @@ impl TestApp {
         b
     }
 
+    /// A digest of everything a request could store (sessions and throttling aside).
+    pub fn fingerprint(&self) -> String {
+        #[derive(QueryableByName)]
+        struct F {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            f: String,
+        }
+        let tables = [
+            ("tenants", "id"),
+            ("users", "id"),
+            ("memberships", "user_id, tenant_id"),
+            ("devices", "id"),
+            ("device_moves", "id"),
+            ("device_imports", "id"),
+            ("invitations", "id"),
+            ("logos", "hash"),
+            ("outbox", "id"),
+            ("audit_events", "id"),
+            ("password_resets", "token_hash"),
+        ];
+        let parts: Vec<String> = tables
+            .iter()
+            .map(|(t, order)| {
+                format!(
+                    "(SELECT coalesce(string_agg(x::text, '|' ORDER BY {order}), '') FROM {t} x)"
+                )
+            })
+            .collect();
+        diesel::sql_query(format!("SELECT md5({}) AS f", parts.join(" || ")))
+            .get_result::<F>(&mut self.conn())
+            .expect("fingerprint")
+            .f
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
         struct N {
@@ -351,6 +385,22 @@ impl Browser {
             .send()
             .await
             .expect("upload");
+        self.reply(res).await
+    }
+
+    /// Posts an already url-encoded body (so that a test can send bytes no form would),
+    /// the CSRF token appended.
+    pub async fn post_encoded(&mut self, path: &str, encoded: &str) -> Reply {
+        let sep = if encoded.is_empty() { "" } else { "&" };
+        let body = format!("{encoded}{sep}csrf_token={}", self.csrf);
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
         self.reply(res).await
     }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access_matrix;
 mod auth;
+mod bad_input;
 mod branding;
 mod cli;
 mod devices;

@@ -142,3 +142,121 @@ async fn the_sign_in_page_explains_how_to_bootstrap_an_empty_installation() {
     assert!(empty.body.contains("canopy bootstrap"));
     assert!(!later.body.contains("canopy bootstrap"));
 }
+
+struct Fixture {
+    app: crate::helpers::TestApp,
+    ids: Vec<(&'static str, String)>,
+}
+
+async fn fixture() -> Fixture {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let victor = app.user("victor@acme.example", &acme, Role::Viewer);
+    let device = crate::devices::device_in(&app, &acme, "ACME-1");
+    let invitation = crate::invitations::invite_directly(&app, &acme, "inv@acme.example");
+    let job = canopy::domain::devices::jobs::create(
+        &mut app.conn(),
+        acme.id,
+        Some(victor),
+        "serial,name\nX-1,x\n",
+        1,
+    )
+    .unwrap();
+    let _ = uk;
+    Fixture {
+        ids: vec![
+            ("{id}", acme.id.to_string()),
+            ("{user}", victor.to_string()),
+            ("{invitation}", invitation.to_string()),
+            ("{job}", job.to_string()),
+            ("{token}", "0123456789abcdef".into()),
+            ("{message}", "1".into()),
+            ("{file}", "app.css".into()),
+            ("{color}", "1f6f5c".into()),
+            ("{hash}", "0".repeat(64)),
+        ],
+        app,
+    }
+}
+
+impl Fixture {
+    fn path(&self, template: &str, device: Option<uuid::Uuid>) -> String {
+        let mut path = template.to_string();
+        if let (true, Some(d)) = (template.starts_with("/devices/"), device) {
+            path = path.replace("{id}", &d.to_string());
+        }
+        for (k, v) in &self.ids {
+            path = path.replace(k, v);
+        }
+        path
+    }
+}
+
+#[tokio::test]
+async fn every_unsafe_route_refuses_a_missing_or_wrong_token_and_cross_site_posts() {
+    let f = fixture().await;
+    let device =
+        crate::devices::device_in(&f.app, &f.app.tenant(f.ids[0].1.parse().unwrap()), "ACME-2");
+    let mut ann = f.app.signed_in("ann@acme.example").await;
+    let token = ann.csrf.clone();
+    let before = f.app.fingerprint();
+    let fields = [
+        ("name", "x"),
+        ("status", "suspended"),
+        ("role", "admin"),
+        ("email", "x@example.com"),
+    ];
+    for r in canopy::web::routes::ROUTES
+        .iter()
+        .filter(|r| r.method == "post")
+    {
+        let path = f.path(r.path, Some(device));
+        let mut with_wrong = fields.to_vec();
+        with_wrong.push(("csrf_token", "00ff"));
+        let mut with_right = fields.to_vec();
+        with_right.push(("csrf_token", &token));
+        for (label, res) in [
+            ("missing", ann.post_raw(&path, &fields, &[]).await),
+            ("wrong", ann.post_raw(&path, &with_wrong, &[]).await),
+            (
+                "cross-site",
+                ann.post_raw(&path, &with_right, &[("Sec-Fetch-Site", "cross-site")])
+                    .await,
+            ),
+        ] {
+            assert_eq!(
+                res.status,
+                StatusCode::FORBIDDEN,
+                "{label} token: POST {}",
+                r.path
+            );
+        }
+    }
+    assert_eq!(
+        before,
+        f.app.fingerprint(),
+        "a refused post changed something"
+    );
+}
+
+#[tokio::test]
+async fn no_get_request_changes_anything() {
+    let f = fixture().await;
+    let device =
+        crate::devices::device_in(&f.app, &f.app.tenant(f.ids[0].1.parse().unwrap()), "ACME-2");
+    let mut ann = f.app.signed_in("ann@acme.example").await;
+    let mut stranger = f.app.browser();
+    let before = f.app.fingerprint();
+    for r in canopy::web::routes::ROUTES
+        .iter()
+        .filter(|r| r.method == "get")
+    {
+        let path = f.path(r.path, Some(device));
+        let res = ann.get(&path).await;
+        assert!(res.status.as_u16() < 500, "GET {path}: {}", res.status);
+        stranger.get(&path).await;
+    }
+    assert_eq!(before, f.app.fingerprint(), "a GET changed stored state");
+}

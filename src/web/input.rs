@@ -1,0 +1,95 @@
+//! Refuses requests whose query string or form carries what no field accepts: NUL bytes
+//! (PostgreSQL text cannot hold them) and invalid UTF-8 (which would otherwise be replaced
+//! silently). One check here instead of one per field; multipart uploads are checked by
+//! their readers.
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+
+use crate::error::AppError;
+
+/// The percent-decoded bytes of each key and value of `application/x-www-form-urlencoded`.
+fn decoded_parts(encoded: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    encoded.split(|b| *b == b'&' || *b == b'=').map(|part| {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            let b = part[i];
+            let hex = |c: u8| (c as char).to_digit(16);
+            match b {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < part.len() => match (hex(part[i + 1]), hex(part[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b),
+                },
+                _ => out.push(b),
+            }
+            i += 1;
+        }
+        out
+    })
+}
+
+/// Why the encoded form is refused, if it is.
+pub fn refusal(encoded: &[u8]) -> Option<&'static str> {
+    for part in decoded_parts(encoded) {
+        if part.contains(&0) {
+            return Some(
+                "The request contains a NUL character, which no field accepts. Remove it and try again.",
+            );
+        }
+        if std::str::from_utf8(&part).is_err() {
+            return Some(
+                "The request is not valid UTF-8 text. Check the values you entered and try again.",
+            );
+        }
+    }
+    None
+}
+
+fn refused(req: ServiceRequest, why: &str) -> ServiceResponse<BoxBody> {
+    use actix_web::ResponseError;
+    req.into_response(AppError::BadRequest(why.into()).error_response())
+}
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Some(why) = refusal(req.query_string().as_bytes()) {
+        return Ok(refused(req, why));
+    }
+    let is_form = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        let body = req.extract::<Bytes>().await?;
+        if let Some(why) = refusal(&body) {
+            return Ok(refused(req, why));
+        }
+        req.set_payload(Payload::from(body));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn nul_and_invalid_utf8_are_refused_anywhere_in_a_form() {
+        assert!(refusal(b"name=a%00b").is_some());
+        assert!(refusal(b"na%00me=x").is_some());
+        assert!(refusal(b"name=%FF%FE").is_some());
+        assert!(refusal(b"name=%C3").is_some());
+        assert!(refusal(b"name=caf%C3%A9+au+lait&q=%25_%27").is_none());
+        assert!(refusal(b"name=100%").is_none());
+        assert!(refusal(b"").is_none());
+    }
+}
