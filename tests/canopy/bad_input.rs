@@ -5,7 +5,6 @@
 use canopy::db::schema::outbox;
 use canopy::domain::roles::Role;
 use diesel::prelude::*;
-use reqwest::StatusCode;
 
 use crate::helpers::spawn_app;
 

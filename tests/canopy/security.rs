@@ -145,6 +145,7 @@ async fn the_sign_in_page_explains_how_to_bootstrap_an_empty_installation() {
 
 struct Fixture {
     app: crate::helpers::TestApp,
+    device: uuid::Uuid,
     ids: Vec<(&'static str, String)>,
 }
 
@@ -166,6 +167,7 @@ async fn fixture() -> Fixture {
     .unwrap();
     let _ = uk;
     Fixture {
+        device,
         ids: vec![
             ("{id}", acme.id.to_string()),
             ("{user}", victor.to_string()),
@@ -182,10 +184,10 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn path(&self, template: &str, device: Option<uuid::Uuid>) -> String {
+    fn path(&self, template: &str) -> String {
         let mut path = template.to_string();
-        if let (true, Some(d)) = (template.starts_with("/devices/"), device) {
-            path = path.replace("{id}", &d.to_string());
+        if template.starts_with("/devices/") {
+            path = path.replace("{id}", &self.device.to_string());
         }
         for (k, v) in &self.ids {
             path = path.replace(k, v);
@@ -197,8 +199,6 @@ impl Fixture {
 #[tokio::test]
 async fn every_unsafe_route_refuses_a_missing_or_wrong_token_and_cross_site_posts() {
     let f = fixture().await;
-    let device =
-        crate::devices::device_in(&f.app, &f.app.tenant(f.ids[0].1.parse().unwrap()), "ACME-2");
     let mut ann = f.app.signed_in("ann@acme.example").await;
     let token = ann.csrf.clone();
     let before = f.app.fingerprint();
@@ -212,7 +212,7 @@ async fn every_unsafe_route_refuses_a_missing_or_wrong_token_and_cross_site_post
         .iter()
         .filter(|r| r.method == "post")
     {
-        let path = f.path(r.path, Some(device));
+        let path = f.path(r.path);
         let mut with_wrong = fields.to_vec();
         with_wrong.push(("csrf_token", "00ff"));
         let mut with_right = fields.to_vec();
@@ -244,8 +244,6 @@ async fn every_unsafe_route_refuses_a_missing_or_wrong_token_and_cross_site_post
 #[tokio::test]
 async fn no_get_request_changes_anything() {
     let f = fixture().await;
-    let device =
-        crate::devices::device_in(&f.app, &f.app.tenant(f.ids[0].1.parse().unwrap()), "ACME-2");
     let mut ann = f.app.signed_in("ann@acme.example").await;
     let mut stranger = f.app.browser();
     let before = f.app.fingerprint();
@@ -253,7 +251,7 @@ async fn no_get_request_changes_anything() {
         .iter()
         .filter(|r| r.method == "get")
     {
-        let path = f.path(r.path, Some(device));
+        let path = f.path(r.path);
         let res = ann.get(&path).await;
         assert!(res.status.as_u16() < 500, "GET {path}: {}", res.status);
         stranger.get(&path).await;
