@@ -11,6 +11,7 @@ mod e2e;
 mod helpers;
 mod import;
 mod invitations;
+mod isolation;
 mod people;
 mod portal;
 mod reports;
