@@ -68,7 +68,9 @@ impl Model {
             "view" => true,
             "administer" => role == Role::Admin,
             "operate" => role >= Role::Operator,
-            "restructure" => self.parent[&t].is_some_and(|p| self.role(user, p) == Some(Role::Admin)),
+            "restructure" => {
+                self.parent[&t].is_some_and(|p| self.role(user, p) == Some(Role::Admin))
+            }
             _ => unreachable!(),
         };
         if allowed { 200 } else { 403 }
@@ -99,7 +101,10 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     let mut devices: Vec<(Uuid, Uuid)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         if rng.below(3) > 0 {
-            devices.push((crate::devices::device_in(&app, t, &format!("DEV-{i}")), t.id));
+            devices.push((
+                crate::devices::device_in(&app, t, &format!("DEV-{i}")),
+                t.id,
+            ));
         }
     }
     let mut users = Vec::new();
@@ -130,7 +135,8 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
         ("/tenants/{t}/audit", "administer"),
         ("/tenants/{t}/move", "restructure"),
     ];
-    let device_actions: [(&str, &str); 2] = [("/devices/{d}", "view"), ("/devices/{d}/edit", "operate")];
+    let device_actions: [(&str, &str); 2] =
+        [("/devices/{d}", "view"), ("/devices/{d}/edit", "operate")];
     let mut seen: HashMap<u16, usize> = HashMap::new();
     for _ in 0..250 {
         let u = rng.below(users.len());
@@ -138,11 +144,17 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
         let (path, expected) = if rng.below(3) > 0 || devices.is_empty() {
             let t = tenants[rng.below(tenants.len())].id;
             let (template, action) = tenant_actions[rng.below(tenant_actions.len())];
-            (template.replace("{t}", &t.to_string()), model.expect(u, t, action))
+            (
+                template.replace("{t}", &t.to_string()),
+                model.expect(u, t, action),
+            )
         } else {
             let (d, t) = devices[rng.below(devices.len())];
             let (template, action) = device_actions[rng.below(device_actions.len())];
-            (template.replace("{d}", &d.to_string()), model.expect(u, t, action))
+            (
+                template.replace("{d}", &d.to_string()),
+                model.expect(u, t, action),
+            )
         };
         let got = b.get(&path).await.status.as_u16();
         assert_eq!(
@@ -154,6 +166,9 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     }
     // The sample exercised every kind of answer.
     for status in [200, 403, 404] {
-        assert!(seen.get(&status).copied().unwrap_or(0) > 0, "no {status} in {seen:?} (seed {seed})");
+        assert!(
+            seen.get(&status).copied().unwrap_or(0) > 0,
+            "no {status} in {seen:?} (seed {seed})"
+        );
     }
 }

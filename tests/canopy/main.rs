@@ -10,6 +10,7 @@ mod devices;
 mod e2e;
 mod helpers;
 mod import;
+mod instances;
 mod invitations;
 mod isolation;
 mod people;
