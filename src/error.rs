@@ -96,11 +96,16 @@ impl ResponseError for AppError {
         }
         .render()
         .unwrap_or_else(|_| message.clone());
+        // The page's own security headers: an error raised by a middleware skips the
+        // header middleware on its way out.
         let mut response = HttpResponse::build(status)
             .insert_header((
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             ))
+            .insert_header((header::CONTENT_SECURITY_POLICY, crate::web::middleware::CSP))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body);
         response
             .extensions_mut()

@@ -26,7 +26,16 @@ pub async fn errors_in_place(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let htmx = req.headers().contains_key("hx-request");
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // The session store could not reach the database: the same 503 page as any other
+        // request that needs it, instead of actix-session's bare 500.
+        Err(e) if is_session_store_error(&e) => {
+            tracing::warn!(error = %e, "session store unavailable");
+            return Err(crate::error::AppError::Unavailable.into());
+        }
+        Err(e) => return Err(e),
+    };
     if !htmx {
         return Ok(res);
     }
@@ -51,6 +60,15 @@ pub async fn errors_in_place(
             .insert_header(("HX-Reswap", "innerHTML"))
             .body(body),
     ))
+}
+
+fn is_session_store_error(e: &actix_web::Error) -> bool {
+    use actix_session::storage::{SaveError, UpdateError};
+    use actix_web::error::InternalError;
+    // A failed load arrives as its inner anyhow error; only the session store raises those.
+    e.as_error::<InternalError<anyhow::Error>>().is_some()
+        || e.as_error::<InternalError<SaveError>>().is_some()
+        || e.as_error::<InternalError<UpdateError>>().is_some()
 }
 
 /// After a change: a browser form follows a 303; htmx (whose fetch would follow the 303

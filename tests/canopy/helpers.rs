@@ -44,7 +44,7 @@ fn cluster() -> &'static Cluster {
 }
 
 /// A watchdog shell stops the cluster and removes its folder once this process is gone.
-fn stop_when_we_exit(pg: &EmbeddedPostgres) {
+pub fn stop_when_we_exit(pg: &EmbeddedPostgres) {
     let bin = canopy::db::embedded::find_bin_dir().expect("postgres binaries");
     let as_postgres = Command::new("id")
         .arg("-u")

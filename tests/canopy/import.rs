@@ -27,7 +27,7 @@ async fn finish(b: &mut Browser, progress_url: &str) -> String {
     panic!("the import did not finish");
 }
 
-fn job_url(dry_run: &str) -> String {
+pub fn job_url(dry_run: &str) -> String {
     let start = dry_run.find("/devices/import/").unwrap();
     let tail: String = dry_run[start..].chars().take_while(|c| *c != '"').collect();
     let tenant: String = dry_run[..start]

@@ -8,6 +8,7 @@ mod branding;
 mod cli;
 mod devices;
 mod e2e;
+mod faults;
 mod helpers;
 mod import;
 mod instances;

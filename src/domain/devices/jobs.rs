@@ -56,13 +56,63 @@ pub fn create(
     Ok(id)
 }
 
-/// A job of exactly this tenant.
+/// A job of exactly this tenant. A running job whose runner is gone (its process died: the
+/// runner's advisory lock went with its connection) is marked failed on the way: its
+/// transaction was rolled back, so nothing of it was stored.
 pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, AppError> {
-    Ok(device_imports::table
+    let job = device_imports::table
         .filter(device_imports::id.eq(id))
         .filter(device_imports::tenant_id.eq(tenant_id))
         .select(Job::as_select())
-        .first(conn)?)
+        .first::<Job>(conn)?;
+    let quiet = Utc::now() - job.updated_at > chrono::Duration::seconds(STALE_SECS);
+    if job.state == "running" && quiet && try_lock(conn, id)? {
+        diesel::update(device_imports::table.find(id))
+            .filter(device_imports::state.eq("running"))
+            .set((
+                device_imports::state.eq("failed"),
+                device_imports::error.eq(
+                    "Interrupted: the server stopped during the import. Nothing was imported; \
+                     start the import again.",
+                ),
+                device_imports::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        unlock(conn, id)?;
+        return find(conn, tenant_id, id);
+    }
+    Ok(job)
+}
+
+/// How long a running job may be silent before its runner is checked.
+const STALE_SECS: i64 = 2;
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// The advisory-lock key of a job: its first 8 bytes.
+fn key(id: Uuid) -> i64 {
+    let b = id.as_bytes();
+    i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) ^ 0x0C_A0_0B_1E
+}
+
+fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
+    Ok(
+        diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+            .bind::<diesel::sql_types::BigInt, _>(key(id))
+            .get_result::<Locked>(conn)?
+            .locked,
+    )
+}
+
+fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(key(id))
+        .get_result::<Locked>(conn)?;
+    Ok(())
 }
 
 /// Moves a checked job to running; false if it was started already (a double submit).
@@ -85,6 +135,8 @@ pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool,
 pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Counts, AppError> {
     let mut work = pool.get().map_err(|_| AppError::Unavailable)?;
     let mut report = pool.get().map_err(|_| AppError::Unavailable)?;
+    // Held while this runner lives; if the process dies, the lock goes with its connection.
+    try_lock(&mut report, id)?;
     let csv: String = device_imports::table
         .find(id)
         .select(device_imports::csv)
@@ -122,5 +174,6 @@ pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Co
             ))
             .execute(&mut report)?,
     };
+    unlock(&mut report, id)?;
     result
 }
