@@ -281,3 +281,50 @@ async fn a_server_killed_in_the_middle_of_an_import_imports_nothing_and_says_so(
     assert!(page.body.contains("Interrupted"), "{}", page.body);
     assert!(page.body.contains("Nothing was imported"));
 }
+
+#[tokio::test]
+async fn a_refusing_smtp_server_keeps_the_invitation_until_a_willing_one_takes_it_once() {
+    use std::io::Write;
+    let port = crate::smtp::free_port();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // Answers the first connection with a permanent-looking refusal, then goes away.
+    let refuser = std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            let _ = stream.write_all(b"554 5.7.1 Not accepting mail right now\r\n");
+        }
+    });
+    let url = format!("smtp://127.0.0.1:{port}?tls=none");
+    let app = crate::helpers::spawn_app_with(&[
+        ("CANOPY_SMTP_URL", url.as_str()),
+        ("CANOPY_MAIL_RETRY_BASE_MS", "100"),
+    ])
+    .await;
+    let acme = app.root("Acme");
+    crate::invitations::invite_directly(&app, &acme, "kept@example.com");
+    let worker = app.worker();
+    assert_eq!(worker.tick().await.unwrap(), 1);
+    refuser.join().unwrap();
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+             AND attempts = 1 AND last_error IS NOT NULL"
+        ),
+        1,
+        "refused, kept, and due again"
+    );
+
+    let smtp = crate::smtp::SmtpServer::start_on(port);
+    for _ in 0..50 {
+        worker.tick().await.unwrap();
+        if app.count("SELECT count(*) AS n FROM outbox WHERE sent_at IS NOT NULL") == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    smtp.wait_for(1).await;
+    for _ in 0..3 {
+        worker.tick().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "delivered once, not again");
+}
