@@ -170,3 +170,24 @@ fn parse_bool(
         }),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_print_their_secrets() {
+        let key = "s3cr3t-key-".repeat(8);
+        let env = std::collections::HashMap::from([
+            ("CANOPY_DATABASE_URL", "postgres://u:hunter2-db@h/db"),
+            ("CANOPY_SECRET_KEY", key.as_str()),
+            ("CANOPY_SMTP_URL", "smtp://mailer:hunter2-smtp@mail.example"),
+        ]);
+        let settings = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        let printed = format!("{settings:?}");
+        for secret in ["hunter2-db", "s3cr3t-key", "hunter2-smtp"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
+}
