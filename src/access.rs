@@ -4,6 +4,8 @@
 //!
 //! The rule: a member of T reaches T; an admin of T also reaches every tenant below T.
 //! Memberships in a suspended tenant (or below one) grant nothing.
+use std::sync::{Arc, Mutex};
+
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -12,7 +14,7 @@ use crate::domain::devices::{self, Device};
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
-use crate::domain::users::{self, User};
+use crate::domain::users::User;
 use crate::error::AppError;
 
 #[derive(Debug, Clone)]
@@ -20,6 +22,8 @@ pub struct Access {
     pub user: User,
     pub grants: Vec<Grant>,
     pub actor: Actor,
+    /// Tenants this request has loaded already (only on GET, which changes nothing).
+    seen: Arc<Mutex<Vec<Tenant>>>,
 }
 
 /// A tenant the caller reaches, with the role that applies there.
@@ -48,13 +52,12 @@ impl Access {
         user_id: Uuid,
         client_addr: Option<String>,
     ) -> Result<Option<Self>, AppError> {
-        let Some(user) = users::find(conn, user_id)? else {
+        let Some((user, grants)) = memberships::user_with_grants(conn, user_id)? else {
             return Ok(None);
         };
         if !user.is_active() {
             return Ok(None);
         }
-        let grants = memberships::active_grants(conn, user.id)?;
         Ok(Some(Self {
             actor: Actor {
                 user_id: Some(user.id),
@@ -62,6 +65,7 @@ impl Access {
             },
             user,
             grants,
+            seen: Arc::default(),
         }))
     }
 
@@ -82,9 +86,23 @@ impl Access {
             .max()
     }
 
+    /// Keeps a tenant this (read-only) request loaded, for `tenant` to reuse.
+    pub fn remember(&self, tenant: &Tenant) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(tenant.clone());
+        }
+    }
+
+    fn seen(&self, id: Uuid) -> Option<Tenant> {
+        self.seen.lock().ok()?.iter().find(|t| t.id == id).cloned()
+    }
+
     /// The tenant if it is in reach; `NotFound` otherwise.
     pub fn tenant(&self, conn: &mut PgConnection, id: Uuid) -> Result<Reached, AppError> {
-        let tenant = tenants::find(conn, id)?.ok_or(AppError::NotFound)?;
+        let tenant = match self.seen(id) {
+            Some(t) => t,
+            None => tenants::find(conn, id)?.ok_or(AppError::NotFound)?,
+        };
         let role = self
             .role_on(&tenant.traversal_ids)
             .ok_or(AppError::NotFound)?;

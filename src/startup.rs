@@ -70,7 +70,11 @@ impl Application {
                 "canopy_session"
             };
             let sessions = SessionMiddleware::builder(
-                PgSessionStore::new(pool.clone(), settings.session_absolute),
+                PgSessionStore::new(
+                    pool.clone(),
+                    settings.session_idle,
+                    settings.session_absolute,
+                ),
                 cookie_key.clone(),
             )
             .cookie_name(cookie_name.to_string())
@@ -84,7 +88,8 @@ impl Application {
                     .state_ttl(actix_web::cookie::time::Duration::seconds(
                         settings.session_idle.as_secs() as i64,
                     ))
-                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    // The store extends the idle deadline while loading (one statement).
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             ))
             .build();
             // Last wrapped runs first: logging, headers, htmx errors, session, CSRF, then input.

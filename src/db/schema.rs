@@ -167,6 +167,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_counts (tenant_id, status) {
+        tenant_id -> Uuid,
+        status -> Text,
+        own -> Int8,
+        total -> Int8,
+    }
+}
+
+diesel::table! {
     logos (hash) {
         hash -> Text,
         content_type -> Text,
@@ -196,6 +205,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    device_counts,
     device_imports,
     device_moves,
     devices,

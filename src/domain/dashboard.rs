@@ -1,9 +1,9 @@
 //! A tenant's dashboard figures: devices by status, sub-tenants, members, pending invitations.
 //! Admins see their whole subtree; other roles their own tenant, as everywhere else.
-use diesel::dsl::{count_star, now};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 
-use crate::db::schema::{devices, invitations, memberships, tenants};
+use crate::db::schema::device_counts;
 use crate::domain::devices::fields::STATUSES;
 use crate::domain::tenants::{Tenant, subtree_bounds};
 use crate::error::AppError;
@@ -19,27 +19,33 @@ pub struct Figures {
     pub pending_invitations: i64,
 }
 
+#[derive(QueryableByName)]
+struct Others {
+    #[diesel(sql_type = BigInt)]
+    children: i64,
+    #[diesel(sql_type = BigInt)]
+    descendants: i64,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+}
+
+/// Two statements: devices by status from the counts the triggers keep, and the rest at once.
 pub fn figures(
     conn: &mut PgConnection,
     tenant: &Tenant,
     subtree: bool,
 ) -> Result<Figures, AppError> {
-    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
     let by_status: Vec<(String, i64)> = if subtree {
-        devices::table
-            .filter(
-                devices::tenant_path
-                    .ge(&lo)
-                    .and(devices::tenant_path.lt(&hi)),
-            )
-            .group_by(devices::status)
-            .select((devices::status, count_star()))
+        device_counts::table
+            .filter(device_counts::tenant_id.eq(tenant.id))
+            .select((device_counts::status, device_counts::total))
             .load(conn)?
     } else {
-        devices::table
-            .filter(devices::tenant_id.eq(tenant.id))
-            .group_by(devices::status)
-            .select((devices::status, count_star()))
+        device_counts::table
+            .filter(device_counts::tenant_id.eq(tenant.id))
+            .select((device_counts::status, device_counts::own))
             .load(conn)?
     };
     let devices: Vec<_> = STATUSES
@@ -53,52 +59,37 @@ pub fn figures(
         })
         .collect();
     let device_total = devices.iter().map(|d| d.2).sum();
-    let (children, descendants, members, pending_invitations) = if subtree {
-        let children = tenants::table
-            .filter(tenants::parent_id.eq(tenant.id))
-            .count()
-            .get_result(conn)?;
-        let in_subtree: i64 = tenants::table
-            .filter(
-                tenants::traversal_ids
-                    .ge(&lo)
-                    .and(tenants::traversal_ids.lt(&hi)),
-            )
-            .count()
-            .get_result(conn)?;
-        let members = memberships::table
-            .filter(
-                memberships::tenant_path
-                    .ge(&lo)
-                    .and(memberships::tenant_path.lt(&hi)),
-            )
-            .count()
-            .get_result(conn)?;
-        let pending = invitations::table
-            .filter(
-                invitations::tenant_path
-                    .ge(&lo)
-                    .and(invitations::tenant_path.lt(&hi)),
-            )
-            .filter(invitations::state.eq("pending"))
-            .filter(invitations::expires_at.gt(now))
-            .count()
-            .get_result(conn)?;
-        (children, in_subtree - 1, members, pending)
+    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
+    let others: Others = if subtree {
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM tenants WHERE parent_id = $1) AS children,
+                    (SELECT count(*) FROM tenants WHERE traversal_ids >= $2 AND traversal_ids < $3) - 1
+                        AS descendants,
+                    (SELECT count(*) FROM memberships WHERE tenant_path >= $2 AND tenant_path < $3)
+                        AS members,
+                    (SELECT count(*) FROM invitations WHERE tenant_path >= $2 AND tenant_path < $3
+                        AND state = 'pending' AND expires_at > now()) AS pending",
+        )
+        .bind::<SqlUuid, _>(tenant.id)
+        .bind::<Array<SqlUuid>, _>(&lo)
+        .bind::<Array<SqlUuid>, _>(&hi)
+        .get_result(conn)?
     } else {
-        let members = memberships::table
-            .filter(memberships::tenant_id.eq(tenant.id))
-            .count()
-            .get_result(conn)?;
-        (0, 0, members, 0)
+        diesel::sql_query(
+            "SELECT 0::int8 AS children, 0::int8 AS descendants,
+                    (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS members,
+                    0::int8 AS pending",
+        )
+        .bind::<SqlUuid, _>(tenant.id)
+        .get_result(conn)?
     };
     Ok(Figures {
         devices,
         device_total,
-        children,
-        descendants,
-        members,
-        pending_invitations,
+        children: others.children,
+        descendants: others.descendants,
+        members: others.members,
+        pending_invitations: others.pending,
     })
 }
 

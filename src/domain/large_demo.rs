@@ -158,6 +158,8 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
             .collect();
         insert_chunks!(conn, memberships::table, membership_rows, 10_000);
 
+        // Counted once at the end rather than per batch.
+        crate::domain::devices::counts::defer(conn)?;
         for start in (0..DEVICES).step_by(5_000) {
             let rows: Vec<_> = (start..(start + 5_000).min(DEVICES))
                 .map(|n| {
@@ -189,6 +191,7 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
              SELECT id, tenant_id, created_at FROM devices",
         )
         .execute(conn)?;
+        crate::domain::devices::counts::rebuild(conn)?;
 
         let invitation_rows: Vec<_> = (0..INVITATIONS)
             .map(|n| {

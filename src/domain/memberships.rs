@@ -39,6 +39,57 @@ pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant
         .load(conn)?)
 }
 
+/// One row of `user_with_grants`: the user, and one of their active memberships (if any).
+#[derive(QueryableByName)]
+struct UserGrantRow {
+    #[diesel(embed)]
+    user: crate::domain::users::User,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    tenant_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
+    tenant_path: Option<Vec<Uuid>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    tenant_name: Option<String>,
+}
+
+/// A user and their active grants (as `active_grants`) in one statement, for every request.
+pub fn user_with_grants(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, AppError> {
+    let rows: Vec<UserGrantRow> = diesel::sql_query(
+        "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
+                u.last_tenant_id, g.tenant_id, g.tenant_path, g.role, g.tenant_name \
+         FROM users u LEFT JOIN LATERAL ( \
+             SELECT m.tenant_id, t.traversal_ids AS tenant_path, m.role, t.name AS tenant_name \
+             FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
+             WHERE m.user_id = u.id AND NOT EXISTS ( \
+                 SELECT 1 FROM tenants s WHERE s.id = ANY(t.traversal_ids) AND s.status = 'suspended') \
+         ) g ON true \
+         WHERE u.id = $1 ORDER BY g.tenant_name",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .load(conn)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = first.user.clone();
+    let grants = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Grant {
+                tenant_id: r.tenant_id?,
+                tenant_path: r.tenant_path?,
+                role: Role::try_from(r.role?).ok()?,
+                tenant_name: r.tenant_name?,
+            })
+        })
+        .collect();
+    Ok(Some((user, grants)))
+}
+
 #[derive(Debug, Clone, Queryable)]
 pub struct Member {
     pub user_id: Uuid,
@@ -187,7 +238,25 @@ pub fn search(
         }
         query
     };
-    let total = filtered().count().get_result(conn)?;
+    // Without a search term the count needs no joins: one range scan of the memberships.
+    let total = match (q.search.trim().is_empty(), q.subtree) {
+        (true, Some(path)) => {
+            let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
+            memberships::table
+                .filter(
+                    memberships::tenant_path
+                        .ge(lo)
+                        .and(memberships::tenant_path.lt(hi)),
+                )
+                .count()
+                .get_result(conn)?
+        }
+        (true, None) => memberships::table
+            .filter(memberships::tenant_id.eq(q.tenant_id))
+            .count()
+            .get_result(conn)?,
+        _ => filtered().count().get_result(conn)?,
+    };
     let rows = filtered()
         .order((
             users::display_name.asc(),

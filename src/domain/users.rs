@@ -45,7 +45,7 @@ pub fn parse_display_name(raw: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: Uuid,

@@ -3,6 +3,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use futures_util::FutureExt;
+use futures_util::future::{LocalBoxFuture, Shared};
+
 use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use diesel::PgConnection;
@@ -12,7 +15,7 @@ use crate::access::Access;
 use crate::db;
 use crate::domain::branding::{self, Brand};
 use crate::domain::roles::Role;
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::csrf;
@@ -23,20 +26,23 @@ pub fn client_addr(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
+/// The request's one load of `Access`, shared by every extractor that asks for it (they are
+/// polled together, so a plain cache would be filled too late).
+#[derive(Clone)]
+struct SharedAccess(Shared<LocalBoxFuture<'static, Result<Access, AppError>>>);
+
 impl FromRequest for Access {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // Loaded once per request, whichever extractor asks first.
-        if let Some(access) = req.extensions().get::<Access>().cloned() {
-            return Box::pin(async move { Ok(access) });
+        if let Some(shared) = req.extensions().get::<SharedAccess>().cloned() {
+            return shared.0.boxed_local();
         }
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let addr = client_addr(req);
-        let req = req.clone();
-        Box::pin(async move {
+        let load = async move {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let user_id = session
                 .get::<Uuid>(USER_ID_KEY)
@@ -44,17 +50,15 @@ impl FromRequest for Access {
                 .flatten()
                 .ok_or(AppError::Unauthenticated)?;
             let access = db::run(&state.pool, move |c| Access::load(c, user_id, addr)).await?;
-            match access {
-                Some(access) => {
-                    req.extensions_mut().insert(access.clone());
-                    Ok(access)
-                }
-                None => {
-                    session.purge();
-                    Err(AppError::Unauthenticated)
-                }
-            }
-        })
+            access.ok_or_else(|| {
+                session.purge();
+                AppError::Unauthenticated
+            })
+        }
+        .boxed_local()
+        .shared();
+        req.extensions_mut().insert(SharedAccess(load.clone()));
+        load.boxed_local()
     }
 }
 
@@ -90,29 +94,30 @@ impl Chrome {
     }
 }
 
-/// The tenant a request is about: the one its URL names, the tenant of the device it names,
-/// or the caller's home. Anything out of reach falls back to home: the handler answers 404.
+/// The tenant a request is about — the one its URL names, the tenant of the device it names,
+/// or the caller's home — with its brand. Anything out of reach falls back to home: the
+/// handler answers 404.
 fn tenant_in_view(
     conn: &mut PgConnection,
     access: &Access,
     path: &str,
     id: Option<Uuid>,
-) -> Result<Option<Tenant>, AppError> {
+) -> Result<Option<(Tenant, Brand)>, AppError> {
     let named = match id {
-        Some(id) if path.starts_with("/tenants/") => tenants::find(conn, id)?,
+        Some(id) if path.starts_with("/tenants/") => Some(id),
         Some(id) if path.starts_with("/devices/") => {
-            match crate::domain::devices::find(conn, id)? {
-                Some(d) => tenants::find(conn, d.tenant_id)?,
-                None => None,
-            }
+            crate::domain::devices::find(conn, id)?.map(|d| d.tenant_id)
         }
         _ => None,
     };
-    if let Some(t) = named.filter(|t| access.role_on(&t.traversal_ids).is_some()) {
-        return Ok(Some(t));
+    if let Some(id) = named
+        && let Some((t, brand)) = branding::tenant_with_brand(conn, id)?
+        && access.role_on(&t.traversal_ids).is_some()
+    {
+        return Ok(Some((t, brand)));
     }
     match access.home() {
-        Some(home) => tenants::find(conn, home),
+        Some(home) => branding::tenant_with_brand(conn, home),
         None => Ok(None),
     }
 }
@@ -126,6 +131,7 @@ impl FromRequest for Chrome {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let path = req.path().to_string();
+        let is_get = req.method() == actix_web::http::Method::GET;
         let id = req
             .match_info()
             .get("id")
@@ -144,10 +150,13 @@ impl FromRequest for Chrome {
                 .collect();
             let user_name = access.user.display_name.clone();
             let (brand, in_view) = db::run(&state.pool, move |conn| {
-                let Some(tenant) = tenant_in_view(conn, &access, &path, id)? else {
+                let Some((tenant, brand)) = tenant_in_view(conn, &access, &path, id)? else {
                     return Ok((Brand::default(), None));
                 };
-                let brand = branding::effective(conn, &tenant)?;
+                // A GET changes nothing, so the handler may reuse this tenant as loaded.
+                if is_get {
+                    access.remember(&tenant);
+                }
                 let admin = access.role_on(&tenant.traversal_ids) == Some(Role::Admin);
                 Ok((
                     brand,

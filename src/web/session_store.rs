@@ -20,14 +20,39 @@ type State = HashMap<String, String>;
 #[derive(Clone)]
 pub struct PgSessionStore {
     pool: DbPool,
+    idle: StdDuration,
     /// Sessions older than this are dead however active they were (absolute timeout).
     absolute: StdDuration,
 }
 
 impl PgSessionStore {
-    pub fn new(pool: DbPool, absolute: StdDuration) -> Self {
-        Self { pool, absolute }
+    pub fn new(pool: DbPool, idle: StdDuration, absolute: StdDuration) -> Self {
+        Self {
+            pool,
+            idle,
+            absolute,
+        }
     }
+}
+
+/// Loads a live session and, in the same statement, pushes its idle deadline out — at most
+/// once a minute, so that a busy session does not write on every request. The clock is the
+/// database's, the same for every instance.
+const LOAD_AND_TOUCH: &str = "
+WITH live AS (
+    SELECT state FROM sessions
+    WHERE key_hash = $1 AND expires_at > now() AND created_at > now() - make_interval(secs => $2)
+), touched AS (
+    UPDATE sessions SET expires_at = now() + make_interval(secs => $3)
+    WHERE key_hash = $1 AND EXISTS (SELECT 1 FROM live)
+      AND expires_at < now() + make_interval(secs => $3) - interval '60 seconds'
+)
+SELECT state FROM live";
+
+#[derive(QueryableByName)]
+struct Loaded {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    state: serde_json::Value,
 }
 
 fn key_hash(key: &SessionKey) -> String {
@@ -88,18 +113,17 @@ impl PgSessionStore {
 impl SessionStore for PgSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         let hash = key_hash(session_key);
-        let born_after = Utc::now() - chrono::Duration::seconds(self.absolute.as_secs() as i64);
+        let (absolute, idle) = (self.absolute.as_secs_f64(), self.idle.as_secs_f64());
         self.with_conn(move |conn| {
-            let found: Option<serde_json::Value> = sessions::table
-                .filter(sessions::key_hash.eq(&hash))
-                .filter(sessions::expires_at.gt(Utc::now()))
-                .filter(sessions::created_at.gt(born_after))
-                .select(sessions::state)
-                .first(conn)
+            let found: Option<Loaded> = diesel::sql_query(LOAD_AND_TOUCH)
+                .bind::<diesel::sql_types::Text, _>(&hash)
+                .bind::<diesel::sql_types::Double, _>(absolute)
+                .bind::<diesel::sql_types::Double, _>(idle)
+                .get_result(conn)
                 .optional()
                 .map_err(other)?;
             found
-                .map(|v| serde_json::from_value::<State>(v).map_err(other))
+                .map(|v| serde_json::from_value::<State>(v.state).map_err(other))
                 .transpose()
         })
         .await

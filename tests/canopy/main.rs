@@ -16,6 +16,7 @@ mod invitations;
 mod isolation;
 mod people;
 mod portal;
+mod queries;
 mod reports;
 mod routes;
 mod security;

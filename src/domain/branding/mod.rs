@@ -47,6 +47,7 @@ impl Brand {
 }
 
 type BrandRow = (Uuid, Option<String>, Option<String>, Option<String>);
+type BrandedRow = (Tenant, Option<String>, Option<String>, Option<String>);
 
 /// The branding in effect for `tenant`: each field from the nearest tenant on its path that
 /// sets it. One query, and none when the tenant sets every field itself.
@@ -85,6 +86,40 @@ pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppE
         accent: rows.iter().find_map(|r| r.2.clone()),
         logo: rows.iter().find_map(|r| r.3.clone()),
     })
+}
+
+/// A tenant with the branding in effect for it, in one statement: each field is the nearest
+/// non-empty one on the tenant's path.
+pub fn tenant_with_brand(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+) -> Result<Option<(Tenant, Brand)>, AppError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Nullable, Text};
+    let nearest = |column: &str| {
+        sql::<Nullable<Text>>(&format!(
+            "(SELECT a.{column} FROM tenants a WHERE a.id = ANY(tenants.traversal_ids) \
+             AND a.{column} IS NOT NULL ORDER BY array_length(a.traversal_ids, 1) DESC LIMIT 1)"
+        ))
+    };
+    let found: Option<BrandedRow> = tenants::table
+        .find(id)
+        .select((
+            Tenant::as_select(),
+            nearest("brand_name"),
+            nearest("brand_accent"),
+            nearest("brand_logo"),
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(tenant, name, accent, logo)| {
+        let brand = Brand {
+            name: name.unwrap_or_else(|| DEFAULT_NAME.into()),
+            accent,
+            logo,
+        };
+        (tenant, brand)
+    }))
 }
 
 /// A validated change to a tenant's own branding; `None` fields fall back to inheritance.

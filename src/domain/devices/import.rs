@@ -262,6 +262,8 @@ pub fn apply(
             .select(Tenant::as_select())
             .first(conn)?;
         let planned = plan(conn, &tenant, rows)?;
+        // Row-by-row triggers would count every row; the tenant is recounted once instead.
+        super::counts::defer(conn)?;
         for (n, p) in planned.iter().enumerate() {
             match &p.outcome {
                 Outcome::Create(f) => {
@@ -288,6 +290,7 @@ pub fn apply(
             }
         }
         progress(planned.len());
+        super::counts::refresh_tenant(conn, tenant.id)?;
         let counts = count(&planned);
         audit::record(
             conn,

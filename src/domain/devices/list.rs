@@ -58,6 +58,27 @@ pub struct Filter<'a> {
     pub limit: i64,
 }
 
+/// Three or more digits: the start of an IMEI.
+pub fn is_identifier_prefix(term: &str) -> bool {
+    let term = term.trim();
+    term.len() >= 3 && term.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The smallest digit string of the same length after `digits` ("1299" → "1300"); `None` for
+/// all nines.
+fn next_digits(digits: &str) -> Option<String> {
+    let mut bytes = digits.as_bytes().to_vec();
+    for b in bytes.iter_mut().rev() {
+        if *b == b'9' {
+            *b = b'0';
+        } else {
+            *b += 1;
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
+}
+
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -74,9 +95,14 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
         }
     };
     let term = f.search.trim();
-    if term.len() >= 3 && term.bytes().all(|b| b.is_ascii_digit()) {
-        // Digits are an IMEI (prefix): the identifier index answers it alone.
+    if is_identifier_prefix(term) {
+        // Digits are an IMEI (prefix): bounded on both sides, the identifier index answers it
+        // as one range scan whatever the collation.
         q = q.filter(sql::<Bool>("upper(identifier) LIKE ").bind::<Text, _>(format!("{term}%")));
+        q = q.filter(sql::<Bool>("upper(identifier) >= ").bind::<Text, _>(term.to_string()));
+        if let Some(next) = next_digits(term) {
+            q = q.filter(sql::<Bool>("upper(identifier) < ").bind::<Text, _>(next));
+        }
     } else if !term.is_empty() {
         let prefix = format!("{}%", like_escape(&term.to_ascii_uppercase()));
         let inside = format!("%{}%", like_escape(term));

@@ -1,5 +1,6 @@
 //! Devices: the inventory that lives in the tree. Every change is audited; a move writes an
 //! ownership history row. There is no hard delete: a device's history is kept.
+pub mod counts;
 pub mod fields;
 pub mod import;
 pub mod jobs;

@@ -107,6 +107,9 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, AppErro
 }
 
 pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(tenants::table
         .filter(tenants::id.eq_any(ids))
         .select(Tenant::as_select())

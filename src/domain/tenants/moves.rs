@@ -72,6 +72,8 @@ pub fn move_subtree(
             .load::<Uuid>(conn)?;
         // Keep each path's tail from the moved tenant down, behind the new parent's path.
         let keep_from = tenant.traversal_ids.len() as i64;
+        // The subtree's own counts do not change; only the ancestors' totals move (below).
+        crate::domain::devices::counts::defer(conn)?;
         // Everything that carries a copy of a tenant's path moves along.
         for table in ["tenants", "memberships", "devices", "invitations"] {
             let column = if table == "tenants" {
@@ -89,6 +91,13 @@ pub fn move_subtree(
             .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
             .execute(conn)?;
         }
+        let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
+        crate::domain::devices::counts::move_subtree(
+            conn,
+            tenant.id,
+            old_parent,
+            &parent.traversal_ids,
+        )?;
         let moved = diesel::update(tenants::table.find(tenant.id))
             .set((
                 tenants::parent_id.eq(parent.id),

@@ -83,7 +83,13 @@ impl ListQuery {
             } else {
                 String::new()
             },
-            sort: Sort::parse(&self.sort).as_str().into(),
+            // An IMEI prefix lists in IMEI order unless told otherwise: the identifier index
+            // answers it as one range scan, however large the subtree.
+            sort: if self.sort.is_empty() && list::is_identifier_prefix(&self.q) {
+                Sort::Identifier.as_str().into()
+            } else {
+                Sort::parse(&self.sort).as_str().into()
+            },
             after: self.after.chars().take(200).collect(),
             after_id: self.after_id,
             tenant: self.tenant,
@@ -186,10 +192,17 @@ pub async fn list(
         } else {
             Vec::new()
         };
-        let mut ids: Vec<Uuid> = rows.iter().map(|d| d.tenant_id).collect();
-        ids.sort();
-        ids.dedup();
-        let owners = tenants::find_many(conn, &ids)?;
+        // Owners' names: most are at hand already (this tenant, the listed subtree).
+        let mut owners: Vec<Tenant> = vec![reached.tenant.clone()];
+        owners.extend(targets.iter().cloned());
+        let mut missing: Vec<Uuid> = rows
+            .iter()
+            .map(|d| d.tenant_id)
+            .filter(|id| !owners.iter().any(|t| t.id == *id))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        owners.extend(tenants::find_many(conn, &missing)?);
         let names: Vec<(Device, String)> = rows
             .into_iter()
             .map(|d| {

@@ -1,0 +1,195 @@
+//! The cost of a page in SQL statements (the session look-up included), counted by diesel's
+//! instrumentation per database, and the plans of the list queries on a seeded database.
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use canopy::domain::roles::Role;
+use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+
+use crate::helpers::spawn_app;
+
+static COUNTS: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+
+fn counts() -> &'static Mutex<HashMap<String, usize>> {
+    COUNTS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Counts the statements each connection sends, under the name of its database.
+struct Counter {
+    database: Option<String>,
+}
+
+impl Instrumentation for Counter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartEstablishConnection { url, .. } => {
+                let path = url.split('?').next().unwrap_or(url);
+                self.database = path.rsplit('/').next().map(str::to_string);
+            }
+            InstrumentationEvent::StartQuery { query, .. } => {
+                if let Some(db) = &self.database {
+                    *counts().lock().unwrap().entry(db.clone()).or_default() += 1;
+                    if std::env::var("CANOPY_SHOW_SQL").is_ok() {
+                        let q = query.to_string();
+                        println!("SQL[{db}]: {}", &q[..q.len().min(160)]);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn install() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        set_default_instrumentation(|| Some(Box::new(Counter { database: None }))).unwrap();
+    });
+}
+
+fn statements(database_url: &str) -> usize {
+    let path = database_url.split('?').next().unwrap();
+    let db = path.rsplit('/').next().unwrap();
+    counts().lock().unwrap().get(db).copied().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn each_page_costs_a_few_statements_including_the_session() {
+    install();
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("alice@rent.example", &rent, Role::Admin);
+    for n in 0..120 {
+        crate::devices::device_in(
+            &app,
+            if n % 2 == 0 { &acme } else { &uk },
+            &format!("DEV-{n:03}"),
+        );
+    }
+    let mut alice = app.signed_in("alice@rent.example").await;
+    let r = rent.id;
+    let pages = [
+        ("tree", "/tenants".to_string()),
+        ("dashboard", format!("/tenants/{r}/dashboard")),
+        ("tenant page", format!("/tenants/{r}")),
+        ("device list", format!("/tenants/{r}/devices?sub=1")),
+        (
+            "device list, next page",
+            format!(
+                "/tenants/{r}/devices?sub=1&sort=name&after=device+dev-049&after_id=00000000-0000-0000-0000-000000000000"
+            ),
+        ),
+        (
+            "IMEI/serial search",
+            format!("/tenants/{r}/devices?sub=1&q=DEV-01"),
+        ),
+        ("members", format!("/tenants/{r}/members?sub=1")),
+    ];
+    let mut report = Vec::new();
+    for (name, path) in &pages {
+        // Warm: the first request of a connection may prepare statements.
+        alice.get(path).await;
+        let before = statements(&app.database_url);
+        let res = alice.get(path).await;
+        let used = statements(&app.database_url) - before;
+        assert!(res.status.is_success(), "{name}: {}", res.status);
+        report.push((name, used));
+    }
+    println!("statements per page: {report:?}");
+    // Three go to the session (load and touch in one), the user with their grants, and the
+    // tenant in view with its brand; the rest are the page's own.
+    for (name, used) in &report {
+        let most = if **name == "tree" { 4 } else { 6 };
+        assert!(
+            *used <= most,
+            "{name} used {used} statements (at most {most}): {report:?}"
+        );
+    }
+}
+
+/// The kept device counts against a recount of the devices themselves.
+fn miscounted(app: &crate::helpers::TestApp) -> i64 {
+    app.count(
+        "WITH actual AS (
+            SELECT a.tid, d.status, count(*) FILTER (WHERE a.tid = d.tenant_id) AS own, count(*) AS total
+            FROM devices d CROSS JOIN LATERAL unnest(d.tenant_path) AS a(tid) GROUP BY 1, 2)
+         SELECT count(*) AS n FROM actual FULL JOIN device_counts c
+             ON c.tenant_id = actual.tid AND c.status = actual.status
+         WHERE coalesce(actual.own, 0) <> coalesce(c.own, 0)
+            OR coalesce(actual.total, 0) <> coalesce(c.total, 0)",
+    )
+}
+
+#[tokio::test]
+async fn the_kept_device_counts_follow_every_kind_of_change() {
+    use canopy::domain::audit::Actor;
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let uk = app.child(&acme, "Acme UK");
+    let globex = app.child(&rent, "Globex");
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let t = [&rent, &acme, &uk, &globex][n % 4];
+        ids.push(crate::devices::device_in(&app, t, &format!("C-{n:02}")));
+    }
+    assert_eq!(miscounted(&app), 0, "after creating");
+
+    app.user("olly@acme.example", &acme, Role::Operator);
+    let mut olly = app.signed_in("olly@acme.example").await;
+    olly.get(&format!("/devices/{}/edit", ids[1])).await;
+    let res = olly
+        .post(
+            &format!("/devices/{}", ids[1]),
+            &[
+                ("serial", "C-01"),
+                ("name", "Renamed"),
+                ("kind", "tracker"),
+                ("status", "in_repair"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(miscounted(&app), 0, "after a status change");
+
+    canopy::domain::devices::moves::move_all(
+        &mut app.conn(),
+        &Actor::system(),
+        &ids[..4],
+        globex.id,
+    )
+    .unwrap();
+    assert_eq!(miscounted(&app), 0, "after moving devices");
+
+    canopy::domain::tenants::move_subtree(&mut app.conn(), &Actor::system(), uk.id, globex.id)
+        .unwrap();
+    assert_eq!(miscounted(&app), 0, "after moving a subtree");
+
+    olly.get(&format!("/tenants/{}/devices/import", acme.id))
+        .await;
+    let csv = "imei,serial,name,model,kind,status,phone,notes\n\
+               ,NEW-1,New one,,tracker,active,,\n\
+               ,NEW-2,New two,,tracker,retired,,\n\
+               ,C-01,Back in service,,tracker,active,,\n";
+    let checked = olly
+        .upload(
+            &format!("/tenants/{}/devices/import", acme.id),
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    let job = crate::import::job_url(&checked.body);
+    olly.post(&job, &[]).await;
+    for _ in 0..100 {
+        if olly.get_htmx(&job).await.body.contains("import-done") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM devices WHERE identifier LIKE 'NEW-%'"),
+        2
+    );
+    assert_eq!(miscounted(&app), 0, "after an import");
+}
