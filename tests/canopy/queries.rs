@@ -193,3 +193,126 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
     );
     assert_eq!(miscounted(&app), 0, "after an import");
 }
+
+/// The plans PostgreSQL logged through `auto_explain` after `from` bytes (only this test turns
+/// it on, for its own connections).
+fn logged_plans(from: u64) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = crate::helpers::embedded().dir().join("server.log");
+    let mut file = std::fs::File::open(path).unwrap();
+    file.seek(SeekFrom::Start(from)).unwrap();
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    text.split("LOG:  duration:")
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn list_queries_on_a_seeded_database_are_index_range_scans() {
+    use std::io::Seek;
+    let database_url = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .unwrap();
+    let seeding = spawn_app_on_plain(&database_url).await;
+    let root = seeding.root("Rent-a-fone");
+    seeding.user("alice@rent.example", &root, Role::Admin);
+    for sql in [
+        format!(
+            "INSERT INTO tenants (id, parent_id, name, slug, traversal_ids)
+             SELECT id, '{r}', 'Customer ' || n, 'customer-' || n, ARRAY['{r}'::uuid, id]
+             FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, 400) n) s",
+            r = root.id
+        ),
+        "INSERT INTO devices (id, tenant_id, tenant_path, identifier, id_kind, name, kind, status)
+         SELECT gen_random_uuid(), t.id, t.traversal_ids, '35' || lpad(n::text, 13, '0'), 'imei',
+                'Unit ' || lpad(n::text, 6, '0'), 'tracker', 'active'
+         FROM generate_series(1, 60000) n
+         JOIN LATERAL (SELECT id, traversal_ids FROM tenants WHERE parent_id IS NOT NULL
+                       ORDER BY id OFFSET (n % 400) LIMIT 1) t ON true"
+            .to_string(),
+        "INSERT INTO users (id, email, display_name, password_hash)
+         SELECT gen_random_uuid(), 'person' || n || '@example.com', 'Person ' || lpad(n::text, 5, '0'), 'x'
+         FROM generate_series(1, 6000) n"
+            .to_string(),
+        "INSERT INTO memberships (user_id, tenant_id, role, tenant_path)
+         SELECT u.id, t.id, 'viewer', t.traversal_ids
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users
+               WHERE email LIKE 'person%') u
+         JOIN (SELECT id, traversal_ids, row_number() OVER (ORDER BY id) AS n FROM tenants
+               WHERE parent_id IS NOT NULL) t ON t.n = u.n % 400 + 1"
+            .to_string(),
+        "INSERT INTO audit_events (at, tenant_id, tenant_path, action, target_type)
+         SELECT now() - n * interval '1 minute', t.id, t.traversal_ids, 'device.create', 'device'
+         FROM generate_series(1, 20000) n
+         JOIN LATERAL (SELECT id, traversal_ids FROM tenants WHERE parent_id IS NOT NULL
+                       ORDER BY id OFFSET (n % 400) LIMIT 1) t ON true"
+            .to_string(),
+        "SELECT device_counts_rebuild()".to_string(),
+        "ANALYZE".to_string(),
+    ] {
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut seeding.conn()).unwrap();
+    }
+
+    // The same database through connections that log every plan.
+    let explained = format!(
+        "{database_url}&options=-c%20session_preload_libraries%3Dauto_explain%20-c%20auto_explain.log_min_duration%3D0"
+    );
+    let app = crate::helpers::spawn_app_on(&explained, &[]).await;
+    let mut alice = app.signed_in("alice@rent.example").await;
+    let log = crate::helpers::embedded().dir().join("server.log");
+    let from = std::fs::File::open(&log)
+        .unwrap()
+        .seek(std::io::SeekFrom::End(0))
+        .unwrap();
+    let r = root.id;
+    let first = alice.get(&format!("/tenants/{r}/devices?sub=1")).await;
+    assert!(first.body.contains("Unit 000001"));
+    for path in [
+        format!(
+            "/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id=00000000-0000-0000-0000-000000000000"
+        ),
+        format!("/tenants/{r}/devices?sub=1&q=3500000000123"),
+        format!("/tenants/{r}/members?sub=1"),
+        format!("/tenants/{r}/audit"),
+        format!("/tenants/{r}/dashboard"),
+    ] {
+        assert!(alice.get(&path).await.status.is_success(), "{path}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let plans = logged_plans(from);
+    assert!(
+        plans.len() > 10,
+        "auto_explain logged {} plans",
+        plans.len()
+    );
+    // The lists of the big tables (the 401-row tenant table may be read whole).
+    let lists: Vec<&String> = plans
+        .iter()
+        .filter(|p| p.contains("ORDER BY") && p.contains("LIMIT"))
+        .filter(|p| {
+            ["\"devices\"", "\"memberships\"", "\"audit_events\""]
+                .iter()
+                .any(|t| p.contains(t))
+        })
+        .collect();
+    assert!(lists.len() >= 5, "{} list queries seen", lists.len());
+    for plan in &lists {
+        assert!(
+            plan.contains("Index"),
+            "a list query without an index scan:\n{plan}"
+        );
+        for table in ["devices", "memberships", "audit_events", "users"] {
+            assert!(
+                !plan.contains(&format!("Seq Scan on {table}")),
+                "a list query scans all of {table}:\n{plan}"
+            );
+        }
+    }
+}
+
+/// A plain server for seeding (no plan logging).
+async fn spawn_app_on_plain(database_url: &str) -> crate::helpers::TestApp {
+    crate::helpers::spawn_app_on(database_url, &[]).await
+}
