@@ -77,6 +77,31 @@ pub fn record(conn: &mut PgConnection, actor: &Actor, event: Event<'_>) -> Resul
     Ok(())
 }
 
+/// Several events in one statement (bulk work such as imports).
+pub fn record_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    events: &[Event<'_>],
+) -> Result<(), AppError> {
+    let rows: Vec<NewAuditEvent<'_>> = events
+        .iter()
+        .map(|event| NewAuditEvent {
+            actor_id: actor.user_id,
+            tenant_id: event.tenant_path.and_then(|p| p.last().copied()),
+            tenant_path: event.tenant_path,
+            action: event.action,
+            target_type: event.target_type,
+            target_id: event.target_id,
+            detail: event.detail.clone(),
+            client_addr: actor.client_addr.as_deref(),
+        })
+        .collect();
+    diesel::insert_into(audit_events::table)
+        .values(&rows)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The latest events about one target, newest first.
 pub fn for_target(
     conn: &mut PgConnection,

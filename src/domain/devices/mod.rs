@@ -145,6 +145,66 @@ pub fn insert(
     Ok(device)
 }
 
+/// Inserts many devices of one tenant in three statements (devices, their first ownership
+/// rows, their audit events), as `insert` does for one.
+pub fn insert_many(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    fields: &[&DeviceFields],
+) -> Result<usize, DeviceError> {
+    if fields.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            (
+                devices::id.eq(Uuid::now_v7()),
+                devices::tenant_id.eq(tenant.id),
+                devices::tenant_path.eq(&tenant.traversal_ids),
+                devices::identifier.eq(f.identifier.value()),
+                devices::id_kind.eq(f.identifier.kind()),
+                devices::name.eq(&f.name),
+                devices::model.eq(&f.model),
+                devices::kind.eq(&f.kind),
+                devices::status.eq(&f.status),
+                devices::phone.eq(&f.phone),
+                devices::notes.eq(&f.notes),
+            )
+        })
+        .collect();
+    let created: Vec<(Uuid, String)> = diesel::insert_into(devices::table)
+        .values(&rows)
+        .returning((devices::id, devices::identifier))
+        .get_results(conn)?;
+    let moves: Vec<_> = created
+        .iter()
+        .map(|(id, _)| {
+            (
+                device_moves::device_id.eq(*id),
+                device_moves::to_tenant_id.eq(tenant.id),
+                device_moves::moved_by.eq(actor.user_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(device_moves::table)
+        .values(&moves)
+        .execute(conn)?;
+    let events: Vec<Event<'_>> = created
+        .iter()
+        .map(|(id, identifier)| Event {
+            tenant_path: Some(&tenant.traversal_ids),
+            action: "device.create",
+            target_type: "device",
+            target_id: Some(*id),
+            detail: serde_json::json!({ "identifier": identifier }),
+        })
+        .collect();
+    audit::record_many(conn, actor, &events)?;
+    Ok(created.len())
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
