@@ -19,6 +19,7 @@ use crate::web::{AppState, csrf};
 #[derive(Template)]
 #[template(path = "invitations/accept.html")]
 struct AcceptPage {
+    brand: crate::domain::branding::Brand,
     csrf: String,
     token: String,
     tenant: String,
@@ -79,6 +80,7 @@ fn page(
     has_account: bool,
 ) -> AcceptPage {
     AcceptPage {
+        brand: o.brand.clone(),
         csrf: csrf::token(session),
         token: token.to_string(),
         tenant: o.tenant_name.clone(),

@@ -252,5 +252,16 @@ async fn customers_never_see_the_names_of_tenants_outside_their_reach() {
             assert!(!part.contains("Canopy"), "{to}: the brand replaces Canopy");
         }
     }
+    // The invitee's first page is the tenant's too.
+    let (_, _, text, _) = mails.iter().find(|m| m.0 == "new@acme.example").unwrap();
+    let start = text.find("/invitations/").unwrap();
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let page = app.browser().get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(title(&page.body), "Join Acme Haulage Ltd · Rent-a-fone");
+    assert!(!page.body.contains("Secret Holdings") && !page.body.contains("Globex"));
     let _ = olly;
 }

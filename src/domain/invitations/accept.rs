@@ -17,6 +17,7 @@ use crate::error::AppError;
 pub struct Opened {
     pub invitation: Invitation,
     pub tenant_name: String,
+    pub brand: crate::domain::branding::Brand,
     pub inviter: Option<(String, String)>,
 }
 
@@ -54,11 +55,10 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
         query.first(conn).optional()
     };
     let invitation = found.map_err(AppError::from)?.ok_or(LinkError::Unknown)?;
-    let tenant_name = tenants::table
-        .find(invitation.tenant_id)
-        .select(tenants::name)
-        .first(conn)
-        .map_err(AppError::from)?;
+    // The page the invitee sees first carries the inviting tenant's brand.
+    let (tenant, brand) = crate::domain::branding::tenant_with_brand(conn, invitation.tenant_id)?
+        .ok_or(LinkError::Unknown)?;
+    let tenant_name = tenant.name;
     let inviter = match invitation.inviter_id {
         Some(id) => user_rows::table
             .find(id)
@@ -71,6 +71,7 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
     let opened = Opened {
         invitation,
         tenant_name,
+        brand,
         inviter,
     };
     match opened.invitation.shown_state() {
