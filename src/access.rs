@@ -162,27 +162,14 @@ impl Access {
         Ok((device, reached))
     }
 
-    /// Where the caller lands: the membership they last switched to, else their first top.
+    /// Where the caller lands (see `memberships::home`).
     pub fn home(&self) -> Option<Uuid> {
-        self.user
-            .last_tenant_id
-            .filter(|id| self.grants.iter().any(|g| g.tenant_id == *id))
-            .or_else(|| self.tops().first().copied())
+        memberships::home(self.user.last_tenant_id, &self.grants)
     }
 
     /// The tenants at the top of the caller's reach (grants not inside an admin grant).
     pub fn tops(&self) -> Vec<Uuid> {
-        self.grants
-            .iter()
-            .filter(|g| {
-                !self.grants.iter().any(|o| {
-                    o.role == Role::Admin
-                        && o.tenant_id != g.tenant_id
-                        && g.tenant_path.starts_with(&o.tenant_path)
-                })
-            })
-            .map(|g| g.tenant_id)
-            .collect()
+        memberships::tops(&self.grants)
     }
 
     pub fn top_nodes(&self, conn: &mut PgConnection) -> Result<Vec<TreeNode>, AppError> {

@@ -37,6 +37,13 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
     Ok(applied.len())
 }
 
+/// Escapes `%`, `_` and `\\` so that a search term matches itself in a LIKE pattern.
+pub fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Splits a unique-constraint violation (a domain error: "exists already") from the rest.
 pub fn unique_violation(e: diesel::result::Error) -> Result<(), AppError> {
     match e {

@@ -20,7 +20,7 @@ pub struct Figures {
 }
 
 /// Counts past this are shown as "more than".
-pub const CAP: i64 = 10_000;
+pub const CAP: i64 = crate::domain::devices::list::COUNT_CAP;
 
 /// A count as the dashboard shows it.
 pub fn shown(n: &i64) -> String {

@@ -20,15 +20,39 @@ pub struct Grant {
     pub tenant_name: String,
 }
 
+/// The tenants at the top of a user's reach: grants not inside one of their admin grants.
+pub fn tops(grants: &[Grant]) -> Vec<Uuid> {
+    grants
+        .iter()
+        .filter(|g| {
+            !grants.iter().any(|o| {
+                o.role == Role::Admin
+                    && o.tenant_id != g.tenant_id
+                    && g.tenant_path.starts_with(&o.tenant_path)
+            })
+        })
+        .map(|g| g.tenant_id)
+        .collect()
+}
+
+/// Where a user lands: the membership they last switched to, else their first top.
+pub fn home(last_tenant: Option<Uuid>, grants: &[Grant]) -> Option<Uuid> {
+    last_tenant
+        .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
+        .or_else(|| tops(grants).first().copied())
+}
+
+/// A grant counts only while its tenant and every tenant above it are active (`tenants` is
+/// the grant's tenant in the query).
+const ACTIVE_TENANT: &str = "NOT EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY(tenants.traversal_ids) \
+     AND s.status = 'suspended')";
+
 /// The user's memberships whose tenant, and every tenant above it, is active.
 pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, AppError> {
     Ok(memberships::table
         .inner_join(tenants::table)
         .filter(memberships::user_id.eq(user_id))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "NOT EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY(tenants.traversal_ids) \
-             AND s.status = 'suspended')",
-        ))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(ACTIVE_TENANT))
         .order(tenants::name.asc())
         .select((
             memberships::tenant_id,
@@ -59,17 +83,17 @@ pub fn user_with_grants(
     conn: &mut PgConnection,
     user_id: Uuid,
 ) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, AppError> {
-    let rows: Vec<UserGrantRow> = diesel::sql_query(
+    let rows: Vec<UserGrantRow> = diesel::sql_query(format!(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
                 u.last_tenant_id, g.tenant_id, g.tenant_path, g.role, g.tenant_name \
          FROM users u LEFT JOIN LATERAL ( \
-             SELECT m.tenant_id, t.traversal_ids AS tenant_path, m.role, t.name AS tenant_name \
-             FROM memberships m JOIN tenants t ON t.id = m.tenant_id \
-             WHERE m.user_id = u.id AND NOT EXISTS ( \
-                 SELECT 1 FROM tenants s WHERE s.id = ANY(t.traversal_ids) AND s.status = 'suspended') \
+             SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role, \
+                    tenants.name AS tenant_name \
+             FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
+             WHERE m.user_id = u.id AND {ACTIVE_TENANT} \
          ) g ON true \
-         WHERE u.id = $1 ORDER BY g.tenant_name",
-    )
+         WHERE u.id = $1 ORDER BY g.tenant_name"
+    ))
     .bind::<diesel::sql_types::Uuid, _>(user_id)
     .load(conn)?;
     let Some(first) = rows.first() else {
@@ -224,12 +248,7 @@ pub fn search(
         };
         let term = q.search.trim();
         if !term.is_empty() {
-            let pattern = format!(
-                "%{}%",
-                term.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let pattern = format!("%{}%", crate::db::like_escape(term));
             query = query.filter(
                 users::display_name
                     .ilike(pattern.clone())

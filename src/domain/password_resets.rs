@@ -8,26 +8,21 @@ use crate::crypto;
 use crate::db::schema::{password_resets, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding::{self, Brand};
+use crate::domain::memberships;
 use crate::domain::password::Password;
 use crate::domain::users::{self, User};
-use crate::domain::{memberships, tenants};
 use crate::email::{messages, outbox};
 use crate::error::AppError;
 
 pub const MAX_PER_HOUR: i64 = 3;
 
-/// The brand of the tenant the user lands in (their last choice, else their first membership).
+/// The brand of the tenant the user lands in, by the same rule as the portal.
 fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, AppError> {
     let grants = memberships::active_grants(conn, user.id)?;
-    let home = user
-        .last_tenant_id
-        .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
-        .or_else(|| grants.first().map(|g| g.tenant_id));
-    match home {
-        Some(id) => match tenants::find(conn, id)? {
-            Some(t) => branding::effective(conn, &t),
-            None => Ok(Brand::default()),
-        },
+    match memberships::home(user.last_tenant_id, &grants) {
+        Some(id) => Ok(branding::tenant_with_brand(conn, id)?
+            .map(|(_, brand)| brand)
+            .unwrap_or_default()),
         None => Ok(Brand::default()),
     }
 }

@@ -42,14 +42,6 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
-fn inherited(conn: &mut diesel::PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
-    let mut bare = tenant.clone();
-    bare.brand_name = None;
-    bare.brand_accent = None;
-    bare.brand_logo = None;
-    branding::effective(conn, &bare)
-}
-
 pub async fn form(
     access: Access,
     chrome: Chrome,
@@ -60,7 +52,7 @@ pub async fn form(
     let id = id.into_inner();
     let (tenant, inherited) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        let inherited = inherited(conn, &reached.tenant)?;
+        let inherited = branding::inherited(conn, &reached.tenant)?;
         Ok((reached.tenant, inherited))
     })
     .await?;
@@ -146,7 +138,7 @@ pub async fn save(
         Err(errors) => {
             let tenant = reached.tenant;
             let t = tenant.clone();
-            let inherited = db::run(&state.pool, move |conn| inherited(conn, &t)).await?;
+            let inherited = db::run(&state.pool, move |conn| branding::inherited(conn, &t)).await?;
             let fields = fields.unwrap_or_default();
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,

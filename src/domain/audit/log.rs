@@ -74,12 +74,6 @@ pub struct LogEntry {
     pub actor_email: Option<String>,
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// Events of the subtree at `path` matching `f`, newest first; at most `limit`.
 pub fn search(
     conn: &mut PgConnection,
@@ -98,7 +92,7 @@ pub fn search(
         .into_boxed();
     let actor = f.actor.trim().to_lowercase();
     if !actor.is_empty() {
-        let pattern = format!("%{}%", like_escape(&actor));
+        let pattern = format!("%{}%", crate::db::like_escape(&actor));
         q = q.filter(
             sql::<Bool>("(lower(users.email) LIKE ")
                 .bind::<Text, _>(pattern.clone())

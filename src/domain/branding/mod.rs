@@ -9,7 +9,6 @@ pub use logo::{
 };
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::tenants;
 use crate::domain::audit::{self, Actor, Event};
@@ -46,46 +45,23 @@ impl Brand {
     }
 }
 
-type BrandRow = (Uuid, Option<String>, Option<String>, Option<String>);
 type BrandedRow = (Tenant, Option<String>, Option<String>, Option<String>);
 
-/// The branding in effect for `tenant`: each field from the nearest tenant on its path that
-/// sets it. One query, and none when the tenant sets every field itself.
+/// The branding in effect for `tenant`.
 pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
-    let own: BrandRow = (
-        tenant.id,
-        tenant.brand_name.clone(),
-        tenant.brand_accent.clone(),
-        tenant.brand_logo.clone(),
-    );
-    let mut rows = vec![own];
-    let complete =
-        tenant.brand_name.is_some() && tenant.brand_accent.is_some() && tenant.brand_logo.is_some();
-    if !complete && tenant.traversal_ids.len() > 1 {
-        let above = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
-        let mut ancestors: Vec<BrandRow> = tenants::table
-            .filter(tenants::id.eq_any(above))
-            .select((
-                tenants::id,
-                tenants::brand_name,
-                tenants::brand_accent,
-                tenants::brand_logo,
-            ))
-            .load(conn)?;
-        // Nearest first: the deeper in the path, the nearer.
-        ancestors.sort_by_key(|r| {
-            std::cmp::Reverse(above.iter().position(|id| *id == r.0).unwrap_or(0))
-        });
-        rows.extend(ancestors);
+    Ok(tenant_with_brand(conn, tenant.id)?
+        .map(|(_, brand)| brand)
+        .unwrap_or_default())
+}
+
+/// What `tenant` would show without its own settings: its parent's brand.
+pub fn inherited(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
+    match tenant.parent_id {
+        Some(parent) => Ok(tenant_with_brand(conn, parent)?
+            .map(|(_, brand)| brand)
+            .unwrap_or_default()),
+        None => Ok(Brand::default()),
     }
-    Ok(Brand {
-        name: rows
-            .iter()
-            .find_map(|r| r.1.clone())
-            .unwrap_or_else(|| DEFAULT_NAME.into()),
-        accent: rows.iter().find_map(|r| r.2.clone()),
-        logo: rows.iter().find_map(|r| r.3.clone()),
-    })
 }
 
 /// A tenant with the branding in effect for it, in one statement: each field is the nearest

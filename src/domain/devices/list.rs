@@ -79,12 +79,6 @@ fn next_digits(digits: &str) -> Option<String> {
     None
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     let mut q = devices::table.into_boxed();
     q = match f.scope {
@@ -104,8 +98,8 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
             q = q.filter(sql::<Bool>("upper(identifier) < ").bind::<Text, _>(next));
         }
     } else if !term.is_empty() {
-        let prefix = format!("{}%", like_escape(&term.to_ascii_uppercase()));
-        let inside = format!("%{}%", like_escape(term));
+        let prefix = format!("{}%", crate::db::like_escape(&term.to_ascii_uppercase()));
+        let inside = format!("%{}%", crate::db::like_escape(term));
         q = q.filter(
             sql::<Bool>("(upper(identifier) LIKE ")
                 .bind::<Text, _>(prefix)
