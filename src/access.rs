@@ -26,11 +26,49 @@ pub struct Access {
     seen: Arc<Mutex<Vec<Tenant>>>,
 }
 
-/// A tenant the caller reaches, with the role that applies there.
+/// The proof that the caller reaches a tenant, with the role that applies there. Only this
+/// module makes one (its fields are private), so a query that takes a `Reached` cannot be
+/// given an id nobody checked.
 #[derive(Debug, Clone)]
 pub struct Reached {
-    pub tenant: Tenant,
-    pub role: Role,
+    tenant: Tenant,
+    role: Role,
+}
+
+impl Reached {
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+    pub fn into_tenant(self) -> Tenant {
+        self.tenant
+    }
+    pub fn id(&self) -> Uuid {
+        self.tenant.id
+    }
+    pub fn path(&self) -> &[Uuid] {
+        &self.tenant.traversal_ids
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+    /// Whether `other` lies in this tenant's subtree (itself included).
+    pub fn contains(&self, other: &Reached) -> bool {
+        other.path().starts_with(self.path())
+    }
+}
+
+/// A tenant reached by work that no person asked for — the CLI, the demo data, tests — which
+/// acts everywhere as an admin. The web layer never calls it (a test reads `src/web/` to make
+/// sure): requests reach tenants through `Access` only.
+pub fn system_reach(conn: &mut PgConnection, id: Uuid) -> Result<Reached, AppError> {
+    let tenant = tenants::find(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(Reached {
+        tenant,
+        role: Role::Admin,
+    })
 }
 
 /// What the caller wants to do with a tenant they reach.
@@ -126,11 +164,19 @@ impl Access {
             Action::View => true,
             Action::Administer => reached.role == Role::Admin,
             Action::OperateDevices => reached.role >= Role::Operator,
-            Action::Restructure => {
-                let path = &reached.tenant.traversal_ids;
-                path.len() > 1 && self.role_on(&path[..path.len() - 1]) == Some(Role::Admin)
-            }
+            Action::Restructure => self.may_restructure(&reached.tenant.traversal_ids),
         }
+    }
+
+    /// Whether the caller administers the tenant at `path`: for checks repeated inside a
+    /// transaction on rows it has locked, whose paths may have changed since the request began.
+    pub fn administers(&self, path: &[Uuid]) -> bool {
+        self.role_on(path) == Some(Role::Admin)
+    }
+
+    /// Whether the caller may move, suspend or delete the tenant at `path` (its parent's admin).
+    pub fn may_restructure(&self, path: &[Uuid]) -> bool {
+        path.len() > 1 && self.administers(&path[..path.len() - 1])
     }
 
     pub fn check(&self, reached: &Reached, action: Action) -> Result<(), AppError> {
@@ -160,6 +206,24 @@ impl Access {
             .ok_or(AppError::NotFound)?;
         let reached = self.tenant_for(conn, device.tenant_id, action)?;
         Ok((device, reached))
+    }
+
+    /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`
+    /// for any other tenant, even one reached through an admin grant above it.
+    pub fn own_membership(&self, id: Uuid) -> Result<Uuid, AppError> {
+        self.grants
+            .iter()
+            .find(|g| g.tenant_id == id)
+            .map(|g| g.tenant_id)
+            .ok_or(AppError::NotFound)
+    }
+
+    /// A device in reach, whatever the role there (a list's cursor): one statement.
+    pub fn device_seen(&self, conn: &mut PgConnection, id: Uuid) -> Result<Device, AppError> {
+        let device = devices::find(conn, id)?.ok_or(AppError::NotFound)?;
+        self.role_on(&device.tenant_path)
+            .ok_or(AppError::NotFound)?;
+        Ok(device)
     }
 
     /// Where the caller lands (see `memberships::home`).
@@ -202,20 +266,6 @@ impl Access {
             .collect();
         let mut found = tenants::find_many(conn, &ids)?;
         found.sort_by_key(|t| t.traversal_ids.len());
-        Ok(found)
-    }
-
-    /// Every tenant the caller administers, in tree order (targets for device moves).
-    pub fn administered(&self, conn: &mut PgConnection) -> Result<Vec<Tenant>, AppError> {
-        let mut found: Vec<Tenant> = Vec::new();
-        for grant in self.grants.iter().filter(|g| g.role == Role::Admin) {
-            for t in tenants::subtree(conn, &grant.tenant_path)? {
-                if !found.iter().any(|x| x.id == t.id) {
-                    found.push(t);
-                }
-            }
-        }
-        found.sort_by(|a, b| a.traversal_ids.cmp(&b.traversal_ids));
         Ok(found)
     }
 

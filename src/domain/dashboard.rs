@@ -5,7 +5,8 @@ use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 
 use crate::db::schema::device_counts;
 use crate::domain::devices::fields::STATUSES;
-use crate::domain::tenants::{Tenant, subtree_bounds};
+use crate::domain::tenants::subtree_bounds;
+use crate::access::Reached;
 use crate::error::AppError;
 
 #[derive(Debug, Clone)]
@@ -47,9 +48,10 @@ struct Others {
 /// Two statements: devices by status from the counts the triggers keep, and the rest at once.
 pub fn figures(
     conn: &mut PgConnection,
-    tenant: &Tenant,
+    reached: &Reached,
     subtree: bool,
 ) -> Result<Figures, AppError> {
+    let tenant = reached.tenant();
     let by_status: Vec<(String, i64)> = if subtree {
         device_counts::table
             .filter(device_counts::tenant_id.eq(tenant.id))

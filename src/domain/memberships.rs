@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
+use crate::access::Reached;
 
 use crate::db::schema::{memberships, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
@@ -202,11 +203,11 @@ pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, App
         .get_result(conn)?)
 }
 
-/// One page of members, searched by name or email; `paths` are the subtrees to include
-/// (the tenant alone when None).
+/// One page of members, searched by name or email: of the reached tenant alone, or of its
+/// whole subtree when `subtree` is set.
 pub struct MemberQuery<'a> {
-    pub tenant_id: Uuid,
-    pub subtree: Option<&'a [Uuid]>,
+    pub tenant: &'a Reached,
+    pub subtree: bool,
     pub search: &'a str,
     pub offset: i64,
     pub limit: i64,
@@ -235,7 +236,7 @@ pub fn search(
             .inner_join(users::table)
             .inner_join(tenants::table)
             .into_boxed();
-        query = match q.subtree {
+        query = match q.subtree.then(|| q.tenant.path()) {
             Some(path) => {
                 let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
                 query.filter(
@@ -244,7 +245,7 @@ pub fn search(
                         .and(memberships::tenant_path.lt(hi)),
                 )
             }
-            None => query.filter(memberships::tenant_id.eq(q.tenant_id)),
+            None => query.filter(memberships::tenant_id.eq(q.tenant.id())),
         };
         let term = q.search.trim();
         if !term.is_empty() {
@@ -258,7 +259,7 @@ pub fn search(
         query
     };
     // Without a search term the count needs no joins: one range scan of the memberships.
-    let total = match (q.search.trim().is_empty(), q.subtree) {
+    let total = match (q.search.trim().is_empty(), q.subtree.then(|| q.tenant.path())) {
         (true, Some(path)) => {
             let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
             memberships::table
@@ -271,7 +272,7 @@ pub fn search(
                 .get_result(conn)?
         }
         (true, None) => memberships::table
-            .filter(memberships::tenant_id.eq(q.tenant_id))
+            .filter(memberships::tenant_id.eq(q.tenant.id()))
             .count()
             .get_result(conn)?,
         _ => filtered().count().get_result(conn)?,

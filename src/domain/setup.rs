@@ -187,7 +187,9 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
         for (name, parent, people) in DEMO_TREE {
             let name = TenantName::parse(name).map_err(SetupError::Invalid)?;
             let tenant = match parent.and_then(|p| created.iter().find(|t| t.name == p)) {
-                Some(parent) => tenants::create_child(conn, &actor, parent.id, &name),
+                Some(parent) => crate::access::system_reach(conn, parent.id)
+                    .map_err(TenantError::from)
+                    .and_then(|p| tenants::create_child(conn, &actor, &p, &name)),
                 None => tenants::create_root(conn, &actor, &name),
             }
             .map_err(|e| SetupError::Invalid(e.to_string()))?;

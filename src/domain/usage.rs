@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, Date, Int8, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::tenants::{self, Tenant, subtree_bounds};
+use crate::access::Reached;
 use crate::error::AppError;
 
 /// The longest report, in months.
@@ -152,10 +153,11 @@ fn cells(
 /// Every tenant of the subtree at `root`, in tree order, with its own and subtree figures.
 pub fn report(
     conn: &mut PgConnection,
-    root: &Tenant,
+    reached: &Reached,
     period: Period,
     today: NaiveDate,
 ) -> Result<Vec<Line>, AppError> {
+    let root = reached.tenant();
     let months = period.months();
     let slot = |m: NaiveDate| months.iter().position(|x| *x == m);
     let mut lines: Vec<Line> = tenants::subtree(conn, &root.traversal_ids)?

@@ -182,12 +182,12 @@ pub async fn list(
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         let entries = match f {
             Ok(f) => {
-                let found = log::search(conn, &reached.tenant.traversal_ids, &f, PAGE + 1)?;
+                let found = log::search(conn, &reached, &f, PAGE + 1)?;
                 with_details(conn, &access, found)?
             }
             Err(_) => Vec::new(),
         };
-        Ok((reached.tenant, entries))
+        Ok((reached.into_tenant(), entries))
     })
     .await?;
     let mut entries = entries;
@@ -233,7 +233,7 @@ pub async fn export(
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         let mut rows = Vec::new();
         loop {
-            let batch = log::search(conn, &reached.tenant.traversal_ids, &filter, EXPORT_BATCH)?;
+            let batch = log::search(conn, &reached, &filter, EXPORT_BATCH)?;
             let done = (batch.len() as i64) < EXPORT_BATCH;
             filter.before = batch.last().map(|e| e.id);
             rows.extend(with_details(conn, &access, batch)?);
@@ -241,7 +241,7 @@ pub async fn export(
                 break;
             }
         }
-        Ok((reached.tenant, rows))
+        Ok((reached.into_tenant(), rows))
     })
     .await?;
     let header = [

@@ -52,8 +52,8 @@ pub async fn form(
     let id = id.into_inner();
     let (tenant, inherited) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        let inherited = branding::inherited(conn, &reached.tenant)?;
-        Ok((reached.tenant, inherited))
+        let inherited = branding::inherited(conn, reached.tenant())?;
+        Ok((reached.into_tenant(), inherited))
     })
     .await?;
     html(&BrandingPage {
@@ -128,7 +128,7 @@ pub async fn save(
     };
     match parsed {
         Ok(change) => {
-            let tenant = reached.tenant;
+            let tenant = reached.into_tenant();
             db::run(&state.pool, move |conn| {
                 branding::save(conn, &access.actor, &tenant, change)
             })
@@ -136,7 +136,7 @@ pub async fn save(
             Ok(see_other(&format!("/tenants/{id}/branding?saved=1")))
         }
         Err(errors) => {
-            let tenant = reached.tenant;
+            let tenant = reached.into_tenant();
             let t = tenant.clone();
             let inherited = db::run(&state.pool, move |conn| branding::inherited(conn, &t)).await?;
             let fields = fields.unwrap_or_default();

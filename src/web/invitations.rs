@@ -80,7 +80,7 @@ fn rows(conn: &mut diesel::PgConnection, tenant_id: Uuid) -> Result<Vec<Row>, Ap
 fn grantable(reached: &Reached) -> Vec<&'static str> {
     Role::ALL
         .iter()
-        .filter(|r| **r <= reached.role)
+        .filter(|r| **r <= reached.role())
         .map(|r| r.as_str())
         .collect()
 }
@@ -93,9 +93,9 @@ impl InvitationsPage {
     ) -> Result<Self, AppError> {
         Ok(Self {
             chrome,
-            rows: rows(conn, reached.tenant.id)?,
+            rows: rows(conn, reached.tenant().id)?,
             roles: grantable(&reached),
-            tenant: reached.tenant,
+            tenant: reached.into_tenant(),
             email_value: String::new(),
             role_value: "viewer".into(),
             email_error: None,
@@ -143,13 +143,13 @@ pub async fn invite(
     let (status, page) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         if let Some(r) = role
-            && r > reached.role
+            && r > reached.role()
         {
             return Err(AppError::Forbidden(
                 "You cannot grant a role above your own.".into(),
             ));
         }
-        let tenant = reached.tenant.clone();
+        let tenant = reached.tenant().clone();
         let mut page = InvitationsPage::load(conn, chrome, reached)?;
         page.email_value = form.email.chars().take(254).collect();
         page.role_value = form.role.chars().take(20).collect();
@@ -220,13 +220,13 @@ async fn change(
         };
         let done = match what {
             Change::Resend => {
-                invitations::resend(conn, &access.actor, &reached.tenant, invitation_id, &mail)
+                invitations::resend(conn, &access.actor, reached.tenant(), invitation_id, &mail)
                     .map(|_| ())
             }
             Change::Revoke => {
-                invitations::revoke(conn, &access.actor, &reached.tenant, invitation_id)
+                invitations::revoke(conn, &access.actor, reached.tenant(), invitation_id)
             }
-            Change::Retry => invitations::retry_delivery(conn, &reached.tenant, invitation_id),
+            Change::Retry => invitations::retry_delivery(conn, reached.tenant(), invitation_id),
         };
         match done {
             Ok(()) => Ok(()),

@@ -77,8 +77,8 @@ pub async fn list(
             let (rows, total) = memberships::search(
                 conn,
                 &MemberQuery {
-                    tenant_id: id,
-                    subtree: sub.then_some(reached.tenant.traversal_ids.as_slice()),
+                    tenant: &reached,
+                    subtree: sub,
                     search: &q,
                     offset: (page - 1) * PAGE,
                     limit: PAGE,
@@ -88,11 +88,11 @@ pub async fn list(
         }
     })
     .await?;
-    let can_administer = reached.role == Role::Admin;
+    let can_administer = reached.role() == Role::Admin;
     html(&MembersPage {
         chrome,
         sub: wants_sub && can_administer,
-        tenant: reached.tenant,
+        tenant: reached.into_tenant(),
         can_administer,
         pages: (total + PAGE - 1) / PAGE,
         rows,
@@ -120,7 +120,7 @@ pub async fn change_role(
         Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        if role > reached.role {
+        if role > reached.role() {
             return Err(AppError::Forbidden(
                 "You cannot grant a role above your own.".into(),
             ));
@@ -131,7 +131,7 @@ pub async fn change_role(
             ));
         }
         memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
-        memberships::grant(conn, &access.actor, user_id, &reached.tenant, role)
+        memberships::grant(conn, &access.actor, user_id, reached.tenant(), role)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))
@@ -151,7 +151,7 @@ pub async fn remove(
                 "Ask another admin to remove your own membership.".into(),
             ));
         }
-        memberships::revoke(conn, &access.actor, user_id, &reached.tenant)
+        memberships::revoke(conn, &access.actor, user_id, reached.tenant())
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))
@@ -191,7 +191,7 @@ pub async fn set_status(
             ));
         }
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-        users::set_active(conn, &access.actor, &user, active, &reached.tenant.traversal_ids)
+        users::set_active(conn, &access.actor, &user, active, &reached.tenant().traversal_ids)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))

@@ -45,10 +45,7 @@ pub async fn switch(
     state: web::Data<AppState>,
     form: web::Form<SwitchForm>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = form.tenant;
-    if !access.grants.iter().any(|g| g.tenant_id == tenant) {
-        return Err(AppError::NotFound);
-    }
+    let tenant = access.own_membership(form.tenant)?;
     let user = access.user.id;
     db::run(&state.pool, move |conn| {
         users::set_last_tenant(conn, user, tenant)
@@ -91,15 +88,10 @@ pub async fn dashboard(
     let id = id.into_inner();
     let (reached, figures, recent) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::View)?;
-        let admin = reached.role == Role::Admin;
-        let figures = dashboard::figures(conn, &reached.tenant, admin)?;
+        let admin = reached.role() == Role::Admin;
+        let figures = dashboard::figures(conn, &reached, admin)?;
         let recent = if admin {
-            let entries = log::search(
-                conn,
-                &reached.tenant.traversal_ids,
-                &LogFilter::default(),
-                RECENT,
-            )?;
+            let entries = log::search(conn, &reached, &LogFilter::default(), RECENT)?;
             crate::web::audit::with_details(conn, &access, entries)?
         } else {
             Vec::new()
@@ -110,9 +102,9 @@ pub async fn dashboard(
     let bars = dashboard::bars(&figures.devices, BAR_FULL, BAR_STEP);
     html(&Dashboard {
         chrome,
-        admin: reached.role == Role::Admin,
-        role: reached.role,
-        tenant: reached.tenant,
+        admin: reached.role() == Role::Admin,
+        role: reached.role(),
+        tenant: reached.into_tenant(),
         figures,
         bars,
         recent,

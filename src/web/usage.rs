@@ -74,10 +74,10 @@ pub async fn report(
     let (tenant, lines) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         let lines = match p {
-            Ok(p) => usage::report(conn, &reached.tenant, p, today)?,
+            Ok(p) => usage::report(conn, &reached, p, today)?,
             Err(_) => Vec::new(),
         };
-        Ok((reached.tenant, lines))
+        Ok((reached.into_tenant(), lines))
     })
     .await?;
     let (from, to) = match &period {
@@ -138,8 +138,8 @@ pub async fn export(
     let period = query.period(today).map_err(AppError::BadRequest)?;
     let (tenant, lines) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        let lines = usage::report(conn, &reached.tenant, period, today)?;
-        Ok((reached.tenant, lines))
+        let lines = usage::report(conn, &reached, period, today)?;
+        Ok((reached.into_tenant(), lines))
     })
     .await?;
     let names: HashMap<Uuid, String> = lines

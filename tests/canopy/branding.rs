@@ -189,9 +189,9 @@ async fn customers_never_see_the_names_of_tenants_outside_their_reach() {
     // A device that came to Acme from another customer: its history must not name them.
     canopy::domain::devices::moves::move_all(
         &mut app.conn(),
-        &canopy::domain::audit::Actor::system(),
+        &app.admin_access(&[&rent]),
         &[device],
-        acme.id,
+        &app.reach(acme.id),
     )
     .unwrap();
 

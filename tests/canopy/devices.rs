@@ -29,6 +29,21 @@ pub fn device_in(app: &TestApp, tenant: &Tenant, serial: &str) -> Uuid {
     .id
 }
 
+/// The id of the device with this identifier or name.
+pub fn id_of(app: &TestApp, identifier_or_name: &str) -> Uuid {
+    use canopy::db::schema::devices::dsl;
+    use diesel::prelude::*;
+    dsl::devices
+        .filter(
+            dsl::identifier
+                .eq(identifier_or_name)
+                .or(dsl::name.eq(identifier_or_name)),
+        )
+        .select(dsl::id)
+        .first(&mut app.conn())
+        .unwrap()
+}
+
 fn imei(n: u32) -> String {
     fields::imei_from(&format!("35000000{n:06}"))
 }
@@ -379,8 +394,8 @@ async fn retiring_keeps_the_device_and_its_history() {
 #[tokio::test]
 async fn after_random_subtree_moves_every_device_carries_its_tenants_path() {
     let app = spawn_app().await;
-    let actor = Actor::system();
     let root = app.root("Root");
+    let mover = app.admin_access(&[&root]);
     let mut all = vec![root.clone()];
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = |n: usize| {
@@ -401,7 +416,7 @@ async fn after_random_subtree_moves_every_device_carries_its_tenants_path() {
     for _ in 0..40 {
         let a = all[1 + next(all.len() - 1)].id;
         let b = all[next(all.len())].id;
-        if tenants::move_subtree(&mut app.conn(), &actor, a, b).is_ok() {
+        if tenants::move_subtree(&mut app.conn(), &mover, &app.reach(a), &app.reach(b)).is_ok() {
             moved += 1;
         }
     }

@@ -172,7 +172,27 @@ impl TestApp {
 
     pub fn child(&self, parent: &Tenant, name: &str) -> Tenant {
         let name = TenantName::parse(name).expect("name");
-        tenants::create_child(&mut self.conn(), &Actor::system(), parent.id, &name).expect("child")
+        let parent = self.reach(parent.id);
+        tenants::create_child(&mut self.conn(), &Actor::system(), &parent, &name).expect("child")
+    }
+
+    /// The access layer's proof for a tenant, as work outside any request gets it.
+    pub fn reach(&self, id: Uuid) -> canopy::access::Reached {
+        canopy::access::system_reach(&mut self.conn(), id).expect("reach")
+    }
+
+    /// The access of a fresh admin of each of `roots`, for calling domain functions that
+    /// re-check the caller's reach themselves.
+    pub fn admin_access(&self, roots: &[&Tenant]) -> canopy::access::Access {
+        let email = format!("mover-{}@example.com", Uuid::now_v7().simple());
+        let id = self.user(&email, roots[0], Role::Admin);
+        for root in &roots[1..] {
+            memberships::grant(&mut self.conn(), &Actor::system(), id, root, Role::Admin)
+                .expect("grant");
+        }
+        canopy::access::Access::load(&mut self.conn(), id, None)
+            .expect("load")
+            .expect("active")
     }
 
     pub fn tenant(&self, id: Uuid) -> Tenant {

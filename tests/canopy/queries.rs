@@ -70,6 +70,7 @@ async fn each_page_costs_a_few_statements_including_the_session() {
     }
     let mut alice = app.signed_in("alice@rent.example").await;
     let r = rent.id;
+    let dev049 = crate::devices::id_of(&app, "DEV-049");
     let pages = [
         ("tree", "/tenants".to_string()),
         ("dashboard", format!("/tenants/{r}/dashboard")),
@@ -78,7 +79,7 @@ async fn each_page_costs_a_few_statements_including_the_session() {
         (
             "device list, next page",
             format!(
-                "/tenants/{r}/devices?sub=1&sort=name&after=device+dev-049&after_id=00000000-0000-0000-0000-000000000000"
+                "/tenants/{r}/devices?sub=1&sort=name&after=device+dev-049&after_id={dev049}"
             ),
         ),
         (
@@ -101,7 +102,12 @@ async fn each_page_costs_a_few_statements_including_the_session() {
     // Three go to the session (load and touch in one), the user with their grants, and the
     // tenant in view with its brand; the rest are the page's own.
     for (name, used) in &report {
-        let most = if **name == "tree" { 4 } else { 6 };
+        // A next page also resolves its cursor's device through the access layer.
+        let most = match **name {
+            "tree" => 4,
+            "device list, next page" => 7,
+            _ => 6,
+        };
         assert!(
             *used <= most,
             "{name} used {used} statements (at most {most}): {report:?}"
@@ -124,7 +130,6 @@ fn miscounted(app: &crate::helpers::TestApp) -> i64 {
 
 #[tokio::test]
 async fn the_kept_device_counts_follow_every_kind_of_change() {
-    use canopy::domain::audit::Actor;
     let app = spawn_app().await;
     let rent = app.root("Rent-a-fone");
     let acme = app.child(&rent, "Acme");
@@ -154,17 +159,23 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
     assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(miscounted(&app), 0, "after a status change");
 
+    let mover = app.admin_access(&[&rent]);
     canopy::domain::devices::moves::move_all(
         &mut app.conn(),
-        &Actor::system(),
+        &mover,
         &ids[..4],
-        globex.id,
+        &app.reach(globex.id),
     )
     .unwrap();
     assert_eq!(miscounted(&app), 0, "after moving devices");
 
-    canopy::domain::tenants::move_subtree(&mut app.conn(), &Actor::system(), uk.id, globex.id)
-        .unwrap();
+    canopy::domain::tenants::move_subtree(
+        &mut app.conn(),
+        &mover,
+        &app.reach(uk.id),
+        &app.reach(globex.id),
+    )
+    .unwrap();
     assert_eq!(miscounted(&app), 0, "after moving a subtree");
 
     olly.get(&format!("/tenants/{}/devices/import", acme.id))
@@ -267,11 +278,12 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
         .seek(std::io::SeekFrom::End(0))
         .unwrap();
     let r = root.id;
+    let unit = crate::devices::id_of(&app, "Unit 030000");
     let first = alice.get(&format!("/tenants/{r}/devices?sub=1")).await;
     assert!(first.body.contains("Unit 000001"));
     for path in [
         format!(
-            "/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id=00000000-0000-0000-0000-000000000000"
+            "/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id={unit}"
         ),
         format!("/tenants/{r}/devices?sub=1&q=3500000000123"),
         format!("/tenants/{r}/members?sub=1"),

@@ -1,7 +1,6 @@
 //! The tenant tree: create, rename, move, suspend, delete, and path consistency.
 use std::collections::HashMap;
 
-use canopy::domain::audit::Actor;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, TenantError};
 use reqwest::StatusCode;
@@ -239,11 +238,11 @@ fn model_path(parents: &HashMap<Uuid, Option<Uuid>>, id: Uuid) -> Vec<Uuid> {
 #[tokio::test]
 async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
     let app = spawn_app().await;
-    let actor = Actor::system();
     let (mut moved, mut cycles) = (0, 0);
     for seed in 1..=12u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let root = app.root(&format!("Root {seed}"));
+        let mover = app.admin_access(&[&root]);
         let mut ids = vec![root.id];
         let mut parents: HashMap<Uuid, Option<Uuid>> = HashMap::from([(root.id, None)]);
         for i in 0..15 {
@@ -260,7 +259,12 @@ async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
             let target = ids[rng.below(ids.len())];
             let cycle = model_path(&parents, target).contains(&moving);
             let same = parents[&moving] == Some(target);
-            let result = tenants::move_subtree(&mut app.conn(), &actor, moving, target);
+            let result = tenants::move_subtree(
+                &mut app.conn(),
+                &mover,
+                &app.reach(moving),
+                &app.reach(target),
+            );
             match result {
                 Ok(_) => {
                     assert!(!cycle && !same, "seed {seed}: the model refuses this move");

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{audit_events, users};
 use crate::domain::tenants::subtree_bounds;
+use crate::access::Reached;
 use crate::error::AppError;
 
 /// Every action the portal records, with how the log says it.
@@ -75,13 +76,14 @@ pub struct LogEntry {
 }
 
 /// Events of the subtree at `path` matching `f`, newest first; at most `limit`.
+/// Events of the reached tenant's subtree that match the filter, newest first.
 pub fn search(
     conn: &mut PgConnection,
-    path: &[Uuid],
+    reached: &Reached,
     f: &LogFilter,
     limit: i64,
 ) -> Result<Vec<LogEntry>, AppError> {
-    let (lo, hi) = subtree_bounds(path);
+    let (lo, hi) = subtree_bounds(reached.path());
     let mut q = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))
         .filter(

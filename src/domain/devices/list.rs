@@ -7,6 +7,7 @@ use diesel::sql_types::{Bool, Text};
 use uuid::Uuid;
 
 use super::Device;
+use crate::access::Reached;
 use crate::db::schema::devices;
 use crate::domain::tenants::subtree_bounds;
 use crate::error::AppError;
@@ -40,10 +41,11 @@ impl Sort {
     }
 }
 
-/// Where to look: one tenant, or a whole subtree (admins).
+/// Where to look: one tenant, or a whole subtree (admins). Both are built from the access
+/// layer's proof, so a list cannot be pointed at a tenant nobody checked.
 pub enum Scope<'a> {
-    Tenant(Uuid),
-    Subtree(&'a [Uuid]),
+    Tenant(&'a Reached),
+    Subtree(&'a Reached),
 }
 
 pub struct Filter<'a> {
@@ -82,9 +84,9 @@ fn next_digits(digits: &str) -> Option<String> {
 fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     let mut q = devices::table.into_boxed();
     q = match f.scope {
-        Scope::Tenant(id) => q.filter(devices::tenant_id.eq(id)),
-        Scope::Subtree(path) => {
-            let (lo, hi) = subtree_bounds(path);
+        Scope::Tenant(reached) => q.filter(devices::tenant_id.eq(reached.id())),
+        Scope::Subtree(reached) => {
+            let (lo, hi) = subtree_bounds(reached.path());
             q.filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
         }
     };

@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::Device;
 use crate::db::schema::{device_moves, devices, tenants};
-use crate::domain::audit::{self, Actor, Event};
+use crate::access::{Access, Reached};
+use crate::domain::audit::{self, Event};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 
@@ -35,21 +36,34 @@ pub fn preview(devices: Vec<Device>, target: &Tenant) -> Preview {
     }
 }
 
-/// Moves the devices to `target_id` in one transaction; returns how many moved.
+/// Moves the devices to `target` in one transaction; returns how many moved. The caller's
+/// reach is checked again on the locked rows: a device or target moved away by someone else
+/// since the request was checked is `NotFound`, and nothing moves.
 pub fn move_all(
     conn: &mut PgConnection,
-    actor: &Actor,
+    access: &Access,
     ids: &[Uuid],
-    target_id: Uuid,
+    target: &Reached,
 ) -> Result<usize, AppError> {
+    let actor = &access.actor;
     conn.transaction(|conn| {
-        let target: Tenant = tenants::table.find(target_id).for_share().select(Tenant::as_select()).first(conn)?;
+        let target: Tenant = tenants::table
+            .find(target.id())
+            .for_share()
+            .select(Tenant::as_select())
+            .first(conn)?;
         let locked: Vec<Device> = devices::table
             .filter(devices::id.eq_any(ids))
             .order(devices::id.asc())
             .for_update()
             .select(Device::as_select())
             .load(conn)?;
+        if !access.administers(&target.traversal_ids)
+            || locked.len() != ids.len()
+            || !locked.iter().all(|d| access.administers(&d.tenant_path))
+        {
+            return Err(AppError::NotFound);
+        }
         let mut moved = 0;
         for d in locked.iter().filter(|d| d.tenant_id != target.id) {
             diesel::update(devices::table.find(d.id))

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
+use crate::access::Reached;
 use crate::error::AppError;
 
 mod moves;
@@ -200,16 +201,17 @@ pub fn create_root(
     conn.transaction(|conn| insert(conn, actor, None, name))
 }
 
+/// Creates a sub-tenant of a tenant the caller reaches (the proof says so).
 pub fn create_child(
     conn: &mut PgConnection,
     actor: &Actor,
-    parent_id: Uuid,
+    parent: &Reached,
     name: &TenantName,
 ) -> Result<Tenant, TenantError> {
     conn.transaction(|conn| {
         // Share-lock the parent so that a concurrent move cannot leave us a stale path.
         let parent = tenants::table
-            .find(parent_id)
+            .find(parent.id())
             .for_share()
             .select(Tenant::as_select())
             .first(conn)?;

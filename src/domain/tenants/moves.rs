@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::{Tenant, TenantError, subtree, subtree_bounds};
 use crate::db::schema::{memberships, tenants};
-use crate::domain::audit::{self, Actor, Event};
+use crate::access::{Access, Reached};
+use crate::domain::audit::{self, Event};
 use crate::error::AppError;
 
 /// What moves along with a tenant: its whole subtree and the members in it.
@@ -30,13 +31,16 @@ pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePrev
     Ok(MovePreview { tenants, members })
 }
 
-/// Moves a tenant and everything below it under `new_parent_id`, in one transaction.
+/// Moves a tenant and everything below it under `to`, in one transaction. The caller's right
+/// to do so is checked again on the locked rows, so a concurrent move cannot slip a tenant
+/// out of (or into) the caller's reach between the request's check and the move.
 pub fn move_subtree(
     conn: &mut PgConnection,
-    actor: &Actor,
-    tenant_id: Uuid,
-    new_parent_id: Uuid,
+    access: &Access,
+    moving: &Reached,
+    to: &Reached,
 ) -> Result<Tenant, TenantError> {
+    let (actor, tenant_id, new_parent_id) = (&access.actor, moving.id(), to.id());
     conn.transaction(|conn| {
         // Moves are rare; serialising them rules out two moves racing into a cycle.
         diesel::sql_query("SELECT pg_advisory_xact_lock(7461203)").execute(conn)?;
@@ -54,6 +58,11 @@ pub fn move_subtree(
             .iter()
             .find(|t| t.id == new_parent_id)
             .ok_or(AppError::NotFound)?;
+        if !access.may_restructure(&tenant.traversal_ids)
+            || !access.administers(&parent.traversal_ids)
+        {
+            return Err(AppError::NotFound.into());
+        }
         if parent.traversal_ids.contains(&tenant.id) {
             return Err(TenantError::Cycle);
         }

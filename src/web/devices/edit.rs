@@ -76,7 +76,7 @@ pub async fn new_form(
     };
     html(&form(
         chrome,
-        reached.tenant,
+        reached.into_tenant(),
         None,
         input,
         FieldErrors::new(),
@@ -125,7 +125,7 @@ pub async fn create(
             Err(errors) => Err(Ok(errors)),
             Ok(fields) => devices::create(conn, &access.actor, id, &fields).map_err(Err),
         };
-        Ok((reached.tenant, outcome))
+        Ok((reached.into_tenant(), outcome))
     })
     .await?;
     match outcome {
@@ -148,7 +148,7 @@ pub async fn edit_form(
     let input = device.input();
     html(&form(
         chrome,
-        reached.tenant,
+        reached.into_tenant(),
         Some(device),
         input,
         FieldErrors::new(),
@@ -173,7 +173,7 @@ pub async fn update(
                 .map(|_| ())
                 .map_err(Err),
         };
-        Ok((device, reached.tenant, outcome))
+        Ok((device, reached.into_tenant(), outcome))
     })
     .await?;
     match outcome {
@@ -266,7 +266,7 @@ pub async fn show(
         Ok(ShowPage {
             chrome,
             can_operate: access.allows(&reached, Action::OperateDevices),
-            tenant: reached.tenant,
+            tenant: reached.into_tenant(),
             device,
             history,
         })

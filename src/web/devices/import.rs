@@ -54,7 +54,7 @@ pub async fn form(
     .await?;
     html(&ImportPage {
         chrome,
-        tenant: reached.tenant,
+        tenant: reached.into_tenant(),
         file_error: None,
         checked: None,
         rows: Vec::new(),
@@ -89,7 +89,7 @@ pub async fn check(
     let checked = match upload(Multipart::new(req.headers(), payload)).await {
         Err(message) => Err(message),
         Ok(bytes) => {
-            let tenant = reached.tenant.clone();
+            let tenant = reached.tenant().clone();
             db::run(&state.pool, move |conn| {
                 let rows = match import::read(&bytes) {
                     Ok(rows) => rows,
@@ -108,7 +108,7 @@ pub async fn check(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ImportPage {
                 chrome,
-                tenant: reached.tenant,
+                tenant: reached.into_tenant(),
                 file_error: Some(message),
                 checked: None,
                 rows: Vec::new(),
@@ -123,7 +123,7 @@ pub async fn check(
                 .collect();
             html(&ImportPage {
                 chrome,
-                tenant: reached.tenant,
+                tenant: reached.into_tenant(),
                 file_error: None,
                 checked: Some((job, counts)),
                 rows,
@@ -183,7 +183,7 @@ pub async fn progress(
     let (id, job) = path.into_inner();
     let (tenant, job) = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::View)?;
-        Ok((reached.tenant, jobs::find(conn, id, job)?))
+        Ok((reached.into_tenant(), jobs::find(conn, id, job)?))
     })
     .await?;
     let progress = Progress { tenant_id: id, job };

@@ -113,13 +113,12 @@ impl ListQuery {
         s
     }
 
-    fn filter<'a>(&'a self, reached: &'a Reached, limit: i64) -> Filter<'a> {
-        let admin = reached.role == Role::Admin;
-        // The handler has checked that `tenant` lies in this subtree and within reach.
-        let scope = match self.tenant {
-            Some(t) if admin => Scope::Tenant(t),
-            _ if admin && self.sub == "1" => Scope::Subtree(&reached.tenant.traversal_ids),
-            _ => Scope::Tenant(reached.tenant.id),
+    fn filter<'a>(&'a self, view: &'a Resolved, limit: i64) -> Filter<'a> {
+        let reached = &view.reached;
+        let scope = match &view.chosen {
+            Some(chosen) if reached.is_admin() => Scope::Tenant(chosen),
+            _ if reached.is_admin() && self.sub == "1" => Scope::Subtree(reached),
+            _ => Scope::Tenant(reached),
         };
         Filter {
             scope,
@@ -131,6 +130,38 @@ impl ListQuery {
             limit,
         }
     }
+
+    /// Every id this query carries, resolved through the access layer: the page's tenant, the
+    /// tenant filter (which must lie in the page's subtree) and the cursor's device. Any of
+    /// them outside reach is 404.
+    fn resolve(
+        &self,
+        conn: &mut diesel::PgConnection,
+        access: &Access,
+        id: Uuid,
+    ) -> Result<Resolved, AppError> {
+        let reached = access.tenant(conn, id)?;
+        let chosen = match self.tenant {
+            Some(t) => {
+                let chosen = access.tenant(conn, t)?;
+                if !reached.contains(&chosen) {
+                    return Err(AppError::NotFound);
+                }
+                Some(chosen)
+            }
+            None => None,
+        };
+        if let Some(after) = self.after_id {
+            access.device_seen(conn, after)?;
+        }
+        Ok(Resolved { reached, chosen })
+    }
+}
+
+/// The tenants a device list shows, as the access layer resolved them.
+struct Resolved {
+    reached: Reached,
+    chosen: Option<Reached>,
 }
 
 #[derive(Template)]
@@ -173,27 +204,18 @@ pub async fn list(
     let query = query.clean();
     let q = query.clone();
     let (reached, rows, total, targets) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant(conn, id)?;
-        if let Some(t) = q.tenant {
-            let chosen = access.tenant(conn, t)?;
-            if !chosen
-                .tenant
-                .traversal_ids
-                .starts_with(&reached.tenant.traversal_ids)
-            {
-                return Err(AppError::NotFound);
-            }
-        }
-        let (rows, total) = list::page(conn, &q.filter(&reached, PAGE))?;
+        let view = q.resolve(conn, &access, id)?;
+        let (rows, total) = list::page(conn, &q.filter(&view, PAGE))?;
+        let reached = view.reached;
         // Move targets and the tenant filter: this subtree, in tree order, within a bound that
         // keeps the page light on a tree of thousands of tenants.
-        let targets = if reached.role == Role::Admin {
-            tenants::subtree_limited(conn, &reached.tenant.traversal_ids, TARGETS)?
+        let targets = if reached.role() == Role::Admin {
+            tenants::subtree_limited(conn, &reached.tenant().traversal_ids, TARGETS)?
         } else {
             Vec::new()
         };
         // Owners' names: most are at hand already (this tenant, the listed subtree).
-        let mut owners: Vec<Tenant> = vec![reached.tenant.clone()];
+        let mut owners: Vec<Tenant> = vec![reached.tenant().clone()];
         owners.extend(targets.iter().cloned());
         let mut missing: Vec<Uuid> = rows
             .iter()
@@ -223,7 +245,7 @@ pub async fn list(
                 .map(|(d, _)| query.url(&id, "devices", Some((&sort.key(d), d.id))))
         })
         .flatten();
-    let is_admin = reached.role == Role::Admin;
+    let is_admin = reached.role() == Role::Admin;
     let results = Results {
         tenant_id: id,
         first_page: query.after_id.is_none(),
@@ -241,9 +263,9 @@ pub async fn list(
     html(&ListPage {
         chrome,
         subtree,
-        can_operate: reached.role >= Role::Operator,
+        can_operate: reached.role() >= Role::Operator,
         is_admin,
-        tenant: reached.tenant,
+        tenant: reached.into_tenant(),
         query,
         results,
         kinds: KINDS,
@@ -266,9 +288,9 @@ pub async fn export(
     let mut query = query.clean();
     query.after_id = None;
     let (tenant, rows) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::View)?;
-        let rows = list::all(conn, &query.filter(&reached, i64::MAX))?;
-        Ok((reached.tenant, rows))
+        let view = query.resolve(conn, &access, id)?;
+        let rows = list::all(conn, &query.filter(&view, i64::MAX))?;
+        Ok((view.reached.into_tenant(), rows))
     })
     .await?;
     crate::web::report::csv_attachment(

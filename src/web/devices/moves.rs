@@ -81,7 +81,7 @@ pub async fn move_preview(
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         let selected = load(conn, &access, &ids)?;
-        let target = access.tenant_for(conn, to, Action::Administer)?.tenant;
+        let target = access.tenant_for(conn, to, Action::Administer)?.into_tenant();
         let p = moves::preview(selected, &target);
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
         let from = p
@@ -125,8 +125,8 @@ pub async fn move_devices(
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         load(conn, &access, &ids)?;
-        access.tenant_for(conn, to, Action::Administer)?;
-        devices::moves::move_all(conn, &access.actor, &ids, to)
+        let target = access.tenant_for(conn, to, Action::Administer)?;
+        devices::moves::move_all(conn, &access, &ids, &target)
     })
     .await?;
     Ok(see_other(&format!("/tenants/{id}/devices?sub=1")))

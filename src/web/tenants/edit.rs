@@ -43,7 +43,7 @@ pub async fn create_child(
         let error = match parsed {
             Err(m) => Some(m),
             Ok(name) => {
-                match tenants::create_child(conn, &access.actor, reached.tenant.id, &name) {
+                match tenants::create_child(conn, &access.actor, &reached, &name) {
                     Ok(_) => None,
                     Err(e) => Some(name_error(e)?),
                 }
@@ -91,7 +91,7 @@ pub async fn rename(
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         let error = match parsed {
             Err(m) => Some(m),
-            Ok(name) => match tenants::rename(conn, &access.actor, &reached.tenant, &name) {
+            Ok(name) => match tenants::rename(conn, &access.actor, reached.tenant(), &name) {
                 Ok(_) => None,
                 Err(e) => Some(name_error(e)?),
             },

@@ -130,7 +130,7 @@ pub(crate) fn load_page(
 ) -> Result<PageData, AppError> {
     let reached = access.tenant(conn, id)?;
     Ok(PageData {
-        crumbs: access.visible_ancestors(conn, &reached.tenant)?,
+        crumbs: access.visible_ancestors(conn, reached.tenant())?,
         children: access.children(conn, &reached, CHILD_LIMIT)?,
         members: memberships::members_of(conn, id, 50)?,
         member_count: memberships::count_in(conn, id)?,
@@ -141,10 +141,10 @@ pub(crate) fn load_page(
 
 impl TenantPage {
     pub(crate) fn new(chrome: Chrome, data: PageData) -> Self {
-        let can_administer = data.reached.role == crate::domain::roles::Role::Admin;
+        let can_administer = data.reached.role() == crate::domain::roles::Role::Admin;
         Self {
             subtenants: Subtenants {
-                tenant_id: data.reached.tenant.id,
+                tenant_id: data.reached.tenant().id,
                 csrf: chrome.csrf.clone(),
                 nodes: Nodes {
                     nodes: data.children,
@@ -153,10 +153,10 @@ impl TenantPage {
                 name_error: None,
             },
             chrome,
-            rename_value: data.reached.tenant.name.clone(),
+            rename_value: data.reached.tenant().name.clone(),
             rename_error: None,
-            tenant: data.reached.tenant,
-            role: data.reached.role.to_string(),
+            role: data.reached.role().to_string(),
+            tenant: data.reached.into_tenant(),
             crumbs: data.crumbs,
             can_administer,
             can_restructure: data.can_restructure,

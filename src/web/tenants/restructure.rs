@@ -46,14 +46,14 @@ fn move_page(
 ) -> Result<MovePage, AppError> {
     let reached = access.tenant_for(conn, id, Action::Restructure)?;
     let chosen = match parent_id {
-        Some(pid) => Some(access.tenant_for(conn, pid, Action::Administer)?.tenant),
+        Some(pid) => Some(access.tenant_for(conn, pid, Action::Administer)?.into_tenant()),
         None => None,
     };
     Ok(MovePage {
         chrome,
-        targets: access.move_targets(conn, &reached.tenant)?,
-        preview: tenants::move_preview(conn, &reached.tenant)?,
-        tenant: reached.tenant,
+        targets: access.move_targets(conn, reached.tenant())?,
+        preview: tenants::move_preview(conn, reached.tenant())?,
+        tenant: reached.into_tenant(),
         chosen,
         error,
     })
@@ -92,9 +92,9 @@ pub async fn move_subtree(
         .parent_id
         .ok_or_else(|| AppError::BadRequest("Choose where to move the tenant.".into()))?;
     let failed = db::run(&state.pool, move |conn| {
-        access.tenant_for(conn, id, Action::Restructure)?;
-        access.tenant_for(conn, parent_id, Action::Administer)?;
-        match tenants::move_subtree(conn, &access.actor, id, parent_id) {
+        let moving = access.tenant_for(conn, id, Action::Restructure)?;
+        let to = access.tenant_for(conn, parent_id, Action::Administer)?;
+        match tenants::move_subtree(conn, &access, &moving, &to) {
             Ok(_) => Ok(None),
             Err(TenantError::App(e)) => Err(e),
             Err(e) => Ok(Some(move_page(
@@ -135,13 +135,13 @@ async fn confirm_page(
     let page = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
         let blockers = match action {
-            "delete" => tenants::blockers(conn, &reached.tenant)?,
+            "delete" => tenants::blockers(conn, reached.tenant())?,
             _ => Vec::new(),
         };
-        let subtree_size = tenants::subtree(conn, &reached.tenant.traversal_ids)?.len();
+        let subtree_size = tenants::subtree(conn, &reached.tenant().traversal_ids)?.len();
         Ok(ConfirmPage {
             chrome,
-            tenant: reached.tenant,
+            tenant: reached.into_tenant(),
             action,
             blockers,
             subtree_size,
@@ -193,7 +193,7 @@ pub async fn set_status(
     };
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
-        tenants::set_suspended(conn, &access.actor, &reached.tenant, suspend)
+        tenants::set_suspended(conn, &access.actor, reached.tenant(), suspend)
     })
     .await?;
     Ok(see_other(&format!("/tenants/{id}")))
@@ -208,7 +208,7 @@ pub async fn delete(
     let parent = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
         match tenants::delete(conn, &access.actor, id) {
-            Ok(()) => Ok(reached.tenant.parent_id),
+            Ok(()) => Ok(reached.tenant().parent_id),
             Err(TenantError::App(e)) => Err(e),
             Err(e) => Err(AppError::Conflict(format!(
                 "{e} Move or remove it first; nothing was deleted."
