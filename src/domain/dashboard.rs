@@ -3,10 +3,10 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 
+use crate::access::Reached;
 use crate::db::schema::device_counts;
 use crate::domain::devices::fields::STATUSES;
 use crate::domain::tenants::subtree_bounds;
-use crate::access::Reached;
 use crate::error::AppError;
 
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 //! Memberships: a user holds a role in a tenant. They carry a copy of the tenant's path so
 //! that a subtree's members are one index range scan.
+use crate::access::Reached;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
-use crate::access::Reached;
 
 use crate::db::schema::{memberships, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
@@ -259,7 +259,10 @@ pub fn search(
         query
     };
     // Without a search term the count needs no joins: one range scan of the memberships.
-    let total = match (q.search.trim().is_empty(), q.subtree.then(|| q.tenant.path())) {
+    let total = match (
+        q.search.trim().is_empty(),
+        q.subtree.then(|| q.tenant.path()),
+    ) {
         (true, Some(path)) => {
             let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
             memberships::table

@@ -11,8 +11,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Int8, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use crate::domain::tenants::{self, Tenant, subtree_bounds};
 use crate::access::Reached;
+use crate::domain::tenants::{self, Tenant, subtree_bounds};
 use crate::error::AppError;
 
 /// The longest report, in months.

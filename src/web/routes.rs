@@ -13,15 +13,48 @@ pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub public: bool,
+    /// The ids this route reads from the query string or the form (path ids are the
+    /// `{placeholders}`). The isolation tests try another tenant's id in each of them.
+    pub params: &'static [Param],
+}
+
+/// An id a request carries outside its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub place: Place,
+    pub name: &'static str,
+    pub kind: IdKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Query,
+    Form,
+}
+
+/// What an id names. `Filter` narrows a list already confined to the reached subtree and
+/// loads nothing by itself (the audit log's object filter: a deleted object's id must still
+/// find its history), so a foreign id finds no rows instead of answering 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Tenant,
+    Device,
+    Filter,
 }
 
 macro_rules! route_table {
-    ($( $method:ident $path:literal => $handler:path, $access:ident; )*) => {
+    ($( $method:ident $path:literal => $handler:path, $access:ident
+        $(, $place:ident $name:ident : $kind:ident)* ; )*) => {
         pub const ROUTES: &[Route] = &[$(
             Route {
                 method: stringify!($method),
                 path: $path,
                 public: route_table!(@public $access),
+                params: &[$(Param {
+                    place: route_table!(@place $place),
+                    name: stringify!($name),
+                    kind: IdKind::$kind,
+                }),*],
             },
         )*];
 
@@ -31,6 +64,8 @@ macro_rules! route_table {
     };
     (@public public) => { true };
     (@public signed_in) => { false };
+    (@place query) => { Place::Query };
+    (@place form) => { Place::Form };
 }
 
 route_table! {
@@ -52,21 +87,21 @@ route_table! {
     get "/brand/accent/{color}" => branding::accent_css, public;
     get "/logos/{hash}" => branding::logo, public;
     get "/" => portal::home, signed_in;
-    post "/switch" => portal::switch, signed_in;
+    post "/switch" => portal::switch, signed_in, form tenant: Tenant;
     get "/tenants" => tenants::tree, signed_in;
     get "/tenants/{id}" => tenants::show, signed_in;
     get "/tenants/{id}/children" => tenants::children, signed_in;
     get "/tenants/{id}/dashboard" => portal::dashboard, signed_in;
     get "/tenants/{id}/branding" => branding::form, signed_in;
     post "/tenants/{id}/branding" => branding::save, signed_in;
-    get "/tenants/{id}/audit" => audit::list, signed_in;
-    get "/tenants/{id}/audit/export.csv" => audit::export, signed_in;
+    get "/tenants/{id}/audit" => audit::list, signed_in, query object: Filter;
+    get "/tenants/{id}/audit/export.csv" => audit::export, signed_in, query object: Filter;
     get "/tenants/{id}/usage" => usage::report, signed_in;
     get "/tenants/{id}/usage/export.csv" => usage::export, signed_in;
     post "/tenants/{id}/children" => tenants::create_child, signed_in;
     post "/tenants/{id}/rename" => tenants::rename, signed_in;
-    get "/tenants/{id}/move" => tenants::move_form, signed_in;
-    post "/tenants/{id}/move" => tenants::move_subtree, signed_in;
+    get "/tenants/{id}/move" => tenants::move_form, signed_in, query parent_id: Tenant;
+    post "/tenants/{id}/move" => tenants::move_subtree, signed_in, form parent_id: Tenant;
     get "/tenants/{id}/suspend" => tenants::suspend_form, signed_in;
     post "/tenants/{id}/status" => tenants::set_status, signed_in;
     get "/tenants/{id}/delete" => tenants::delete_form, signed_in;
@@ -75,16 +110,19 @@ route_table! {
     post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in;
     post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
     post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
-    get "/tenants/{id}/devices" => devices::list, signed_in;
+    get "/tenants/{id}/devices" => devices::list, signed_in,
+        query tenant: Tenant, query after_id: Device;
     post "/tenants/{id}/devices" => devices::create, signed_in;
     get "/tenants/{id}/devices/new" => devices::new_form, signed_in;
-    get "/tenants/{id}/devices/export.csv" => devices::export, signed_in;
+    get "/tenants/{id}/devices/export.csv" => devices::export, signed_in, query tenant: Tenant;
     get "/tenants/{id}/devices/import" => devices::import_form, signed_in;
     post "/tenants/{id}/devices/import" => devices::import_check, signed_in;
     get "/tenants/{id}/devices/import/{job}" => devices::import_progress, signed_in;
     post "/tenants/{id}/devices/import/{job}" => devices::import_run, signed_in;
-    get "/tenants/{id}/devices/move" => devices::move_preview, signed_in;
-    post "/tenants/{id}/devices/move" => devices::move_devices, signed_in;
+    get "/tenants/{id}/devices/move" => devices::move_preview, signed_in,
+        query ids: Device, query to: Tenant;
+    post "/tenants/{id}/devices/move" => devices::move_devices, signed_in,
+        form ids: Device, form to: Tenant;
     get "/devices/{id}" => devices::show, signed_in;
     post "/devices/{id}" => devices::update, signed_in;
     get "/devices/{id}/edit" => devices::edit_form, signed_in;

@@ -78,9 +78,7 @@ async fn each_page_costs_a_few_statements_including_the_session() {
         ("device list", format!("/tenants/{r}/devices?sub=1")),
         (
             "device list, next page",
-            format!(
-                "/tenants/{r}/devices?sub=1&sort=name&after=device+dev-049&after_id={dev049}"
-            ),
+            format!("/tenants/{r}/devices?sub=1&sort=name&after=device+dev-049&after_id={dev049}"),
         ),
         (
             "IMEI/serial search",
@@ -282,9 +280,7 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
     let first = alice.get(&format!("/tenants/{r}/devices?sub=1")).await;
     assert!(first.body.contains("Unit 000001"));
     for path in [
-        format!(
-            "/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id={unit}"
-        ),
+        format!("/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id={unit}"),
         format!("/tenants/{r}/devices?sub=1&q=3500000000123"),
         format!("/tenants/{r}/members?sub=1"),
         format!("/tenants/{r}/audit"),

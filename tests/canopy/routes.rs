@@ -123,3 +123,220 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     assert_eq!(app.tenant(other.id).name, "Other Co");
     assert_eq!(app.tenant(other.id).status, "active");
 }
+
+/// A request with `values` for every id the route declares, in its query or form.
+async fn send(
+    b: &mut crate::helpers::Browser,
+    method: &str,
+    path: &str,
+    values: &[(&str, String)],
+) -> crate::helpers::Reply {
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match method {
+        "get" => {
+            let query = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            b.get(&format!("{path}?{query}")).await
+        }
+        _ => b.post(path, &pairs).await,
+    }
+}
+
+#[tokio::test]
+async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_changes_nothing() {
+    use canopy::web::routes::IdKind;
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    let fr = app.child(&acme, "Acme France");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let own_device = crate::devices::device_in(&app, &acme, "OWN-001");
+    let other = app.root("Other Co");
+    let other_child = app.child(&other, "Other Sub");
+    let otto = app.user("otto@other.example", &other_child, Role::Admin);
+    let foreign_device = crate::devices::device_in(&app, &other_child, "OTHER-001");
+    let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
+    // Foreign ids of every kind: each must be refused in every id-carrying place.
+    let foreign = [other.id, other_child.id, foreign_device, otto, invitation];
+    let mut ann = app.signed_in("ann@acme.example").await;
+    ann.get("/tenants").await;
+
+    let mut tried = 0;
+    for r in ROUTES.iter().filter(|r| !r.params.is_empty()) {
+        let path = r.path.replace(
+            "{id}",
+            &if r.path.ends_with("/move") && !r.path.contains("devices") {
+                fr.id
+            } else {
+                acme.id
+            }
+            .to_string(),
+        );
+        // The caller's own values: the control request must pass the access rule.
+        let own = |name: &str, kind: IdKind| -> String {
+            match (kind, name, r.path) {
+                (_, "tenant", "/switch") => acme.id.to_string(),
+                (IdKind::Tenant, _, _) => uk.id.to_string(),
+                (IdKind::Device | IdKind::Filter, _, _) => own_device.to_string(),
+            }
+        };
+        for p in r.params {
+            for f in &foreign {
+                let values: Vec<(&str, String)> = r
+                    .params
+                    .iter()
+                    .map(|q| {
+                        let v = if q.name == p.name {
+                            f.to_string()
+                        } else {
+                            own(q.name, q.kind)
+                        };
+                        (q.name, v)
+                    })
+                    .collect();
+                let before = app.fingerprint();
+                let res = send(&mut ann, r.method, &path, &values).await;
+                tried += 1;
+                let what = format!("{} {} with {}={f}", r.method, r.path, p.name);
+                if p.kind == IdKind::Filter {
+                    assert!(res.status.is_success(), "{what}: {}", res.status);
+                } else {
+                    assert!(
+                        res.status == StatusCode::NOT_FOUND
+                            || res.status == StatusCode::UNPROCESSABLE_ENTITY,
+                        "{what}: {} {}",
+                        res.status,
+                        res.body
+                    );
+                }
+                for secret in [
+                    "Other Co",
+                    "Other Sub",
+                    "OTHER-001",
+                    "otto@other",
+                    "x@other",
+                ] {
+                    assert!(!res.body.contains(secret), "{what} shows {secret}");
+                }
+                assert_eq!(app.fingerprint(), before, "{what} changed something");
+                ann.get("/tenants").await;
+            }
+        }
+        // The same request with the caller's own ids is not refused: the refusals above came
+        // from the foreign id alone.
+        let values: Vec<(&str, String)> = r
+            .params
+            .iter()
+            .map(|q| (q.name, own(q.name, q.kind)))
+            .collect();
+        let res = send(&mut ann, r.method, &path, &values).await;
+        assert!(
+            res.status.is_success() || res.status.is_redirection(),
+            "{} {} with its own ids: {} {}",
+            r.method,
+            r.path,
+            res.status,
+            res.body
+        );
+        ann.get("/tenants").await;
+    }
+    println!("{tried} requests with foreign ids in queries and forms");
+    assert!(tried >= 50, "{tried}");
+}
+
+/// Every id-typed field of a query or form under `src/web/` (and every `"key" =>` that a
+/// handler parses as a `Uuid`) is declared in the route table, so the test above tries it.
+#[test]
+fn every_id_a_handler_reads_from_a_query_or_form_is_declared_in_the_route_table() {
+    let declared: Vec<&str> = ROUTES
+        .iter()
+        .flat_map(|r| r.params.iter().map(|p| p.name))
+        .collect();
+    let mut found = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from("src/web")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut in_input = false;
+            for line in text.lines() {
+                let t = line.trim();
+                if t.starts_with("#[derive(") {
+                    in_input = t.contains("Deserialize");
+                } else if t == "}" {
+                    in_input = false;
+                } else if in_input
+                    && t.contains("Uuid")
+                    && let Some((name, _)) = t.trim_start_matches("pub ").split_once(':')
+                {
+                    found.push((path.display().to_string(), name.trim().to_string()));
+                }
+                // Hand-parsed pairs: `"to" if … => … Uuid::parse_str`.
+                if t.starts_with('"') && t.contains("=>") && t.contains("Uuid::parse_str") {
+                    let name = t[1..].split('"').next().unwrap_or_default();
+                    found.push((path.display().to_string(), name.to_string()));
+                }
+            }
+        }
+    }
+    assert!(found.len() >= 5, "the scan found too little: {found:?}");
+    for (file, name) in &found {
+        assert!(
+            declared.contains(&name.as_str()),
+            "{file}: `{name}` carries an id but no route declares it"
+        );
+    }
+}
+
+#[test]
+fn the_web_layer_reaches_tenants_only_through_the_requests_access() {
+    let mut stack = vec![std::path::PathBuf::from("src/web")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    !text.contains("system_reach"),
+                    "{} makes a proof without the request's access",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_admin_cannot_export_a_sibling_customers_devices_by_naming_it_in_the_query() {
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme Haulage");
+    let great = app.child(&rent, "Great Expeditions");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    crate::devices::device_in(&app, &acme, "ACME-001");
+    crate::devices::device_in(&app, &great, "GREAT-001");
+    let mut ann = app.signed_in("ann@acme.example").await;
+
+    let res = ann
+        .get(&format!(
+            "/tenants/{}/devices/export.csv?tenant={}",
+            acme.id, great.id
+        ))
+        .await;
+
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(!res.body.contains("GREAT-001"));
+    let own = ann
+        .get(&format!("/tenants/{}/devices/export.csv", acme.id))
+        .await;
+    assert!(own.body.contains("ACME-001") && !own.body.contains("GREAT-001"));
+}

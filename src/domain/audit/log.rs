@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use uuid::Uuid;
 
+use crate::access::Reached;
 use crate::db::schema::{audit_events, users};
 use crate::domain::tenants::subtree_bounds;
-use crate::access::Reached;
 use crate::error::AppError;
 
 /// Every action the portal records, with how the log says it.

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::Device;
-use crate::db::schema::{device_moves, devices, tenants};
 use crate::access::{Access, Reached};
+use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Event};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;

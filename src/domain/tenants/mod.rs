@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::access::Reached;
 use crate::db::schema::{memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
-use crate::access::Reached;
 use crate::error::AppError;
 
 mod moves;

@@ -5,8 +5,8 @@ use diesel::sql_types::{Array, BigInt};
 use uuid::Uuid;
 
 use super::{Tenant, TenantError, subtree, subtree_bounds};
-use crate::db::schema::{memberships, tenants};
 use crate::access::{Access, Reached};
+use crate::db::schema::{memberships, tenants};
 use crate::domain::audit::{self, Event};
 use crate::error::AppError;
 

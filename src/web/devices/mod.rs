@@ -15,7 +15,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::access::{Access, Action, Reached};
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};

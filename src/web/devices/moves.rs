@@ -81,7 +81,9 @@ pub async fn move_preview(
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         let selected = load(conn, &access, &ids)?;
-        let target = access.tenant_for(conn, to, Action::Administer)?.into_tenant();
+        let target = access
+            .tenant_for(conn, to, Action::Administer)?
+            .into_tenant();
         let p = moves::preview(selected, &target);
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
         let from = p

@@ -42,12 +42,10 @@ pub async fn create_child(
         let reached = access.tenant_for(conn, id, Action::Administer)?;
         let error = match parsed {
             Err(m) => Some(m),
-            Ok(name) => {
-                match tenants::create_child(conn, &access.actor, &reached, &name) {
-                    Ok(_) => None,
-                    Err(e) => Some(name_error(e)?),
-                }
-            }
+            Ok(name) => match tenants::create_child(conn, &access.actor, &reached, &name) {
+                Ok(_) => None,
+                Err(e) => Some(name_error(e)?),
+            },
         };
         Ok((load_page(conn, &access, id)?, error))
     })

@@ -46,7 +46,11 @@ fn move_page(
 ) -> Result<MovePage, AppError> {
     let reached = access.tenant_for(conn, id, Action::Restructure)?;
     let chosen = match parent_id {
-        Some(pid) => Some(access.tenant_for(conn, pid, Action::Administer)?.into_tenant()),
+        Some(pid) => Some(
+            access
+                .tenant_for(conn, pid, Action::Administer)?
+                .into_tenant(),
+        ),
         None => None,
     };
     Ok(MovePage {
