@@ -10,6 +10,7 @@ pub mod password;
 pub mod password_resets;
 pub mod roles;
 pub mod setup;
+pub mod spreadsheet;
 pub mod tenants;
 pub mod throttle;
 pub mod usage;

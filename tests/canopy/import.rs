@@ -171,6 +171,94 @@ async fn an_exported_list_imported_again_changes_nothing() {
 }
 
 #[tokio::test]
+async fn exported_cells_that_look_like_formulas_are_quoted_and_import_back_unchanged() {
+    use canopy::domain::devices::{self, DeviceInput};
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    for (serial, name, phone, notes) in [
+        (
+            "F-1",
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+447700900123",
+            "@SUM(1)",
+        ),
+        ("F-2", "-2+3", "", "'quoted already"),
+    ] {
+        let input = DeviceInput {
+            serial: serial.into(),
+            name: name.into(),
+            kind: "tracker".into(),
+            status: "active".into(),
+            phone: phone.into(),
+            notes: notes.into(),
+            ..Default::default()
+        };
+        devices::create(
+            &mut app.conn(),
+            &canopy::domain::audit::Actor::system(),
+            acme.id,
+            &input.parse().unwrap(),
+        )
+        .unwrap();
+    }
+    let mut b = operator(&app, &acme).await;
+    b.get(&format!("/tenants/{}/devices", acme.id)).await;
+
+    let csv = b
+        .get(&format!("/tenants/{}/devices/export.csv", acme.id))
+        .await
+        .body;
+
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a formula cell in {line:?}"
+            );
+        }
+    }
+    assert!(csv.contains("'=HYPERLINK") && csv.contains("'+447700900123"));
+    b.get(&format!("/tenants/{}/devices/import", acme.id)).await;
+    let dry = b
+        .upload(
+            &format!("/tenants/{}/devices/import", acme.id),
+            csv.into_bytes(),
+        )
+        .await;
+    assert!(dry.body.contains("<strong>0</strong> to create, <strong>0</strong> to update, <strong>2</strong> unchanged, <strong>0</strong> refused"), "{}", dry.body);
+}
+
+#[tokio::test]
+async fn a_nul_character_in_an_uploaded_file_is_refused_with_its_line() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let mut b = operator(&app, &acme).await;
+    b.get(&format!("/tenants/{}/devices/import", acme.id)).await;
+    let before = app.fingerprint();
+
+    let res = b
+        .upload(
+            &format!("/tenants/{}/devices/import", acme.id),
+            b"serial,name,kind,status\nN-1,Nul\0here,tracker,active\n".to_vec(),
+        )
+        .await;
+
+    assert_eq!(
+        res.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains("Line 2 contains a NUL character"),
+        "{}",
+        res.body
+    );
+    assert_eq!(app.fingerprint(), before);
+}
+
+#[tokio::test]
 async fn imports_into_other_tenants_are_hidden_and_viewers_cannot_import() {
     let app = spawn_app().await;
     let acme = app.root("Acme");

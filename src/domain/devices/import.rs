@@ -43,6 +43,8 @@ pub enum FileError {
         "Unknown column {0:?}. Expected: imei, serial, name, model, kind, status, phone, notes."
     )]
     UnknownColumn(String),
+    #[error("Line {0} contains a NUL character, which no field accepts. Remove it and try again.")]
+    Nul(usize),
     #[error("Line {0} cannot be read: {1}")]
     Malformed(usize, String),
     #[error("The file has a header but no devices.")]
@@ -66,6 +68,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Row>, FileError> {
     }
     if let Some(n) = text.lines().position(|l| l.len() > MAX_LINE) {
         return Err(FileError::LineTooLong(n + 1));
+    }
+    if let Some(n) = text.lines().position(|l| l.contains('\0')) {
+        return Err(FileError::Nul(n + 1));
     }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
@@ -104,7 +109,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Row>, FileError> {
                 .iter()
                 .position(|h| h == name)
                 .and_then(|i| record.get(i))
-                .unwrap_or("")
+                .map_or("", crate::domain::spreadsheet::unguard)
                 .to_string()
         };
         rows.push(Row {

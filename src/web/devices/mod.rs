@@ -293,7 +293,7 @@ pub async fn export(
         Ok((view.reached.into_tenant(), rows))
     })
     .await?;
-    crate::web::report::csv_attachment(
+    crate::web::report::csv_download(
         &format!("devices-{}.csv", tenant.slug),
         &CSV_HEADER.map(String::from),
         rows.into_iter().map(|d| {
