@@ -35,6 +35,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    deleted_tenants (id) {
+        id -> Uuid,
+        name -> Text,
+        traversal_ids -> Array<Uuid>,
+        deleted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     device_moves (id) {
         id -> Int8,
         device_id -> Uuid,
@@ -205,6 +214,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    deleted_tenants,
     device_counts,
     device_imports,
     device_moves,

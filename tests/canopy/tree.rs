@@ -177,6 +177,37 @@ async fn a_tenant_that_still_holds_something_is_not_deleted() {
 }
 
 #[tokio::test]
+async fn a_tenant_whose_devices_moved_away_can_be_deleted_and_history_keeps_its_name() {
+    let app = spawn_app().await;
+    let root = app.root("Rent-a-fone");
+    let depot = app.child(&root, "Old Depot");
+    let acme = app.child(&root, "Acme");
+    let device = crate::devices::device_in(&app, &depot, "HIST-1");
+    let mut b = admin_of(&app, &root).await;
+    b.get(&format!("/tenants/{}/devices", depot.id)).await;
+    let moved = b
+        .post(
+            &format!("/tenants/{}/devices/move", depot.id),
+            &[("ids", &device.to_string()), ("to", &acme.id.to_string())],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+
+    let confirm = b.get(&format!("/tenants/{}/delete", depot.id)).await;
+    let deleted = b.post(&format!("/tenants/{}/delete", depot.id), &[]).await;
+
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(
+        app.count(&format!("SELECT count(*) AS n FROM tenants WHERE id = '{}'", depot.id)),
+        0
+    );
+    let page = b.get(&format!("/devices/{device}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Old Depot (deleted)"), "{}", page.body);
+}
+
+#[tokio::test]
 async fn suspending_and_reactivating_a_tenant_controls_who_can_sign_in() {
     let app = spawn_app().await;
     let root = app.root("Rent-a-fone");

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::access::Reached;
-use crate::db::schema::{memberships, tenants};
+use crate::db::schema::{deleted_tenants, memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::error::AppError;
 
@@ -324,6 +324,14 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
         if !in_the_way.is_empty() {
             return Err(TenantError::NotEmpty(in_the_way));
         }
+        // History (device moves, audit events) outlives the tenant and still names it.
+        diesel::insert_into(deleted_tenants::table)
+            .values((
+                deleted_tenants::id.eq(tenant.id),
+                deleted_tenants::name.eq(&tenant.name),
+                deleted_tenants::traversal_ids.eq(&tenant.traversal_ids),
+            ))
+            .execute(conn)?;
         diesel::delete(tenants::table.find(tenant.id)).execute(conn)?;
         audit::record(
             conn,
@@ -338,6 +346,21 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
         )?;
         Ok(())
     })
+}
+
+/// Tenants that were deleted, with their last name and path (for history that names them).
+pub fn find_deleted(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String, Vec<Uuid>)>, AppError> {
+    Ok(deleted_tenants::table
+        .filter(deleted_tenants::id.eq_any(ids))
+        .select((
+            deleted_tenants::id,
+            deleted_tenants::name,
+            deleted_tenants::traversal_ids,
+        ))
+        .load(conn)?)
 }
 
 pub fn any_exists(conn: &mut PgConnection) -> Result<bool, AppError> {

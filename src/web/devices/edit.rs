@@ -241,13 +241,25 @@ pub async fn show(
             .flatten()
             .collect();
         ids.dedup();
-        let known = tenants::find_many(conn, &ids)?;
-        // Only tenants in the caller's reach are named; the history starts where it arrived.
+        let mut known: Vec<(Uuid, String, Vec<Uuid>)> = tenants::find_many(conn, &ids)?
+            .into_iter()
+            .map(|t| (t.id, t.name, t.traversal_ids))
+            .collect();
+        let gone: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !known.iter().any(|k| k.0 == **id))
+            .copied()
+            .collect();
+        for (id, name, path) in tenants::find_deleted(conn, &gone)? {
+            known.push((id, format!("{name} (deleted)"), path));
+        }
+        // Only tenants in the caller's reach are named (a deleted one by where it was); the
+        // history starts where it arrived.
         let name = |id: Uuid| {
             known
                 .iter()
-                .find(|t| t.id == id && access.role_on(&t.traversal_ids).is_some())
-                .map(|t| t.name.clone())
+                .find(|(k, _, path)| *k == id && access.role_on(path).is_some())
+                .map(|(_, name, _)| name.clone())
         };
         let history = rows
             .iter()
