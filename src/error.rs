@@ -20,6 +20,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -52,6 +54,7 @@ impl AppError {
             Self::Unauthenticated => ("Sign-in required", "Please sign in.".into()),
             Self::BadRequest(m) => ("Bad request", m.clone()),
             Self::Conflict(m) => ("Conflict", m.clone()),
+            Self::TooLarge(m) => ("Too large", m.clone()),
             Self::Unavailable => (
                 "Service unavailable",
                 "The database is unavailable right now. Please try again in a moment.".into(),
@@ -72,6 +75,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated => StatusCode::SEE_OTHER,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -97,9 +97,11 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(
                     web::FormConfig::default()
-                        .limit(64 * 1024)
+                        .limit(crate::web::input::FORM_LIMIT)
                         .error_handler(|e, _| unreadable("The form", &e.to_string())),
                 )
+                // What the CSRF and input middlewares read a form's body with.
+                .app_data(web::PayloadConfig::new(crate::web::input::FORM_LIMIT))
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, _| unreadable("The address", &e.to_string())),

@@ -12,6 +12,7 @@ pub mod roles;
 pub mod setup;
 pub mod spreadsheet;
 pub mod tenants;
+pub mod text;
 pub mod throttle;
 pub mod usage;
 pub mod users;

@@ -39,8 +39,8 @@ pub fn parse_display_name(raw: &str) -> Result<String, String> {
     if name.chars().count() > 100 {
         return Err("Use at most 100 characters.".into());
     }
-    if name.chars().any(char::is_control) {
-        return Err("The name contains characters that are not allowed.".into());
+    if let Some(c) = crate::domain::text::hidden_char(name, &[]) {
+        return Err(crate::domain::text::hidden_message(c));
     }
     Ok(name.to_string())
 }

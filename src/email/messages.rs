@@ -1,5 +1,6 @@
-//! Email messages, each a text and an HTML template (HTML escaping on in both: the values
-//! come from people, and a text part may be shown as HTML by some clients).
+//! Email messages, each a text and an HTML template. The HTML part escapes what people
+//! typed; the text part is sent as `text/plain` and carries it as typed (names hold no
+//! control characters, so nothing can break out of a line).
 use askama::Template;
 
 use crate::domain::branding::Brand;
@@ -29,7 +30,7 @@ pub struct Rendered {
 }
 
 #[derive(Template)]
-#[template(path = "email/invitation.txt", escape = "html")]
+#[template(path = "email/invitation.txt", escape = "none")]
 struct InvitationText<'a> {
     brand: &'a MailBrand,
     tenant: &'a str,
@@ -82,7 +83,7 @@ pub fn invitation(
 }
 
 #[derive(Template)]
-#[template(path = "email/reset.txt", escape = "html")]
+#[template(path = "email/reset.txt", escape = "none")]
 struct ResetText<'a> {
     brand: &'a MailBrand,
     name: &'a str,

@@ -6,7 +6,6 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
 
 use crate::crypto;
 use crate::error::AppError;
@@ -84,7 +83,13 @@ pub async fn guard(
     }
     if presented.is_none() && is_form {
         // Read the form to find the token, then hand the same bytes on to the handler.
-        let body = req.extract::<Bytes>().await?;
+        let body = match crate::web::input::form_body(&mut req).await {
+            Ok(body) => body,
+            Err(e) => {
+                use actix_web::ResponseError;
+                return Ok(req.into_response(e.error_response()));
+            }
+        };
         presented = form_field(&body, FIELD);
         req.set_payload(Payload::from(body));
     }

@@ -51,6 +51,19 @@ pub fn refusal(encoded: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// Forms are small; a body past this is refused with a page before anything reads it.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// The whole body of a form, read once by the first middleware that needs it and handed on.
+pub async fn form_body(req: &mut ServiceRequest) -> Result<Bytes, AppError> {
+    req.extract::<Bytes>().await.map_err(|_| {
+        AppError::TooLarge(format!(
+            "The form is larger than {} KB, more than any field here accepts. Shorten what you entered and try again.",
+            FORM_LIMIT / 1024
+        ))
+    })
+}
+
 fn refused(req: ServiceRequest, why: &str) -> ServiceResponse<BoxBody> {
     use actix_web::ResponseError;
     req.into_response(AppError::BadRequest(why.into()).error_response())
@@ -69,7 +82,13 @@ pub async fn guard(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if is_form {
-        let body = req.extract::<Bytes>().await?;
+        let body = match form_body(&mut req).await {
+            Ok(body) => body,
+            Err(e) => {
+                use actix_web::ResponseError;
+                return Ok(req.into_response(e.error_response()));
+            }
+        };
         if let Some(why) = refusal(&body) {
             return Ok(refused(req, why));
         }

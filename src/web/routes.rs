@@ -1,7 +1,9 @@
 //! The one route table. Each route says whether it is public on purpose; every other route
 //! takes `Access`. `ROUTES` is generated from the same table, so the route inventory test
 //! sees exactly what is served.
+use actix_web::http::{Method, header};
 use actix_web::web::{self, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
     accept, assets, audit, auth, branding, devices, health, invitations, mailbox, members,
@@ -42,6 +44,50 @@ pub enum IdKind {
     Filter,
 }
 
+/// Whether a request path matches a table path (`{name}` matches one segment).
+pub fn matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') && a.ends_with('}') && !b.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The methods the route table serves at `path` (with HEAD beside GET, and OPTIONS).
+pub fn allowed(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| matches(r.path, path)) {
+        let names: &[&'static str] = match r.method {
+            "get" => &["GET", "HEAD"],
+            "post" => &["POST"],
+            _ => &[],
+        };
+        for m in names {
+            if !methods.contains(m) {
+                methods.push(m);
+            }
+        }
+    }
+    if !methods.is_empty() {
+        methods.push("OPTIONS");
+    }
+    methods
+}
+
+async fn options(req: HttpRequest) -> HttpResponse {
+    let methods = allowed(req.path());
+    if methods.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::NoContent()
+        .insert_header((header::ALLOW, methods.join(", ")))
+        .finish()
+}
+
 macro_rules! route_table {
     ($( $method:ident $path:literal => $handler:path, $access:ident
         $(, $place:ident $name:ident : $kind:ident)* ; )*) => {
@@ -59,11 +105,21 @@ macro_rules! route_table {
         )*];
 
         pub fn config(cfg: &mut ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
+            $(
+                cfg.route($path, web::$method().to($handler));
+                route_table!(@head cfg $method $path $handler);
+            )*
+            // Last: OPTIONS on any path names the methods the table serves there.
+            cfg.route("/{tail:.*}", web::method(Method::OPTIONS).to(options));
         }
     };
     (@public public) => { true };
     (@public signed_in) => { false };
+    // HEAD wherever GET is served (RFC 9110): the same handler; the server sends no body.
+    (@head $cfg:ident get $path:literal $handler:path) => {
+        $cfg.route($path, web::head().to($handler));
+    };
+    (@head $cfg:ident $method:ident $path:literal $handler:path) => {};
     (@place query) => { Place::Query };
     (@place form) => { Place::Form };
 }

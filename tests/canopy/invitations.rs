@@ -560,3 +560,25 @@ fn smtp_urls_require_starttls_unless_told_otherwise() {
         "smtp://m?tls=opportunistic"
     );
 }
+
+#[tokio::test]
+async fn the_text_part_of_an_email_carries_names_as_typed_and_the_html_part_escapes_them() {
+    use canopy::db::schema::outbox;
+    use diesel::prelude::*;
+    let app = crate::helpers::spawn_app().await;
+    let tenant = app.root("O'Brien & Sons <Ltd>");
+    invite_directly(&app, &tenant, "new@obrien.example");
+
+    let (text, html): (String, String) = outbox::table
+        .select((outbox::text_body, outbox::html_body))
+        .first(&mut app.conn())
+        .unwrap();
+
+    assert!(text.contains("O'Brien & Sons <Ltd>"), "{text}");
+    assert!(!text.contains("&#") && !text.contains("&amp;") && !text.contains("&lt;"));
+    assert!(!html.contains("O'Brien & Sons <Ltd>"));
+    assert!(
+        html.contains("&lt;Ltd&gt;") || html.contains("&#60;Ltd&#62;"),
+        "{html}"
+    );
+}

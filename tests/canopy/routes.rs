@@ -340,3 +340,66 @@ async fn an_admin_cannot_export_a_sibling_customers_devices_by_naming_it_in_the_
         .await;
     assert!(own.body.contains("ACME-001") && !own.body.contains("GREAT-001"));
 }
+
+#[tokio::test]
+async fn head_answers_wherever_get_does_without_a_body_and_options_names_the_methods() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let device = crate::devices::device_in(&app, &acme, "HEAD-1");
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let mut checked = 0;
+    for r in ROUTES.iter().filter(|r| r.method == "get") {
+        let path = r
+            .path
+            .replace(
+                "{id}",
+                &if r.path.starts_with("/devices/") {
+                    device
+                } else {
+                    acme.id
+                }
+                .to_string(),
+            )
+            .replace("{file}", "app.css");
+        if path.contains('{') {
+            continue; // tokens, jobs, hashes: covered by their own tests
+        }
+        let get = ann.get(&path).await;
+        let head = ann
+            .client
+            .head(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status, "HEAD {path}");
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} sent a body"
+        );
+        checked += 1;
+    }
+    assert!(checked > 20, "{checked}");
+
+    let options = ann
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/tenants/{}/devices", app.base, acme.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.status(), StatusCode::NO_CONTENT);
+    assert_eq!(options.headers()["allow"], "GET, HEAD, POST, OPTIONS");
+    let nowhere = ann
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/no/such/page", app.base),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+}

@@ -199,12 +199,35 @@ async fn a_tenant_whose_devices_moved_away_can_be_deleted_and_history_keeps_its_
     assert_eq!(confirm.status, StatusCode::OK);
     assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
     assert_eq!(
-        app.count(&format!("SELECT count(*) AS n FROM tenants WHERE id = '{}'", depot.id)),
+        app.count(&format!(
+            "SELECT count(*) AS n FROM tenants WHERE id = '{}'",
+            depot.id
+        )),
         0
     );
     let page = b.get(&format!("/devices/{device}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Old Depot (deleted)"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn a_name_with_a_bidi_override_or_zero_width_character_is_refused_beside_the_field() {
+    let app = spawn_app().await;
+    let root = app.root("Rent-a-fone");
+    let mut b = admin_of(&app, &root).await;
+    b.get(&format!("/tenants/{}", root.id)).await;
+    for (name, code) in [("Acme\u{202E}dtL", "U+202E"), ("Ac\u{200B}me", "U+200B")] {
+        let before = app.fingerprint();
+
+        let res = b
+            .post(&format!("/tenants/{}/children", root.id), &[("name", name)])
+            .await;
+
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(res.body.contains(code), "{}", res.body);
+        assert_eq!(app.fingerprint(), before);
+        b.get(&format!("/tenants/{}", root.id)).await;
+    }
 }
 
 #[tokio::test]

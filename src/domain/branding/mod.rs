@@ -118,8 +118,8 @@ pub fn parse_name(raw: &str) -> Result<Option<String>, String> {
     if name.chars().count() > 60 {
         return Err("Use at most 60 characters.".into());
     }
-    if name.chars().any(char::is_control) {
-        return Err("The name contains characters that are not allowed.".into());
+    if let Some(c) = crate::domain::text::hidden_char(name, &[]) {
+        return Err(crate::domain::text::hidden_message(c));
     }
     Ok(Some(name.to_string()))
 }

@@ -176,14 +176,8 @@ fn text(raw: &str, max: usize, field: &'static str, errors: &mut FieldErrors) ->
     let v = raw.trim();
     if v.chars().count() > max {
         errors.insert(field, format!("Use at most {max} characters."));
-    } else if v
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        errors.insert(
-            field,
-            "This contains characters that are not allowed.".into(),
-        );
+    } else if let Some(c) = crate::domain::text::hidden_char(v, &['\n', '\r', '\t']) {
+        errors.insert(field, crate::domain::text::hidden_message(c));
     }
     v.to_string()
 }
