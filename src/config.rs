@@ -44,6 +44,8 @@ pub struct Settings {
     pub workers: usize,
     pub pool_size: u32,
     pub mail: MailSettings,
+    /// Peers whose `Forwarded`/`X-Forwarded-For` name the client (`CANOPY_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 /// Email delivery. Without an SMTP URL, mail goes to the local mailbox shown in the portal.
@@ -86,7 +88,15 @@ impl Settings {
                 message: "must be at least 64 characters".into(),
             });
         }
+        let trusted_proxies = crate::proxies::TrustedProxies::parse(
+            &lookup("CANOPY_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|message| ConfigError {
+            var: "CANOPY_TRUSTED_PROXIES",
+            message,
+        })?;
         Ok(Self {
+            trusted_proxies,
             database_url: lookup("CANOPY_DATABASE_URL").map(Secret::new),
             data_dir: lookup("CANOPY_DATA_DIR")
                 .map(PathBuf::from)

@@ -52,16 +52,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 impl Application {
     pub fn build(settings: Settings, pool: DbPool) -> std::io::Result<Self> {
         let secret = secret_key(&settings)?;
-        // Separate keys for the session cookie and the device cookie, both from the secret.
         let cookie_key = Key::from(crypto::sha512_pair(&secret, b"session").as_slice());
-        let device_key = crypto::sha512_pair(&secret, b"device");
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
-            device_key,
         });
         let server = HttpServer::new(move || {
             let cookie_name = if settings.secure_cookies {

@@ -8,3 +8,12 @@ CREATE TABLE deleted_tenants (
 -- Ownership history outlives the tenants it names.
 ALTER TABLE device_moves DROP CONSTRAINT device_moves_from_tenant_id_fkey;
 ALTER TABLE device_moves DROP CONSTRAINT device_moves_to_tenant_id_fkey;
+-- A browser that signed in to an account before: a random token per account and browser,
+-- stored hashed, so that a password reset or "sign out everywhere" can forget it.
+CREATE TABLE device_tokens (
+    id           uuid PRIMARY KEY,
+    user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash   text NOT NULL UNIQUE,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX device_tokens_user_idx ON device_tokens (user_id);

@@ -44,6 +44,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    device_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     device_moves (id) {
         id -> Int8,
         device_id -> Uuid,
@@ -211,10 +220,12 @@ diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(device_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     deleted_tenants,
+    device_tokens,
     device_counts,
     device_imports,
     device_moves,

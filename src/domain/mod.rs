@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod branding;
 pub mod dashboard;
+pub mod device_tokens;
 pub mod devices;
 pub mod invitations;
 pub mod large_demo;

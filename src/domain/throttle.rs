@@ -1,10 +1,12 @@
 //! Sign-in throttling kept in PostgreSQL, so that it holds across instances.
 //!
-//! Two buckets: per client address, and per account. The account bucket is skipped for a
-//! browser that carries a device cookie from an earlier successful sign-in to that account,
-//! so that an attacker failing on purpose cannot lock the owner out (OWASP's device cookies).
+//! Two buckets: per client address, and per account. A browser that carries a device cookie
+//! from an earlier successful sign-in to that account is judged by a bucket of its own
+//! instead, so that nobody failing on purpose — from anywhere, or from behind the same proxy
+//! — can lock the owner out (OWASP's device cookies).
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use crate::db::schema::login_failures;
 use crate::error::AppError;
@@ -12,6 +14,7 @@ use crate::error::AppError;
 pub const WINDOW_SECS: i64 = 15 * 60;
 pub const MAX_PER_ADDRESS: i64 = 50;
 pub const MAX_PER_ACCOUNT: i64 = 10;
+pub const MAX_PER_DEVICE: i64 = 10;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -25,6 +28,22 @@ fn address_key(addr: &str) -> String {
 
 fn account_key(email: &str) -> String {
     format!("acct:{}", email.trim().to_lowercase())
+}
+
+fn device_key(token_id: Uuid) -> String {
+    format!("device:{token_id}")
+}
+
+/// The buckets a sign-in attempt counts against: its device's alone when it carries a device
+/// cookie for the account, else its address's and the account's.
+fn keys(addr: &str, email: &str, device: Option<Uuid>) -> Vec<(String, i64)> {
+    match device {
+        Some(id) => vec![(device_key(id), MAX_PER_DEVICE)],
+        None => vec![
+            (address_key(addr), MAX_PER_ADDRESS),
+            (account_key(email), MAX_PER_ACCOUNT),
+        ],
+    }
 }
 
 fn bucket(conn: &mut PgConnection, key: &str, max: i64) -> Result<Verdict, AppError> {
@@ -46,21 +65,33 @@ fn bucket(conn: &mut PgConnection, key: &str, max: i64) -> Result<Verdict, AppEr
     })
 }
 
+/// Whether a sign-in may be tried now; `device` is the id of a device cookie recognised for
+/// this account.
 pub fn check(
     conn: &mut PgConnection,
     addr: &str,
     email: &str,
-    trusted_device: bool,
+    device: Option<Uuid>,
 ) -> Result<Verdict, AppError> {
-    let by_address = bucket(conn, &address_key(addr), MAX_PER_ADDRESS)?;
-    if by_address != Verdict::Allowed || trusted_device {
-        return Ok(by_address);
+    for (key, max) in keys(addr, email, device) {
+        let verdict = bucket(conn, &key, max)?;
+        if verdict != Verdict::Allowed {
+            return Ok(verdict);
+        }
     }
-    bucket(conn, &account_key(email), MAX_PER_ACCOUNT)
+    Ok(Verdict::Allowed)
 }
 
-pub fn record_failure(conn: &mut PgConnection, addr: &str, email: &str) -> Result<(), AppError> {
-    let keys = [address_key(addr), account_key(email)];
+pub fn record_failure(
+    conn: &mut PgConnection,
+    addr: &str,
+    email: &str,
+    device: Option<Uuid>,
+) -> Result<(), AppError> {
+    let keys: Vec<String> = keys(addr, email, device)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     let expired = Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
     diesel::delete(
         login_failures::table

@@ -138,7 +138,10 @@ pub fn set_last_tenant(conn: &mut PgConnection, id: Uuid, tenant_id: Uuid) -> Re
     Ok(())
 }
 
+/// Ends every session of the user and forgets every browser they signed in from (its device
+/// cookie no longer exempts it from throttling).
 pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, AppError> {
+    crate::domain::device_tokens::revoke_all(conn, id)?;
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?)
 }
 

@@ -8,10 +8,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::access::Access;
-use crate::crypto;
 use crate::db;
 use crate::domain::audit::{self, Actor, Event};
-use crate::domain::{memberships, password, tenants, throttle, users};
+use crate::domain::{device_tokens, memberships, password, tenants, throttle, users};
 use crate::error::AppError;
 use crate::web::current::client_addr;
 use crate::web::render::{html_status, see_other};
@@ -82,17 +81,11 @@ pub struct LoginForm {
 }
 
 enum Outcome {
-    SignedIn(Uuid),
+    /// With the device cookie to set, for a browser new to the account.
+    SignedIn(Uuid, Option<String>),
     Invalid,
     Suspended,
     Throttled(i64),
-}
-
-fn device_mac(key: &[u8], email: &str) -> String {
-    crypto::hmac_hex(
-        key,
-        format!("device:{}", email.trim().to_lowercase()).as_bytes(),
-    )
 }
 
 pub async fn login(
@@ -103,13 +96,15 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let addr = client_addr(&req).unwrap_or_default();
-    let trusted = req.cookie(DEVICE_COOKIE).is_some_and(|c| {
-        crypto::constant_time_eq(c.value(), &device_mac(&state.device_key, &form.email))
-    });
+    let cookie = req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string());
     let (email, pw) = (form.email.clone(), form.password);
     let outcome = db::run(&state.pool, move |conn| {
+        let device = match &cookie {
+            Some(token) => device_tokens::recognise(conn, token, &email)?,
+            None => None,
+        };
         if let throttle::Verdict::Blocked { retry_after_secs } =
-            throttle::check(conn, &addr, &email, trusted)?
+            throttle::check(conn, &addr, &email, device)?
         {
             return Ok(Outcome::Throttled(retry_after_secs));
         }
@@ -118,7 +113,7 @@ pub async fn login(
         let user = match user {
             Some(u) if verified && u.is_active() => u,
             _ => {
-                throttle::record_failure(conn, &addr, &email)?;
+                throttle::record_failure(conn, &addr, &email, device)?;
                 return Ok(Outcome::Invalid);
             }
         };
@@ -142,28 +137,35 @@ pub async fn login(
                 detail: serde_json::json!({}),
             },
         )?;
-        Ok(Outcome::SignedIn(user.id))
+        // A browser new to this account gets its device cookie.
+        let issued = match device {
+            Some(_) => None,
+            None => Some(device_tokens::issue(conn, user.id)?),
+        };
+        Ok(Outcome::SignedIn(user.id, issued))
     })
     .await?;
     let (status, error) = match outcome {
-        Outcome::SignedIn(user_id) => {
+        Outcome::SignedIn(user_id, issued) => {
             // A new session id at sign-in: a key planted before it is worthless after it.
             session.renew();
             session
                 .insert(USER_ID_KEY, user_id)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             csrf::rotate(&session);
-            let device = Cookie::build(DEVICE_COOKIE, device_mac(&state.device_key, &form.email))
-                .path("/")
-                .http_only(true)
-                .secure(state.settings.secure_cookies)
-                .same_site(SameSite::Lax)
-                .max_age(Duration::days(365))
-                .finish();
             let next = safe_next(&form.next);
             let mut res = see_other(if next.is_empty() { "/" } else { &next });
-            res.add_cookie(&device)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            if let Some(token) = issued {
+                let device = Cookie::build(DEVICE_COOKIE, token)
+                    .path("/")
+                    .http_only(true)
+                    .secure(state.settings.secure_cookies)
+                    .same_site(SameSite::Lax)
+                    .max_age(Duration::days(device_tokens::LIFETIME_DAYS))
+                    .finish();
+                res.add_cookie(&device)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+            }
             return Ok(res);
         }
         Outcome::Invalid => (

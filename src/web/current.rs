@@ -21,9 +21,20 @@ use crate::web::AppState;
 use crate::web::csrf;
 use crate::web::session_store::USER_ID_KEY;
 
-/// The peer's address. Forwarded headers are not trusted: anyone can set them.
+/// The client's address: the peer's, or (from a trusted proxy only) the one it forwards.
+/// The throttle, the audit log and the sessions all read it here.
 pub fn client_addr(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Some(peer.to_string());
+    };
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let client =
+        state
+            .settings
+            .trusted_proxies
+            .client(peer, header("forwarded"), header("x-forwarded-for"));
+    Some(client.to_string())
 }
 
 /// The request's one load of `Access`, shared by every extractor that asks for it (they are

@@ -31,6 +31,4 @@ use crate::db::DbPool;
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
-    /// Signs the device cookies that exempt a known browser from account throttling.
-    pub device_key: Vec<u8>,
 }

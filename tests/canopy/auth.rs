@@ -220,7 +220,7 @@ async fn many_failures_from_one_address_throttle_that_address() {
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut conn = app.conn();
     for i in 0..throttle::MAX_PER_ADDRESS {
-        throttle::record_failure(&mut conn, "127.0.0.1", &format!("u{i}@x.example")).unwrap();
+        throttle::record_failure(&mut conn, "127.0.0.1", &format!("u{i}@x.example"), None).unwrap();
     }
 
     let res = app.browser().login("ann@acme.example", PASSWORD).await;
@@ -241,4 +241,72 @@ async fn members_of_a_suspended_tenant_cannot_sign_in() {
 
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     assert!(res.body.contains("suspended"));
+}
+
+/// The device cookie a sign-in set, if any.
+fn device_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("canopy_device="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn a_device_cookie_is_a_random_token_stored_hashed_and_dies_with_sign_out_everywhere() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut owner = app.browser();
+    owner.get("/login").await;
+    let first = owner.login("ann@acme.example", PASSWORD).await;
+    let token = device_cookie(&first.headers).expect("a device cookie");
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM device_tokens WHERE token_hash = '{}'",
+            canopy::crypto::sha256_hex(token.as_bytes())
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM device_tokens WHERE token_hash = '{token}'"
+        )),
+        0
+    );
+    owner.get("/tenants").await;
+
+    owner.post("/logout/everywhere", &[]).await;
+
+    assert_eq!(app.count("SELECT count(*) AS n FROM device_tokens"), 0);
+    let mut attacker = app.browser();
+    for _ in 0..throttle::MAX_PER_ACCOUNT {
+        attacker
+            .login("ann@acme.example", "guess guess guess")
+            .await;
+    }
+    // The old cookie no longer vouches for the browser: it waits like everyone else.
+    let owner_again = owner.login("ann@acme.example", PASSWORD).await;
+    assert_eq!(owner_again.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn another_accounts_device_cookie_does_not_vouch_for_this_one() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    app.user("eve@acme.example", &acme, Role::Viewer);
+    // Eve's own browser is known, but only for Eve.
+    let mut eve = app.signed_in("eve@acme.example").await;
+    eve.post("/logout", &[]).await;
+    for _ in 0..throttle::MAX_PER_ACCOUNT {
+        let r = eve.login("ann@acme.example", "guess guess guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+
+    let res = eve.login("ann@acme.example", PASSWORD).await;
+
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
 }
