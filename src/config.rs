@@ -51,6 +51,8 @@ pub struct Settings {
 /// Email delivery. Without an SMTP URL, mail goes to the local mailbox shown in the portal.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
+    /// Where links in emails point (the portal's base URL).
+    pub base_url: String,
     pub smtp_url: Option<Secret<String>>,
     pub from: String,
     pub timeout: Duration,
@@ -102,7 +104,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(default_data_dir),
             listen,
-            base_url,
+            base_url: base_url.clone(),
             secret_key,
             secure_cookies: parse_bool(&lookup, "CANOPY_SECURE_COOKIES", true)?,
             session_idle: Duration::from_secs(parse(&lookup, "CANOPY_SESSION_IDLE_SECS", "1800")?),
@@ -114,6 +116,7 @@ impl Settings {
             workers: parse(&lookup, "CANOPY_WORKERS", "0")?,
             pool_size: parse(&lookup, "CANOPY_POOL_SIZE", "16")?,
             mail: MailSettings {
+                base_url: base_url.clone(),
                 smtp_url: lookup("CANOPY_SMTP_URL").map(Secret::new),
                 from: lookup("CANOPY_MAIL_FROM")
                     .unwrap_or_else(|| "Canopy <canopy@localhost>".into()),

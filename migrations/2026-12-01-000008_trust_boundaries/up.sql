@@ -17,3 +17,10 @@ CREATE TABLE device_tokens (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX device_tokens_user_idx ON device_tokens (user_id);
+-- Forgot-password requests: the form only records the address (the same statement for any
+-- address, so its time says nothing); a worker sends the email or drops the request.
+CREATE TABLE reset_requests (
+    id           bigserial PRIMARY KEY,
+    email        text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now()
+);

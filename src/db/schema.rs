@@ -53,6 +53,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    reset_requests (id) {
+        id -> Int8,
+        email -> Text,
+        requested_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     device_moves (id) {
         id -> Int8,
         device_id -> Uuid,
@@ -226,6 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     deleted_tenants,
     device_tokens,
+    reset_requests,
     device_counts,
     device_imports,
     device_moves,

@@ -5,7 +5,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use crate::crypto;
-use crate::db::schema::{password_resets, users as user_rows};
+use crate::db::schema::{password_resets, reset_requests, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding::{self, Brand};
 use crate::domain::memberships;
@@ -25,6 +25,49 @@ fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, AppError> {
             .unwrap_or_default()),
         None => Ok(Brand::default()),
     }
+}
+
+/// Records that someone asked for a reset of `email`: one insert whatever the address, so
+/// that neither the answer nor its time tells a known address from an unknown one.
+pub fn ask(conn: &mut PgConnection, email: &str) -> Result<(), AppError> {
+    let email: String = email.trim().chars().take(254).collect();
+    diesel::insert_into(reset_requests::table)
+        .values(reset_requests::email.eq(email))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes up to `limit` recorded requests (any number of workers may run) and queues a reset
+/// email for each that names an active user; the others are dropped. One transaction: a
+/// request whose email could not be queued stays for the next round.
+pub fn fulfil_pending(
+    conn: &mut PgConnection,
+    base_url: &str,
+    ttl: std::time::Duration,
+    limit: i64,
+) -> Result<usize, AppError> {
+    conn.transaction(|conn| {
+        let emails: Vec<String> = diesel::sql_query(
+            "DELETE FROM reset_requests WHERE id IN \
+             (SELECT id FROM reset_requests ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1) \
+             RETURNING email",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<Taken>(conn)?
+        .into_iter()
+        .map(|t| t.email)
+        .collect();
+        for email in &emails {
+            request(conn, email, base_url, ttl)?;
+        }
+        Ok(emails.len())
+    })
+}
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    email: String,
 }
 
 /// Queues a reset email when `email` belongs to an active user; silent otherwise.

@@ -8,6 +8,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::MailSettings;
 use crate::db::{self, DbPool};
+use crate::domain::password_resets;
 use crate::email::outbox::{self, Message};
 use crate::error::AppError;
 
@@ -77,6 +78,12 @@ impl Worker {
 
     /// Claims and handles one batch; returns how many messages it handled.
     pub async fn tick(&self) -> Result<usize, AppError> {
+        // Forgot-password requests become emails (or nothing) here, off the request path.
+        let (base, ttl) = (self.settings.base_url.clone(), self.settings.reset_ttl);
+        db::run(&self.pool, move |c| {
+            password_resets::fulfil_pending(c, &base, ttl, BATCH)
+        })
+        .await?;
         // The lease outlives the send timeout, so no other worker takes a message mid-send.
         let lease = self.settings.timeout.as_secs() as i64 + 30;
         let batch = db::run(&self.pool, move |c| outbox::claim(c, BATCH, lease)).await?;

@@ -25,7 +25,7 @@ pub fn security_headers() -> DefaultHeaders {
 }
 
 /// Gives every request an id, logs it once on completion, and returns it as X-Request-Id.
-/// Only the path is logged, never the query string or body (they may carry tokens).
+/// Only the path is logged, with any token in it redacted, never the query string or body.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -35,7 +35,7 @@ pub async fn request_log(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.path()
+        path = %crate::web::routes::redacted(req.path())
     );
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;

@@ -42,13 +42,8 @@ pub async fn forgot(
     session: Session,
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
-    let email: String = form.into_inner().email.chars().take(254).collect();
-    let base = state.settings.base_url.clone();
-    let ttl = state.settings.mail.reset_ttl;
-    db::run(&state.pool, move |conn| {
-        password_resets::request(conn, &email, &base, ttl)
-    })
-    .await?;
+    let email = form.into_inner().email;
+    db::run(&state.pool, move |conn| password_resets::ask(conn, &email)).await?;
     html_status(
         StatusCode::OK,
         &ForgotPage {

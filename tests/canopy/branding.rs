@@ -235,6 +235,8 @@ async fn customers_never_see_the_names_of_tenants_outside_their_reach() {
     anon.get("/password/forgot").await;
     anon.post("/password/forgot", &[("email", "olly@acme.example")])
         .await;
+    // The worker turns the request into an email.
+    app.worker().tick().await.unwrap();
     let mails: Vec<(String, String, String, String)> = outbox::table
         .select((
             outbox::to_email,

@@ -14,6 +14,13 @@ fn counts() -> &'static Mutex<HashMap<String, usize>> {
     COUNTS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+static TEXTS: OnceLock<Mutex<HashMap<String, Vec<String>>>> = OnceLock::new();
+
+/// The statements each database was sent, as SQL without their bound values.
+fn texts() -> &'static Mutex<HashMap<String, Vec<String>>> {
+    TEXTS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
 /// Counts the statements each connection sends, under the name of its database.
 struct Counter {
     database: Option<String>,
@@ -29,6 +36,14 @@ impl Instrumentation for Counter {
             InstrumentationEvent::StartQuery { query, .. } => {
                 if let Some(db) = &self.database {
                     *counts().lock().unwrap().entry(db.clone()).or_default() += 1;
+                    let q = query.to_string();
+                    let sql = q.split(" -- binds:").next().unwrap_or_default().to_string();
+                    texts()
+                        .lock()
+                        .unwrap()
+                        .entry(db.clone())
+                        .or_default()
+                        .push(sql);
                     if std::env::var("CANOPY_SHOW_SQL").is_ok() {
                         let q = query.to_string();
                         println!("SQL[{db}]: {}", &q[..q.len().min(160)]);
@@ -111,6 +126,53 @@ async fn each_page_costs_a_few_statements_including_the_session() {
             "{name} used {used} statements (at most {most}): {report:?}"
         );
     }
+}
+
+fn sent(database_url: &str) -> Vec<String> {
+    let path = database_url.split('?').next().unwrap();
+    let db = path.rsplit('/').next().unwrap();
+    texts().lock().unwrap().get(db).cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_forgot_password_form_runs_the_same_statements_for_a_known_and_an_unknown_address() {
+    install();
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut b = app.browser();
+    b.get("/password/forgot").await;
+    // Warm the session row, so both requests below find it alike.
+    b.post("/password/forgot", &[("email", "warm@acme.example")])
+        .await;
+
+    let start = sent(&app.database_url).len();
+    let known = b
+        .post("/password/forgot", &[("email", "ann@acme.example")])
+        .await;
+    let middle = sent(&app.database_url).len();
+    let unknown = b
+        .post("/password/forgot", &[("email", "nobody@acme.example")])
+        .await;
+    let all = sent(&app.database_url);
+
+    assert_eq!(known.status, unknown.status);
+    assert_eq!(known.body, unknown.body);
+    let (known, unknown) = (&all[start..middle], &all[middle..]);
+    assert!(!known.is_empty());
+    assert_eq!(known, unknown, "the statements differ");
+    assert!(
+        !known.iter().any(|q| q.contains("\"users\"")),
+        "the form looks the address up: {known:?}"
+    );
+    // The worker sends the known address its email, and drops the other.
+    app.worker().tick().await.unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM outbox WHERE to_email = 'ann@acme.example'"),
+        1
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM outbox"), 1);
+    assert_eq!(app.count("SELECT count(*) AS n FROM reset_requests"), 0);
 }
 
 /// The kept device counts against a recount of the devices themselves.
