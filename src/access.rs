@@ -109,19 +109,7 @@ impl Access {
 
     /// The role that applies to the tenant at `path`, if it is in reach.
     pub fn role_on(&self, path: &[Uuid]) -> Option<Role> {
-        let id = path.last()?;
-        self.grants
-            .iter()
-            .filter_map(|g| {
-                if g.tenant_id == *id {
-                    Some(g.role)
-                } else if g.role == Role::Admin && path.starts_with(&g.tenant_path) {
-                    Some(Role::Admin)
-                } else {
-                    None
-                }
-            })
-            .max()
+        memberships::role_at(&self.grants, path)
     }
 
     /// Keeps a tenant this (read-only) request loaded, for `tenant` to reuse.

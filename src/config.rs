@@ -53,6 +53,8 @@ pub struct Settings {
 pub struct MailSettings {
     /// Where links in emails point (the portal's base URL).
     pub base_url: String,
+    /// Invitation emails per sender and per tenant in an hour.
+    pub invitation_limits: crate::domain::invitations::Limits,
     pub smtp_url: Option<Secret<String>>,
     pub from: String,
     pub timeout: Duration,
@@ -117,6 +119,10 @@ impl Settings {
             pool_size: parse(&lookup, "CANOPY_POOL_SIZE", "16")?,
             mail: MailSettings {
                 base_url: base_url.clone(),
+                invitation_limits: crate::domain::invitations::Limits {
+                    per_sender: parse(&lookup, "CANOPY_INVITATIONS_PER_SENDER_HOUR", "20")?,
+                    per_tenant: parse(&lookup, "CANOPY_INVITATIONS_PER_TENANT_HOUR", "60")?,
+                },
                 smtp_url: lookup("CANOPY_SMTP_URL").map(Secret::new),
                 from: lookup("CANOPY_MAIL_FROM")
                     .unwrap_or_else(|| "Canopy <canopy@localhost>".into()),

@@ -22,6 +22,8 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    TooMany(String),
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -55,6 +57,7 @@ impl AppError {
             Self::BadRequest(m) => ("Bad request", m.clone()),
             Self::Conflict(m) => ("Conflict", m.clone()),
             Self::TooLarge(m) => ("Too large", m.clone()),
+            Self::TooMany(m) => ("Please wait", m.clone()),
             Self::Unavailable => (
                 "Service unavailable",
                 "The database is unavailable right now. Please try again in a moment.".into(),
@@ -76,6 +79,7 @@ impl ResponseError for AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

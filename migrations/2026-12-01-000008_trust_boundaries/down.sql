@@ -1,3 +1,4 @@
+DROP TABLE invitation_sends;
 DROP TABLE reset_requests;
 DROP TABLE device_tokens;
 DELETE FROM device_moves m WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = m.to_tenant_id);

@@ -24,3 +24,12 @@ CREATE TABLE reset_requests (
     email        text NOT NULL,
     requested_at timestamptz NOT NULL DEFAULT now()
 );
+-- Invitation emails sent (created or resent), for the hourly limits per sender and tenant.
+CREATE TABLE invitation_sends (
+    id         bigserial PRIMARY KEY,
+    tenant_id  uuid NOT NULL,
+    sender_id  uuid,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX invitation_sends_tenant_idx ON invitation_sends (tenant_id, at);
+CREATE INDEX invitation_sends_sender_idx ON invitation_sends (sender_id, at);

@@ -61,6 +61,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitation_sends (id) {
+        id -> Int8,
+        tenant_id -> Uuid,
+        sender_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     device_moves (id) {
         id -> Int8,
         device_id -> Uuid,
@@ -234,6 +243,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     deleted_tenants,
     device_tokens,
+    invitation_sends,
     reset_requests,
     device_counts,
     device_imports,

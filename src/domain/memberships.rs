@@ -36,6 +36,24 @@ pub fn tops(grants: &[Grant]) -> Vec<Uuid> {
         .collect()
 }
 
+/// The role that applies at the tenant at `path`: the grant there, or admin through an admin
+/// grant above it — the access rule, in one place.
+pub fn role_at(grants: &[Grant], path: &[Uuid]) -> Option<Role> {
+    let id = path.last()?;
+    grants
+        .iter()
+        .filter_map(|g| {
+            if g.tenant_id == *id {
+                Some(g.role)
+            } else if g.role == Role::Admin && path.starts_with(&g.tenant_path) {
+                Some(Role::Admin)
+            } else {
+                None
+            }
+        })
+        .max()
+}
+
 /// Where a user lands: the membership they last switched to, else their first top.
 pub fn home(last_tenant: Option<Uuid>, grants: &[Grant]) -> Option<Uuid> {
     last_tenant
@@ -183,6 +201,8 @@ pub fn grant(
         .do_update()
         .set(memberships::role.eq(role.as_str()))
         .execute(conn)?;
+    // A demoted admin's pending invitations go with the right to send them.
+    crate::domain::invitations::revoke_unbacked(conn, user_id)?;
     audit::record(
         conn,
         actor,
@@ -336,6 +356,7 @@ pub fn revoke(
         if removed == 0 {
             return Err(AppError::NotFound);
         }
+        crate::domain::invitations::revoke_unbacked(conn, user_id)?;
         audit::record(
             conn,
             actor,

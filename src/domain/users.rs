@@ -163,6 +163,7 @@ pub fn set_active(
             .execute(conn)?;
         if !active {
             end_sessions(conn, user.id)?;
+            crate::domain::invitations::revoke_unbacked(conn, user.id)?;
         }
         audit::record(
             conn,

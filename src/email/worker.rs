@@ -66,7 +66,17 @@ impl Worker {
 
     /// Runs until the process stops.
     pub async fn run(self) {
+        let mut last_purge: Option<std::time::Instant> = None;
         loop {
+            // Housekeeping once a minute: expired import files.
+            if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                last_purge = Some(std::time::Instant::now());
+                if let Err(e) =
+                    db::run(&self.pool, crate::domain::devices::jobs::purge_expired).await
+                {
+                    tracing::warn!(error = %e, "purging expired imports");
+                }
+            }
             match self.tick().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}

@@ -165,6 +165,7 @@ pub async fn invite(
             base_url: &state2.settings.base_url,
             ttl: state2.settings.mail.invitation_ttl,
             inviter_name: &access.user.display_name,
+            limits: state2.settings.mail.invitation_limits,
         };
         let status = match invitations::invite(conn, &access.actor, &tenant, &email, role, &mail)? {
             InviteOutcome::Sent(inv) => {
@@ -178,6 +179,10 @@ pub async fn invite(
                     inv.email
                 ));
                 StatusCode::OK
+            }
+            InviteOutcome::Limited(why) => {
+                page.email_error = Some(why);
+                StatusCode::TOO_MANY_REQUESTS
             }
             InviteOutcome::AlreadyMember => {
                 page.email_error = Some(format!(
@@ -217,6 +222,7 @@ async fn change(
             base_url: &state2.settings.base_url,
             ttl: state2.settings.mail.invitation_ttl,
             inviter_name: &access.user.display_name,
+            limits: state2.settings.mail.invitation_limits,
         };
         let done = match what {
             Change::Resend => {
@@ -231,6 +237,7 @@ async fn change(
         match done {
             Ok(()) => Ok(()),
             Err(ChangeError::App(e)) => Err(e),
+            Err(ChangeError::Limited(why)) => Err(AppError::TooMany(why)),
             Err(e) => Err(AppError::Conflict(e.to_string())),
         }
     })

@@ -319,3 +319,49 @@ async fn a_long_import_shows_progress_and_other_requests_are_answered_meanwhile(
     assert!(done.contains("4000 created"));
     assert_eq!(app.count("SELECT count(*) AS n FROM devices"), 4000);
 }
+
+#[tokio::test]
+async fn unconfirmed_dry_runs_expire_after_a_day_with_their_file() {
+    use canopy::domain::devices::jobs;
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let old = jobs::create(&mut app.conn(), acme.id, None, "serial\nOLD-1\n", 1).unwrap();
+    let fresh = jobs::create(&mut app.conn(), acme.id, None, "serial\nNEW-1\n", 1).unwrap();
+    let finished = jobs::create(&mut app.conn(), acme.id, None, "serial\nDONE-1\n", 1).unwrap();
+    app.count(&format!(
+        "WITH u AS (UPDATE device_imports SET created_at = now() - interval '25 hours', \
+         updated_at = now() - interval '25 hours' WHERE id IN ('{old}', '{finished}') RETURNING 1) \
+         SELECT count(*) AS n FROM u"
+    ));
+    app.count(&format!(
+        "WITH u AS (UPDATE device_imports SET state = 'done' WHERE id = '{finished}' RETURNING 1) \
+         SELECT count(*) AS n FROM u"
+    ));
+
+    let purged = jobs::purge_expired(&mut app.conn()).unwrap();
+
+    assert_eq!(purged, 2);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM device_imports WHERE id = '{old}'"
+        )),
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM device_imports WHERE id = '{fresh}' AND csv <> ''"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM device_imports WHERE id = '{finished}' AND csv = ''"
+        )),
+        1
+    );
+    let mut b = operator(&app, &acme).await;
+    let page = b
+        .get(&format!("/tenants/{}/devices/import/{old}", acme.id))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}

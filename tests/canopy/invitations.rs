@@ -21,6 +21,7 @@ pub fn invite_directly(app: &TestApp, tenant: &Tenant, email: &str) -> Uuid {
         base_url: &app.base,
         ttl: Duration::from_secs(3600),
         inviter_name: "Test",
+        limits: Default::default(),
     };
     let email = Email::parse(email).unwrap();
     match invitations::invite(
@@ -439,6 +440,7 @@ async fn a_rolled_back_invitation_sends_nothing() {
         base_url: &app.base,
         ttl: Duration::from_secs(3600),
         inviter_name: "Test",
+        limits: Default::default(),
     };
     let email = Email::parse("ghost@example.com").unwrap();
 
@@ -580,5 +582,174 @@ async fn the_text_part_of_an_email_carries_names_as_typed_and_the_html_part_esca
     assert!(
         html.contains("&lt;Ltd&gt;") || html.contains("&#60;Ltd&#62;"),
         "{html}"
+    );
+}
+
+fn state_of(app: &TestApp, email: &str) -> String {
+    use canopy::db::schema::invitations::dsl;
+    use diesel::prelude::*;
+    dsl::invitations
+        .filter(dsl::email.eq(email))
+        .select(dsl::state)
+        .first(&mut app.conn())
+        .unwrap()
+}
+
+/// The invitation link in the (local mailbox) email sent to `email`.
+fn link_for(app: &TestApp, email: &str) -> String {
+    use canopy::db::schema::outbox::dsl;
+    use diesel::prelude::*;
+    let text: String = dsl::outbox
+        .filter(dsl::to_email.eq(email))
+        .order(dsl::id.desc())
+        .select(dsl::text_body)
+        .first(&mut app.conn())
+        .unwrap();
+    let start = text.find("/invitations/").unwrap();
+    text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+#[tokio::test]
+async fn pending_invitations_die_when_their_sender_is_demoted_or_disabled() {
+    let app = crate::helpers::spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let ann = app.user("ann@acme.example", &acme, Role::Admin);
+    let carl = app.user("carl@acme.example", &acme, Role::Admin);
+    app.user("boss@rent.example", &rent, Role::Admin);
+    let mut ann_b = app.signed_in("ann@acme.example").await;
+    let mut carl_b = app.signed_in("carl@acme.example").await;
+    invite(&mut ann_b, acme.id, "from-ann@x.example", "viewer").await;
+    invite(&mut carl_b, acme.id, "from-carl@x.example", "viewer").await;
+    let mut boss = app.signed_in("boss@rent.example").await;
+    boss.get(&format!("/tenants/{}/members", acme.id)).await;
+
+    boss.post(
+        &format!("/tenants/{}/members/{ann}/role", acme.id),
+        &[("role", "viewer")],
+    )
+    .await;
+    boss.get(&format!("/tenants/{}/members", acme.id)).await;
+    boss.post(
+        &format!("/tenants/{}/members/{carl}/status", acme.id),
+        &[("status", "disabled")],
+    )
+    .await;
+
+    assert_eq!(state_of(&app, "from-ann@x.example"), "revoked");
+    assert_eq!(state_of(&app, "from-carl@x.example"), "revoked");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'invitation.revoke' \
+             AND detail->>'reason' LIKE 'the inviter%'"
+        ),
+        2
+    );
+    let page = app
+        .browser()
+        .get(&link_for(&app, "from-ann@x.example"))
+        .await;
+    assert_eq!(page.status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn opening_or_accepting_re_checks_that_the_sender_may_still_grant_the_access() {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut ann = app.signed_in("ann@acme.example").await;
+    invite(&mut ann, acme.id, "late@x.example", "viewer").await;
+    let link = link_for(&app, "late@x.example");
+    assert_eq!(app.browser().get(&link).await.status, StatusCode::OK);
+    // Ann's admin grant goes without passing through the code that revokes her invitations.
+    app.count(
+        "WITH u AS (UPDATE memberships SET role = 'operator' RETURNING 1) SELECT count(*) AS n FROM u",
+    );
+
+    let mut invitee = app.browser();
+    let opened = invitee.get(&link).await;
+    let accepted = invitee
+        .post(
+            &link,
+            &[
+                ("display_name", "Late"),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(opened.status, StatusCode::GONE);
+    assert!(opened.body.contains("withdrawn"), "{}", opened.body);
+    assert_ne!(accepted.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM users WHERE email = 'late@x.example'"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn invitations_stop_at_the_hourly_limits_with_a_clear_message() {
+    let app = crate::helpers::spawn_app_with(&[
+        ("CANOPY_INVITATIONS_PER_SENDER_HOUR", "3"),
+        ("CANOPY_INVITATIONS_PER_TENANT_HOUR", "4"),
+    ])
+    .await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    app.user("bea@acme.example", &acme, Role::Admin);
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let mut bea = app.signed_in("bea@acme.example").await;
+    for i in 0..3 {
+        let r = invite(&mut ann, acme.id, &format!("a{i}@x.example"), "viewer").await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+
+    let fourth = invite(&mut ann, acme.id, "a3@x.example", "viewer").await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        fourth
+            .body
+            .contains("You have sent 3 invitations in the last hour")
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM invitations"), 3);
+    assert_eq!(app.count("SELECT count(*) AS n FROM outbox"), 3);
+    // Another admin may send until the tenant's own limit.
+    assert_eq!(
+        invite(&mut bea, acme.id, "b0@x.example", "viewer")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let over = invite(&mut bea, acme.id, "b1@x.example", "viewer").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(over.body.contains("This tenant has sent 4 invitations"));
+    // Resending counts too.
+    let id: Uuid = {
+        use canopy::db::schema::invitations::dsl;
+        use diesel::prelude::*;
+        dsl::invitations
+            .select(dsl::id)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    bea.get(&format!("/tenants/{}/invitations", acme.id)).await;
+    let resend = bea
+        .post(
+            &format!("/tenants/{}/invitations/{id}/resend", acme.id),
+            &[],
+        )
+        .await;
+    assert_eq!(resend.status, StatusCode::TOO_MANY_REQUESTS);
+    // An hour later the limits are free again.
+    app.count("WITH u AS (UPDATE invitation_sends SET at = at - interval '61 minutes' RETURNING 1) SELECT count(*) AS n FROM u");
+    assert_eq!(
+        invite(&mut ann, acme.id, "a3@x.example", "viewer")
+            .await
+            .status,
+        StatusCode::OK
     );
 }

@@ -56,6 +56,31 @@ pub fn create(
     Ok(id)
 }
 
+/// How long a checked file waits for its confirmation, and a finished job keeps its file.
+pub const KEEP_HOURS: i64 = 24;
+
+/// Drops checked files nobody confirmed within `KEEP_HOURS`, and the files of jobs that
+/// finished that long ago (their counts stay for the progress page). Returns how many jobs
+/// lost their file.
+pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, AppError> {
+    let before = Utc::now() - chrono::Duration::hours(KEEP_HOURS);
+    let dropped = diesel::delete(
+        device_imports::table
+            .filter(device_imports::state.eq("checked"))
+            .filter(device_imports::created_at.lt(before)),
+    )
+    .execute(conn)?;
+    let emptied = diesel::update(
+        device_imports::table
+            .filter(device_imports::state.eq_any(["done", "failed"]))
+            .filter(device_imports::updated_at.lt(before))
+            .filter(device_imports::csv.ne("")),
+    )
+    .set(device_imports::csv.eq(""))
+    .execute(conn)?;
+    Ok(dropped + emptied)
+}
+
 /// A job of exactly this tenant. A running job whose runner is gone (its process died: the
 /// runner's advisory lock went with its connection) is marked failed on the way: its
 /// transaction was rolled back, so nothing of it was stored.

@@ -75,6 +75,10 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
         inviter,
     };
     match opened.invitation.shown_state() {
+        // Re-checked at every opening: a sender disabled or demoted since cannot vouch for it.
+        "pending" if !super::still_backed(conn, &opened.invitation)? => {
+            Err(LinkError::Revoked(Box::new(opened)))
+        }
         "pending" => Ok(opened),
         "expired" => Err(LinkError::Expired(Box::new(opened))),
         "revoked" => Err(LinkError::Revoked(Box::new(opened))),

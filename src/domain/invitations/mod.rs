@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::crypto;
-use crate::db::schema::{invitations, memberships, users as user_rows};
+use crate::db::schema::{invitation_sends, invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding;
 use crate::domain::roles::Role;
@@ -24,6 +24,7 @@ pub use accept::{AcceptError, Acceptor, LinkError, Opened, accept, open};
 pub struct Invitation {
     pub id: Uuid,
     pub tenant_id: Uuid,
+    pub tenant_path: Vec<Uuid>,
     pub email: String,
     #[diesel(deserialize_as = String)]
     pub role: Role,
@@ -54,6 +55,72 @@ pub struct Mail<'a> {
     pub base_url: &'a str,
     pub ttl: std::time::Duration,
     pub inviter_name: &'a str,
+    pub limits: Limits,
+}
+
+/// How many invitation emails one sender, and one tenant, may send in an hour: the text of
+/// an invitation is partly the sender's, so unlimited sending would make us a spam relay.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_sender: i64,
+    pub per_tenant: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_sender: 20,
+            per_tenant: 60,
+        }
+    }
+}
+
+/// Counts one more invitation email against the hourly limits, or says which limit is
+/// reached (nothing is counted then).
+fn take_send(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant: &Tenant,
+    limits: Limits,
+) -> Result<Option<String>, AppError> {
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    let by_tenant: i64 = invitation_sends::table
+        .filter(invitation_sends::tenant_id.eq(tenant.id))
+        .filter(invitation_sends::at.gt(hour_ago))
+        .count()
+        .get_result(conn)?;
+    if by_tenant >= limits.per_tenant {
+        return Ok(Some(format!(
+            "This tenant has sent {} invitations in the last hour, the most allowed. Try again later.",
+            limits.per_tenant
+        )));
+    }
+    if let Some(sender) = actor.user_id {
+        let by_sender: i64 = invitation_sends::table
+            .filter(invitation_sends::sender_id.eq(sender))
+            .filter(invitation_sends::at.gt(hour_ago))
+            .count()
+            .get_result(conn)?;
+        if by_sender >= limits.per_sender {
+            return Ok(Some(format!(
+                "You have sent {} invitations in the last hour, the most allowed. Try again later.",
+                limits.per_sender
+            )));
+        }
+    }
+    diesel::delete(
+        invitation_sends::table
+            .filter(invitation_sends::tenant_id.eq(tenant.id))
+            .filter(invitation_sends::at.lt(hour_ago)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(invitation_sends::table)
+        .values((
+            invitation_sends::tenant_id.eq(tenant.id),
+            invitation_sends::sender_id.eq(actor.user_id),
+        ))
+        .execute(conn)?;
+    Ok(None)
 }
 
 #[derive(Debug)]
@@ -62,6 +129,8 @@ pub enum InviteOutcome {
     /// A pending invitation exists already; nothing new was created.
     AlreadyPending(Invitation),
     AlreadyMember,
+    /// An hourly limit is reached; the message says which.
+    Limited(String),
 }
 
 fn new_token() -> (String, String) {
@@ -136,7 +205,13 @@ pub fn invite(
             if !p.is_expired() {
                 return Ok(InviteOutcome::AlreadyPending(p));
             }
+            if let Some(why) = take_send(conn, actor, tenant, mail.limits)? {
+                return Ok(InviteOutcome::Limited(why));
+            }
             return resend_locked(conn, actor, tenant, &p, mail).map(InviteOutcome::Sent);
+        }
+        if let Some(why) = take_send(conn, actor, tenant, mail.limits)? {
+            return Ok(InviteOutcome::Limited(why));
         }
         let (token, hash) = new_token();
         let inv: Invitation = diesel::insert_into(invitations::table)
@@ -200,6 +275,59 @@ fn resend_locked(
     Ok(renewed)
 }
 
+/// Whether the invitation's sender could still send it: an active admin reaching its tenant
+/// (invitations made by the system, with no sender, always could).
+pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, AppError> {
+    let Some(inviter) = inv.inviter_id else {
+        return Ok(true);
+    };
+    let active = crate::domain::users::find(conn, inviter)?.is_some_and(|u| u.is_active());
+    if !active {
+        return Ok(false);
+    }
+    let grants = crate::domain::memberships::active_grants(conn, inviter)?;
+    Ok(crate::domain::memberships::role_at(&grants, &inv.tenant_path) == Some(Role::Admin))
+}
+
+/// Revokes the pending invitations that `inviter` could no longer send (after being disabled,
+/// demoted or removed); each is audited with the reason.
+pub fn revoke_unbacked(conn: &mut PgConnection, inviter: Uuid) -> Result<usize, AppError> {
+    let pending: Vec<Invitation> = invitations::table
+        .filter(invitations::inviter_id.eq(inviter))
+        .filter(invitations::state.eq("pending"))
+        .for_update()
+        .select(Invitation::as_select())
+        .load(conn)?;
+    let mut revoked = 0;
+    for inv in &pending {
+        if still_backed(conn, inv)? {
+            continue;
+        }
+        diesel::update(invitations::table.find(inv.id))
+            .set((
+                invitations::state.eq("revoked"),
+                invitations::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &Actor::system(),
+            Event {
+                tenant_path: Some(&inv.tenant_path),
+                action: "invitation.revoke",
+                target_type: "invitation",
+                target_id: Some(inv.id),
+                detail: serde_json::json!({
+                    "email": inv.email,
+                    "reason": "the inviter can no longer grant this access",
+                }),
+            },
+        )?;
+        revoked += 1;
+    }
+    Ok(revoked)
+}
+
 /// An invitation of exactly this tenant, locked for a change.
 fn locked_in(conn: &mut PgConnection, tenant: &Tenant, id: Uuid) -> Result<Invitation, AppError> {
     Ok(invitations::table
@@ -214,6 +342,8 @@ fn locked_in(conn: &mut PgConnection, tenant: &Tenant, id: Uuid) -> Result<Invit
 pub enum ChangeError {
     #[error("Only pending invitations can be changed; this one is {0}.")]
     NotPending(&'static str),
+    #[error("{0}")]
+    Limited(String),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -235,6 +365,9 @@ pub fn resend(
         let inv = locked_in(conn, tenant, id)?;
         if inv.state != "pending" {
             return Err(ChangeError::NotPending(inv.shown_state()));
+        }
+        if let Some(why) = take_send(conn, actor, tenant, mail.limits)? {
+            return Err(ChangeError::Limited(why));
         }
         Ok(resend_locked(conn, actor, tenant, &inv, mail)?)
     })
