@@ -307,6 +307,17 @@ pub struct Browser {
     pub csrf: String,
 }
 
+/// The tree of the `/tenants` page (not its title or header, which name tenants too).
+pub fn tree_of(body: &str) -> &str {
+    let Some(start) = body.find("id=\"tree\"") else {
+        return "";
+    };
+    let end = body[start..]
+        .find("</main>")
+        .map_or(body.len(), |e| start + e);
+    &body[start..end]
+}
+
 pub fn csrf_in(body: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
     let start = body.find(marker)? + marker.len();
