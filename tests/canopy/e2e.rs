@@ -1,5 +1,6 @@
 //! Journeys in headless Chromium (Debian's chromium + chromium-driver), driven by WebDriver.
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::helpers::{PASSWORD, spawn_app};
 
-/// chromedriver on a free port; killed when dropped.
+/// chromedriver on a free port, in a process group of its own; when dropped (also when a
+/// test fails), the whole group goes — the driver and every Chromium it started — before the
+/// profile is removed.
 struct Driver {
     child: Child,
     port: u16,
@@ -17,6 +20,11 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -31,6 +39,7 @@ async fn browser() -> (Driver, Client) {
         .port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
