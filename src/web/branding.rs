@@ -67,24 +67,31 @@ pub async fn form(
     })
 }
 
-fn text(fields: &std::collections::HashMap<String, Vec<u8>>, name: &str) -> String {
-    fields
-        .get(name)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default()
+/// A text field of the upload form; invalid UTF-8 is refused, never replaced.
+fn text(fields: &std::collections::HashMap<String, Vec<u8>>, name: &str) -> Result<String, String> {
+    match fields.get(name) {
+        None => Ok(String::new()),
+        Some(bytes) => String::from_utf8(bytes.clone()).map_err(|_| {
+            "This is not valid UTF-8 text. Check what you entered and try again.".to_string()
+        }),
+    }
 }
 
 /// Reads the form into a change, or the messages for its fields.
 fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandChange, BrandErrors> {
     let mut errors = BrandErrors::new();
-    let name = branding::parse_name(&text(fields, "name")).unwrap_or_else(|e| {
-        errors.insert("name", e);
-        None
-    });
-    let accent = branding::parse_accent(&text(fields, "accent")).unwrap_or_else(|e| {
-        errors.insert("accent", e);
-        None
-    });
+    let name = text(fields, "name")
+        .and_then(|t| branding::parse_name(&t))
+        .unwrap_or_else(|e| {
+            errors.insert("name", e);
+            None
+        });
+    let accent = text(fields, "accent")
+        .and_then(|t| branding::parse_accent(&t))
+        .unwrap_or_else(|e| {
+            errors.insert("accent", e);
+            None
+        });
     let logo: Option<Option<Logo>> = match fields.get("logo").filter(|b| !b.is_empty()) {
         Some(bytes) => match branding::parse_logo(bytes) {
             Ok(logo) => Some(Some(logo)),
@@ -93,7 +100,7 @@ fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandCha
                 None
             }
         },
-        None if text(fields, "remove_logo") == "yes" => Some(None),
+        None if text(fields, "remove_logo").is_ok_and(|t| t == "yes") => Some(None),
         None => None,
     };
     if errors.is_empty() {
@@ -144,8 +151,8 @@ pub async fn save(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &BrandingPage {
                     chrome,
-                    name_value: text(&fields, "name"),
-                    accent_value: text(&fields, "accent"),
+                    name_value: text(&fields, "name").unwrap_or_default(),
+                    accent_value: text(&fields, "accent").unwrap_or_default(),
                     tenant,
                     inherited,
                     errors,

@@ -146,6 +146,17 @@ async fn bad_branding_is_refused_beside_its_field_and_nothing_is_saved() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.body.contains("larger than 256 KB"));
 
+    // Invalid UTF-8 in a text field is refused, never replaced.
+    let res = save(
+        &mut ann,
+        acme.id,
+        &[("accent", "#1f6f5c")],
+        &[("name", "name.txt", b"Acme \xff\xfe".to_vec())],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("not valid UTF-8"), "{}", res.body);
+
     let stored = app.tenant(acme.id);
     assert_eq!(
         (stored.brand_name, stored.brand_accent, stored.brand_logo),
