@@ -79,7 +79,10 @@ fn open_database(settings: &Settings) -> Result<Database, String> {
     embedded::install_if_missing().map_err(|e| e.to_string())?;
     let pg = embedded::EmbeddedPostgres::start(
         &settings.data_dir.join("postgres"),
-        &embedded::Options { fast_unsafe: false },
+        &embedded::Options {
+            fast_unsafe: false,
+            statement_stats: false,
+        },
     )
     .map_err(|e| e.to_string())?;
     let mut admin = PgConnection::establish(&pg.url("postgres")).map_err(|e| e.to_string())?;

@@ -27,6 +27,8 @@ pub enum EmbeddedError {
 pub struct Options {
     /// Trade durability for speed: for throw-away test clusters only.
     pub fast_unsafe: bool,
+    /// Load `pg_stat_statements` with planning tracked (tests count parse and plan work).
+    pub statement_stats: bool,
 }
 
 /// A running cluster that listens on a Unix socket inside its own folder only.
@@ -124,6 +126,11 @@ impl EmbeddedPostgres {
         );
         if options.fast_unsafe {
             server_opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        if options.statement_stats {
+            server_opts.push_str(
+                " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on",
+            );
         }
         let mut cmd = self.command("pg_ctl");
         cmd.args(["start", "-w", "-t", "60", "-D"])

@@ -1,6 +1,8 @@
 //! The connection pool, embedded migrations, and running blocking diesel work off the
 //! async executor.
 pub mod embedded;
+pub mod functions;
+pub mod prepared;
 pub mod schema;
 
 use std::time::Duration;

@@ -76,7 +76,7 @@ pub fn figures(
     let device_total = devices.iter().map(|d| d.2).sum();
     let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
     let others: Others = if subtree {
-        diesel::sql_query(
+        crate::db::prepared::prepared(
             // Each count stops past CAP: "more than 10 000" reads as well and stays cheap.
             "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $4) s)
                         AS children,
@@ -95,7 +95,7 @@ pub fn figures(
         .bind::<BigInt, _>(CAP + 1)
         .get_result(conn)?
     } else {
-        diesel::sql_query(
+        crate::db::prepared::prepared(
             "SELECT 0::int8 AS children, 0::int8 AS descendants,
                     (SELECT count(*) FROM memberships WHERE tenant_id = $1) AS members,
                     0::int8 AS pending",

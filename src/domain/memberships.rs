@@ -61,25 +61,12 @@ pub fn home(last_tenant: Option<Uuid>, grants: &[Grant]) -> Option<Uuid> {
         .or_else(|| tops(grants).first().copied())
 }
 
-/// A grant counts only while its tenant and every tenant above it are active (`tenants` is
-/// the grant's tenant in the query).
-const ACTIVE_TENANT: &str = "NOT EXISTS (SELECT 1 FROM tenants s WHERE s.id = ANY(tenants.traversal_ids) \
-     AND s.status = 'suspended')";
-
-/// The user's memberships whose tenant, and every tenant above it, is active.
+/// The user's memberships whose tenant, and every tenant above it, is active (the same
+/// statement as `user_with_grants`).
 pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, AppError> {
-    Ok(memberships::table
-        .inner_join(tenants::table)
-        .filter(memberships::user_id.eq(user_id))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(ACTIVE_TENANT))
-        .order(tenants::name.asc())
-        .select((
-            memberships::tenant_id,
-            tenants::traversal_ids,
-            memberships::role,
-            tenants::name,
-        ))
-        .load(conn)?)
+    Ok(user_with_grants(conn, user_id)?
+        .map(|(_, grants)| grants)
+        .unwrap_or_default())
 }
 
 /// One row of `user_with_grants`: the user, and one of their active memberships (if any).
@@ -102,17 +89,19 @@ pub fn user_with_grants(
     conn: &mut PgConnection,
     user_id: Uuid,
 ) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, AppError> {
-    let rows: Vec<UserGrantRow> = diesel::sql_query(format!(
+    // A grant counts only while its tenant and every tenant above it are active.
+    let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
                 u.last_tenant_id, g.tenant_id, g.tenant_path, g.role, g.tenant_name \
          FROM users u LEFT JOIN LATERAL ( \
              SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role, \
                     tenants.name AS tenant_name \
              FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
-             WHERE m.user_id = u.id AND {ACTIVE_TENANT} \
+             WHERE m.user_id = u.id AND NOT EXISTS (SELECT 1 FROM tenants s \
+                 WHERE s.id = ANY(tenants.traversal_ids) AND s.status = 'suspended') \
          ) g ON true \
-         WHERE u.id = $1 ORDER BY g.tenant_name"
-    ))
+         WHERE u.id = $1 ORDER BY g.tenant_name",
+    )
     .bind::<diesel::sql_types::Uuid, _>(user_id)
     .load(conn)?;
     let Some(first) = rows.first() else {

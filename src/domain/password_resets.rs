@@ -47,7 +47,7 @@ pub fn fulfil_pending(
     limit: i64,
 ) -> Result<usize, AppError> {
     conn.transaction(|conn| {
-        let emails: Vec<String> = diesel::sql_query(
+        let emails: Vec<String> = crate::db::prepared::prepared(
             "DELETE FROM reset_requests WHERE id IN \
              (SELECT id FROM reset_requests ORDER BY id FOR UPDATE SKIP LOCKED LIMIT $1) \
              RETURNING email",

@@ -135,13 +135,13 @@ GROUP BY 1, 2";
 
 fn cells(
     conn: &mut PgConnection,
-    query: &str,
+    query: &'static str,
     root: &Tenant,
     period: Period,
     today: NaiveDate,
 ) -> Result<Vec<Cell>, AppError> {
     let (lo, hi) = subtree_bounds(&root.traversal_ids);
-    Ok(diesel::sql_query(query)
+    Ok(crate::db::prepared::prepared(query)
         .bind::<Array<SqlUuid>, _>(lo)
         .bind::<Array<SqlUuid>, _>(hi)
         .bind::<Date, _>(period.first)

@@ -52,7 +52,7 @@ pub fn claim(
     limit: i64,
     lease_secs: i64,
 ) -> Result<Vec<Message>, AppError> {
-    Ok(diesel::sql_query(
+    Ok(crate::db::prepared::prepared(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $2), \
                 attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox \

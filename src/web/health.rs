@@ -12,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
 /// Ready when the database answers.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ping = db::run(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1").execute(conn)?;
+        crate::db::prepared::prepared("SELECT 1").execute(conn)?;
         Ok(())
     })
     .await;

@@ -115,7 +115,7 @@ impl SessionStore for PgSessionStore {
         let hash = key_hash(session_key);
         let (absolute, idle) = (self.absolute.as_secs_f64(), self.idle.as_secs_f64());
         self.with_conn(move |conn| {
-            let found: Option<Loaded> = diesel::sql_query(LOAD_AND_TOUCH)
+            let found: Option<Loaded> = crate::db::prepared::prepared(LOAD_AND_TOUCH)
                 .bind::<diesel::sql_types::Text, _>(&hash)
                 .bind::<diesel::sql_types::Double, _>(absolute)
                 .bind::<diesel::sql_types::Double, _>(idle)

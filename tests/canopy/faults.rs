@@ -14,10 +14,22 @@ use crate::helpers::{Browser, PASSWORD, TestApp, spawn_app, spawn_app_on};
 #[tokio::test]
 async fn when_postgres_restarts_pages_answer_503_and_the_portal_recovers_by_itself() {
     let dir = std::env::temp_dir().join(format!("canopy-fault-{}", uuid::Uuid::now_v7().simple()));
-    let options = Options { fast_unsafe: true };
+    let options = Options {
+        fast_unsafe: true,
+        statement_stats: false,
+    };
     let pg = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || EmbeddedPostgres::start(&dir, &Options { fast_unsafe: true }).unwrap()
+        move || {
+            EmbeddedPostgres::start(
+                &dir,
+                &Options {
+                    fast_unsafe: true,
+                    statement_stats: false,
+                },
+            )
+            .unwrap()
+        }
     })
     .await
     .unwrap();

@@ -30,8 +30,12 @@ fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let dir = PathBuf::from(format!("/tmp/canopy-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let pg = EmbeddedPostgres::start(&dir, &Options { fast_unsafe: true })
-            .expect("start the test PostgreSQL cluster");
+        let options = Options {
+            fast_unsafe: true,
+            statement_stats: true,
+        };
+        let pg =
+            EmbeddedPostgres::start(&dir, &options).expect("start the test PostgreSQL cluster");
         stop_when_we_exit(&pg);
         let mut admin = PgConnection::establish(&pg.url("postgres")).expect("connect");
         diesel::sql_query("CREATE DATABASE canopy_template")
@@ -39,6 +43,10 @@ fn cluster() -> &'static Cluster {
             .expect("create template");
         let mut template = PgConnection::establish(&pg.url("canopy_template")).expect("connect");
         db::migrate(&mut template).expect("migrate template");
+        // Every test database can read the statement statistics (`queries::`).
+        diesel::sql_query("CREATE EXTENSION pg_stat_statements")
+            .execute(&mut template)
+            .expect("pg_stat_statements");
         Cluster { pg }
     })
 }

@@ -386,3 +386,117 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
 async fn spawn_app_on_plain(database_url: &str) -> crate::helpers::TestApp {
     crate::helpers::spawn_app_on(database_url, &[]).await
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct StatementStat {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    query: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    calls: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    plans: i64,
+}
+
+/// This database's statements as `pg_stat_statements` counts them.
+fn statement_stats(app: &crate::helpers::TestApp) -> Vec<StatementStat> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT query, calls, plans FROM pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .load(&mut app.conn())
+    .unwrap()
+}
+
+#[tokio::test]
+async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() {
+    // With generic plans forced, a statement planned again can only be one that was parsed
+    // again: not prepared. (The portal itself leaves `plan_cache_mode` at `auto`, so that
+    // PostgreSQL may still choose a custom plan where parameters change the best plan — the
+    // device list of a root against a leaf; see `db::prepared`.)
+    let database_url = tokio::task::spawn_blocking(crate::helpers::fresh_database)
+        .await
+        .unwrap();
+    let app = crate::helpers::spawn_app_on(
+        &format!("{database_url}&options=-c%20plan_cache_mode%3Dforce_generic_plan"),
+        &[],
+    )
+    .await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("alice@rent.example", &rent, Role::Admin);
+    app.user("olly@acme.example", &acme, Role::Operator);
+    for n in 0..60 {
+        crate::devices::device_in(
+            &app,
+            if n % 2 == 0 { &acme } else { &uk },
+            &format!("DEV-{n:03}"),
+        );
+    }
+    let dev = crate::devices::id_of(&app, "DEV-020");
+    let mut alice = app.signed_in("alice@rent.example").await;
+    let mut olly = app.signed_in("olly@acme.example").await;
+    let (r, a) = (rent.id, acme.id);
+    let pages = [
+        "/tenants".to_string(),
+        format!("/tenants/{r}/dashboard"),
+        format!("/tenants/{r}"),
+        format!("/tenants/{r}/children"),
+        format!("/tenants/{r}/devices?sub=1"),
+        format!("/tenants/{r}/devices?sub=1&sort=name&after=device+dev-020&after_id={dev}"),
+        format!("/tenants/{r}/devices?sub=1&q=DEV-01"),
+        format!("/tenants/{r}/devices?sub=1&q=Device&status=active&kind=tracker"),
+        format!("/tenants/{r}/devices?tenant={}", uk.id),
+        format!("/devices/{dev}"),
+        format!("/tenants/{r}/members?sub=1"),
+        format!("/tenants/{r}/members?sub=1&q=olly"),
+        format!("/tenants/{r}/invitations"),
+        format!("/tenants/{r}/audit"),
+        format!("/tenants/{r}/usage"),
+    ];
+    let olly_pages = [
+        format!("/tenants/{a}/dashboard"),
+        format!("/tenants/{a}/devices"),
+        format!("/tenants/{a}/members"),
+    ];
+    // Warm every connection of the pool (4 in tests) on every page.
+    for _ in 0..8 {
+        for p in &pages {
+            assert!(alice.get(p).await.status.is_success(), "{p}");
+        }
+        for p in &olly_pages {
+            assert!(olly.get(p).await.status.is_success(), "{p}");
+        }
+    }
+    let before = statement_stats(&app);
+
+    for _ in 0..5 {
+        for p in &pages {
+            alice.get(p).await;
+        }
+        for p in &olly_pages {
+            olly.get(p).await;
+        }
+    }
+
+    let after = statement_stats(&app);
+    let planned: Vec<(String, i64, i64)> = after
+        .iter()
+        .filter_map(|s| {
+            let old = before.iter().find(|b| b.query == s.query);
+            let plans = s.plans - old.map_or(0, |b| b.plans);
+            let calls = s.calls - old.map_or(0, |b| b.calls);
+            (plans > 0 && !s.query.contains("pg_stat_statements"))
+                .then(|| (s.query.chars().take(400).collect(), calls, plans))
+        })
+        .collect();
+    let calls: i64 =
+        after.iter().map(|s| s.calls).sum::<i64>() - before.iter().map(|s| s.calls).sum::<i64>();
+    assert!(calls > 100, "{calls} statements ran");
+    assert!(
+        planned.is_empty(),
+        "{} statements were planned again (text, calls, plans): {planned:#?}",
+        planned.len()
+    );
+}

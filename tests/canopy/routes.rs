@@ -403,3 +403,37 @@ async fn head_answers_wherever_get_does_without_a_body_and_options_names_the_met
         .unwrap();
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_tenant_filter_outside_the_pages_subtree_is_refused_even_where_the_caller_has_a_grant() {
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let globex = app.child(&rent, "Globex");
+    let ann = app.user("ann@acme.example", &acme, Role::Admin);
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        ann,
+        &globex,
+        Role::Viewer,
+    )
+    .unwrap();
+    crate::devices::device_in(&app, &globex, "GLOBEX-1");
+    let mut b = app.signed_in("ann@acme.example").await;
+
+    for path in [
+        format!("/tenants/{}/devices?tenant={}", acme.id, globex.id),
+        format!(
+            "/tenants/{}/devices/export.csv?tenant={}",
+            acme.id, globex.id
+        ),
+    ] {
+        let res = b.get(&path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!res.body.contains("GLOBEX-1"));
+    }
+    // Through its own page the grant shows it, as a viewer.
+    let own = b.get(&format!("/tenants/{}/devices", globex.id)).await;
+    assert!(own.body.contains("GLOBEX-1"));
+}

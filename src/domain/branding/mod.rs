@@ -45,7 +45,42 @@ impl Brand {
     }
 }
 
-type BrandedRow = (Tenant, Option<String>, Option<String>, Option<String>);
+/// A tenant and, for each brand field, the nearest value set on its path.
+#[derive(QueryableByName)]
+struct BrandedRow {
+    #[diesel(embed)]
+    tenant: Tenant,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nearest_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nearest_accent: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nearest_logo: Option<String>,
+}
+
+/// The nearest non-empty value of a brand column on the path of `tenants`.
+macro_rules! nearest {
+    ($column:literal) => {
+        concat!(
+            "(SELECT a.",
+            $column,
+            " FROM tenants a WHERE a.id = ANY(tenants.traversal_ids) ",
+            "AND a.",
+            $column,
+            " IS NOT NULL ORDER BY array_length(a.traversal_ids, 1) DESC LIMIT 1)"
+        )
+    };
+}
+
+const TENANT_WITH_BRAND: &str = concat!(
+    "SELECT tenants.*, ",
+    nearest!("brand_name"),
+    " AS nearest_name, ",
+    nearest!("brand_accent"),
+    " AS nearest_accent, ",
+    nearest!("brand_logo"),
+    " AS nearest_logo FROM tenants WHERE tenants.id = $1"
+);
 
 /// The branding in effect for `tenant`.
 pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
@@ -70,31 +105,17 @@ pub fn tenant_with_brand(
     conn: &mut PgConnection,
     id: uuid::Uuid,
 ) -> Result<Option<(Tenant, Brand)>, AppError> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Nullable, Text};
-    let nearest = |column: &str| {
-        sql::<Nullable<Text>>(&format!(
-            "(SELECT a.{column} FROM tenants a WHERE a.id = ANY(tenants.traversal_ids) \
-             AND a.{column} IS NOT NULL ORDER BY array_length(a.traversal_ids, 1) DESC LIMIT 1)"
-        ))
-    };
-    let found: Option<BrandedRow> = tenants::table
-        .find(id)
-        .select((
-            Tenant::as_select(),
-            nearest("brand_name"),
-            nearest("brand_accent"),
-            nearest("brand_logo"),
-        ))
-        .first(conn)
+    let found: Option<BrandedRow> = crate::db::prepared::prepared(TENANT_WITH_BRAND)
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .get_result(conn)
         .optional()?;
-    Ok(found.map(|(tenant, name, accent, logo)| {
+    Ok(found.map(|row| {
         let brand = Brand {
-            name: name.unwrap_or_else(|| DEFAULT_NAME.into()),
-            accent,
-            logo,
+            name: row.nearest_name.unwrap_or_else(|| DEFAULT_NAME.into()),
+            accent: row.nearest_accent,
+            logo: row.nearest_logo,
         };
-        (tenant, brand)
+        (row.tenant, brand)
     }))
 }
 

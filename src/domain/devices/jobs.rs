@@ -126,7 +126,7 @@ fn key(id: Uuid) -> i64 {
 
 fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
     Ok(
-        diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        crate::db::prepared::prepared("SELECT pg_try_advisory_lock($1) AS locked")
             .bind::<diesel::sql_types::BigInt, _>(key(id))
             .get_result::<Locked>(conn)?
             .locked,
@@ -134,7 +134,7 @@ fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
 }
 
 fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+    crate::db::prepared::prepared("SELECT pg_advisory_unlock($1) AS locked")
         .bind::<diesel::sql_types::BigInt, _>(key(id))
         .get_result::<Locked>(conn)?;
     Ok(())

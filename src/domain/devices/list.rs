@@ -1,13 +1,14 @@
 //! Device lists: search, filters, sorting and keyset pagination over a tenant or a subtree,
 //! with the total that match. A page is one index range scan of the subtree's paths.
-use diesel::dsl::sql;
+use diesel::IntoSql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::Integer;
 use uuid::Uuid;
 
 use super::Device;
 use crate::access::Reached;
+use crate::db::functions::{keyset, lower, upper};
 use crate::db::schema::devices;
 use crate::domain::tenants::subtree_bounds;
 use crate::error::AppError;
@@ -94,20 +95,19 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     if is_identifier_prefix(term) {
         // Digits are an IMEI (prefix): bounded on both sides, the identifier index answers it
         // as one range scan whatever the collation.
-        q = q.filter(sql::<Bool>("upper(identifier) LIKE ").bind::<Text, _>(format!("{term}%")));
-        q = q.filter(sql::<Bool>("upper(identifier) >= ").bind::<Text, _>(term.to_string()));
+        let id = || upper(devices::identifier);
+        q = q.filter(id().like(format!("{term}%")));
+        q = q.filter(id().ge(term.to_string()));
         if let Some(next) = next_digits(term) {
-            q = q.filter(sql::<Bool>("upper(identifier) < ").bind::<Text, _>(next));
+            q = q.filter(id().lt(next));
         }
     } else if !term.is_empty() {
         let prefix = format!("{}%", crate::db::like_escape(&term.to_ascii_uppercase()));
         let inside = format!("%{}%", crate::db::like_escape(term));
         q = q.filter(
-            sql::<Bool>("(upper(identifier) LIKE ")
-                .bind::<Text, _>(prefix)
-                .sql(" OR name ILIKE ")
-                .bind::<Text, _>(inside)
-                .sql(")"),
+            upper(devices::identifier)
+                .like(prefix)
+                .or(devices::name.ilike(inside)),
         );
     }
     if let Some(s) = f.status {
@@ -119,6 +119,28 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     q
 }
 
+/// The rows in sort order, after the cursor if there is one.
+fn sorted<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
+    let mut q = filtered(f);
+    match f.sort {
+        Sort::Name => {
+            if let Some((key, id)) = &f.after {
+                q = q
+                    .filter(keyset(lower(devices::name), devices::id).gt(keyset(key.clone(), *id)));
+            }
+            q.order((lower(devices::name).asc(), devices::id.asc()))
+        }
+        Sort::Identifier => {
+            if let Some((key, id)) = &f.after {
+                q = q.filter(
+                    keyset(upper(devices::identifier), devices::id).gt(keyset(key.clone(), *id)),
+                );
+            }
+            q.order((upper(devices::identifier).asc(), devices::id.asc()))
+        }
+    }
+}
+
 /// Counting stops here: "more than 10 000" is as useful as the exact figure and stays cheap
 /// on a subtree of a million devices.
 pub const COUNT_CAP: i64 = 10_000;
@@ -127,26 +149,11 @@ pub const COUNT_CAP: i64 = 10_000;
 pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, i64), AppError> {
     // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
     let total = filtered(f)
-        .select(sql::<diesel::sql_types::Integer>("1"))
+        .select(1.into_sql::<Integer>())
         .limit(COUNT_CAP + 1)
         .load::<i32>(conn)?
         .len() as i64;
-    let key_sql = match f.sort {
-        Sort::Name => "lower(name)",
-        Sort::Identifier => "upper(identifier)",
-    };
-    let mut q = filtered(f);
-    if let Some((key, id)) = &f.after {
-        q = q.filter(
-            sql::<Bool>(&format!("({key_sql}, id) > ("))
-                .bind::<Text, _>(key.clone())
-                .sql(", ")
-                .bind::<diesel::sql_types::Uuid, _>(*id)
-                .sql(")"),
-        );
-    }
-    let rows = q
-        .order((sql::<Text>(key_sql).asc(), devices::id.asc()))
+    let rows = sorted(f)
         .limit(f.limit)
         .select(Device::as_select())
         .load(conn)?;
@@ -155,12 +162,5 @@ pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, i64
 
 /// Every matching device in sort order, for export.
 pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, AppError> {
-    let key_sql = match f.sort {
-        Sort::Name => "lower(name)",
-        Sort::Identifier => "upper(identifier)",
-    };
-    Ok(filtered(f)
-        .order((sql::<Text>(key_sql).asc(), devices::id.asc()))
-        .select(Device::as_select())
-        .load(conn)?)
+    Ok(sorted(f).select(Device::as_select()).load(conn)?)
 }

@@ -15,7 +15,7 @@ mod tree;
 pub use moves::{MovePreview, move_preview, move_subtree};
 pub use tree::{TreeNode, children, nodes};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
     pub id: Uuid,

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 use uuid::Uuid;
 
+use crate::db::prepared::prepared;
 use crate::error::AppError;
 
 /// A tenant as listed in the tree, with what lies directly inside it.
@@ -20,10 +21,19 @@ pub struct TreeNode {
     pub members: i64,
 }
 
-const TREE_NODE_SQL: &str = "SELECT t.id, t.name, t.status, \
-    (SELECT count(*) FROM tenants c WHERE c.parent_id = t.id) AS children, \
-    (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members \
-    FROM tenants t";
+/// The select list of a tree node; a macro so that each statement is one literal text,
+/// prepared once per connection (`db::prepared`).
+macro_rules! tree_node_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT t.id, t.name, t.status, ",
+            "(SELECT count(*) FROM tenants c WHERE c.parent_id = t.id) AS children, ",
+            "(SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id) AS members ",
+            "FROM tenants t ",
+            $where
+        )
+    };
+}
 
 /// The children of a tenant, by name (at most `limit`).
 pub fn children(
@@ -31,8 +41,8 @@ pub fn children(
     parent_id: Uuid,
     limit: i64,
 ) -> Result<Vec<TreeNode>, AppError> {
-    Ok(diesel::sql_query(format!(
-        "{TREE_NODE_SQL} WHERE t.parent_id = $1 ORDER BY lower(t.name) LIMIT $2"
+    Ok(prepared(tree_node_sql!(
+        "WHERE t.parent_id = $1 ORDER BY lower(t.name) LIMIT $2"
     ))
     .bind::<diesel::sql_types::Uuid, _>(parent_id)
     .bind::<BigInt, _>(limit)
@@ -41,8 +51,8 @@ pub fn children(
 
 /// Tree nodes for the given tenants (the tops of a user's reach), by name.
 pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, AppError> {
-    Ok(diesel::sql_query(format!(
-        "{TREE_NODE_SQL} WHERE t.id = ANY($1) ORDER BY lower(t.name)"
+    Ok(prepared(tree_node_sql!(
+        "WHERE t.id = ANY($1) ORDER BY lower(t.name)"
     ))
     .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
     .load(conn)?)
