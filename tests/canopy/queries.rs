@@ -341,6 +341,15 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
     let unit = crate::devices::id_of(&app, "Unit 030000");
     let first = alice.get(&format!("/tenants/{r}/devices?sub=1")).await;
     assert!(first.body.contains("Unit 000001"));
+    // Past the cap, an unfiltered list still says exactly how many: the kept counts answer.
+    assert!(
+        first.body.contains("60000 devices"),
+        "exact total from the kept counts"
+    );
+    let searched = alice
+        .get(&format!("/tenants/{r}/devices?sub=1&q=Unit"))
+        .await;
+    assert!(searched.body.contains("More than 10000 devices"));
     for path in [
         format!("/tenants/{r}/devices?sub=1&sort=name&after=unit+030000&after_id={unit}"),
         format!("/tenants/{r}/devices?sub=1&q=3500000000123"),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Device;
 use crate::access::Reached;
 use crate::db::functions::{keyset, lower, upper};
-use crate::db::schema::devices;
+use crate::db::schema::{device_counts, devices};
 use crate::domain::tenants::subtree_bounds;
 use crate::error::AppError;
 
@@ -145,14 +145,56 @@ fn sorted<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
 /// on a subtree of a million devices.
 pub const COUNT_CAP: i64 = 10_000;
 
-/// One page (up to `limit` rows) and the number of all that match, up to `COUNT_CAP + 1`.
-pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, i64), AppError> {
-    // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
-    let total = filtered(f)
-        .select(1.into_sql::<Integer>())
-        .limit(COUNT_CAP + 1)
-        .load::<i32>(conn)?
-        .len() as i64;
+/// How many devices match: exact from the kept counts, or counted up to `COUNT_CAP + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub n: i64,
+    /// False when the count stopped at the cap ("more than 10 000").
+    pub exact: bool,
+}
+
+/// The total without reading the devices when the kept counts answer it: no search and no
+/// kind filter (the counts are kept per tenant and status, for the tenant alone and for its
+/// subtree). One or a few rows of `device_counts`, whatever the size of the subtree.
+fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, AppError> {
+    if !f.search.trim().is_empty() || f.kind.is_some() {
+        return Ok(None);
+    }
+    let (tenant, subtree) = match f.scope {
+        Scope::Tenant(r) => (r.id(), false),
+        Scope::Subtree(r) => (r.id(), true),
+    };
+    let mut q = device_counts::table
+        .filter(device_counts::tenant_id.eq(tenant))
+        .into_boxed();
+    if let Some(s) = f.status {
+        q = q.filter(device_counts::status.eq(s.to_string()));
+    }
+    let rows: Vec<i64> = if subtree {
+        q.select(device_counts::total).load(conn)?
+    } else {
+        q.select(device_counts::own).load(conn)?
+    };
+    Ok(Some(rows.iter().sum()))
+}
+
+/// One page (up to `limit` rows) and how many match in all.
+pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Total), AppError> {
+    let total = match kept_total(conn, f)? {
+        Some(n) => Total { n, exact: true },
+        None => {
+            // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
+            let n = filtered(f)
+                .select(1.into_sql::<Integer>())
+                .limit(COUNT_CAP + 1)
+                .load::<i32>(conn)?
+                .len() as i64;
+            Total {
+                n,
+                exact: n <= COUNT_CAP,
+            }
+        }
+    };
     let rows = sorted(f)
         .limit(f.limit)
         .select(Device::as_select())

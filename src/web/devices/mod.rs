@@ -170,7 +170,7 @@ pub struct Results {
     tenant_id: Uuid,
     query: ListQuery,
     rows: Vec<(Device, String)>,
-    total: i64,
+    total: list::Total,
     next: Option<String>,
     can_move: bool,
     targets: Vec<Tenant>,
