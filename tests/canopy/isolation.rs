@@ -329,7 +329,7 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
         let u = rng.below(users.len());
         let t = tenants[rng.below(tenants.len())].id;
         let x = tenants[rng.below(tenants.len())].id;
-        let kind = rng.below(8);
+        let kind = rng.below(10);
         let b: &mut Browser = &mut users[u];
         let (what, path, expected, got): (&str, String, Result<Vec<String>, u16>, _) = match kind {
             0 | 1 => {
@@ -409,6 +409,55 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                     (res.status.as_u16(), tokens(&body, "DEV-", "")),
                 )
             }
+            8 => {
+                let path = format!("/tenants/{t}/children");
+                let res = b.get(&path).await;
+                let expected = match model.role(u, t) {
+                    None => Err(404),
+                    Some(Role::Admin) => {
+                        let mut names: Vec<String> = tenants
+                            .iter()
+                            .filter(|c| c.parent_id == Some(t))
+                            .map(|c| c.name.clone())
+                            .collect();
+                        names.sort();
+                        Ok(names)
+                    }
+                    Some(_) => Err(403),
+                };
+                (
+                    "children",
+                    path,
+                    expected,
+                    (res.status.as_u16(), tokens(&res.body, "T", "")),
+                )
+            }
+            9 => {
+                let path = "/tenants".to_string();
+                let res = b.get(&path).await;
+                // The tops of the reach: grants not inside one of the user's admin grants.
+                let held = &model.grants[&u];
+                let mut expected: Vec<String> = held
+                    .iter()
+                    .filter(|(g, _)| {
+                        !held
+                            .iter()
+                            .any(|(o, r)| *r == Role::Admin && o != g && model.in_subtree(*g, *o))
+                    })
+                    .map(|(g, _)| name_of[g].clone())
+                    .collect();
+                expected.sort();
+                expected.dedup();
+                let tree = crate::helpers::tree_of(&res.body);
+                let mut got = tokens(tree, "T", "");
+                for root in ["Root A", "Root B"] {
+                    if tree.contains(&format!(">{root}<")) {
+                        got.push(root.to_string());
+                    }
+                }
+                got.sort();
+                ("tree", path, Ok(expected), (res.status.as_u16(), got))
+            }
             _ => {
                 let path = format!("/tenants/{t}/usage/export.csv");
                 let res = b.get(&path).await;
@@ -451,5 +500,5 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
         *checked.entry(what).or_default() += 1;
     }
     println!("lists and exports checked: {checked:?}");
-    assert!(checked.len() >= 8, "{checked:?} (seed {seed})");
+    assert!(checked.len() >= 10, "{checked:?} (seed {seed})");
 }
