@@ -164,7 +164,9 @@ impl Access {
 
     /// Whether the caller may move, suspend or delete the tenant at `path` (its parent's admin).
     pub fn may_restructure(&self, path: &[Uuid]) -> bool {
-        path.len() > 1 && self.administers(&path[..path.len() - 1])
+        // A root has no parent, so nobody restructures it.
+        path.split_last()
+            .is_some_and(|(_, parent)| self.administers(parent))
     }
 
     pub fn check(&self, reached: &Reached, action: Action) -> Result<(), AppError> {
