@@ -355,3 +355,42 @@ async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
     );
     assert_eq!(stale, 0);
 }
+
+/// The breadcrumb trail of a tenant page.
+fn crumbs(body: &str) -> &str {
+    let start = body.find("class=\"crumbs\"").expect("breadcrumbs");
+    let end = body[start..].find("</nav>").map_or(body.len(), |e| start + e);
+    &body[start..end]
+}
+
+#[tokio::test]
+async fn breadcrumbs_name_every_ancestor_in_reach_and_none_outside_it() {
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme Haulage");
+    let uk = app.child(&acme, "Acme UK");
+    let depot = app.child(&uk, "Leeds Depot");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    // Two memberships on one chain, neither an admin: the tenant between them is not reached.
+    let vic = app.user("vic@rent.example", &rent, Role::Viewer);
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        vic,
+        &uk,
+        Role::Viewer,
+    )
+    .unwrap();
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let mut vic_b = app.signed_in("vic@rent.example").await;
+
+    let ann_page = ann.get(&format!("/tenants/{}", depot.id)).await;
+    let vic_page = vic_b.get(&format!("/tenants/{}", uk.id)).await;
+
+    let trail = crumbs(&ann_page.body);
+    assert!(trail.contains("Acme Haulage") && trail.contains("Acme UK"), "{trail}");
+    assert!(!trail.contains("Rent-a-fone"), "{trail}");
+    let trail = crumbs(&vic_page.body);
+    assert!(trail.contains("Rent-a-fone"), "{trail}");
+    assert!(!trail.contains("Acme Haulage"), "{trail}");
+}
