@@ -359,7 +359,9 @@ async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
 /// The breadcrumb trail of a tenant page.
 fn crumbs(body: &str) -> &str {
     let start = body.find("class=\"crumbs\"").expect("breadcrumbs");
-    let end = body[start..].find("</nav>").map_or(body.len(), |e| start + e);
+    let end = body[start..]
+        .find("</nav>")
+        .map_or(body.len(), |e| start + e);
     &body[start..end]
 }
 
@@ -388,9 +390,61 @@ async fn breadcrumbs_name_every_ancestor_in_reach_and_none_outside_it() {
     let vic_page = vic_b.get(&format!("/tenants/{}", uk.id)).await;
 
     let trail = crumbs(&ann_page.body);
-    assert!(trail.contains("Acme Haulage") && trail.contains("Acme UK"), "{trail}");
+    assert!(
+        trail.contains("Acme Haulage") && trail.contains("Acme UK"),
+        "{trail}"
+    );
     assert!(!trail.contains("Rent-a-fone"), "{trail}");
     let trail = crumbs(&vic_page.body);
     assert!(trail.contains("Rent-a-fone"), "{trail}");
     assert!(!trail.contains("Acme Haulage"), "{trail}");
+}
+
+/// The names offered as new parents on a move page.
+fn move_options(body: &str) -> Vec<String> {
+    let start = body
+        .find("<select id=\"parent\"")
+        .expect("the parent select");
+    let end = body[start..].find("</select>").expect("end") + start;
+    body[start..end]
+        .split("<option")
+        .skip(1)
+        .filter_map(|o| {
+            let text = o.split('>').nth(1)?.split('<').next()?;
+            Some(text.trim_start_matches(['—', ' ']).to_string())
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_move_offers_exactly_the_administered_tenants_outside_the_subtree() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let north = app.child(&acme, "North");
+    let north_depot = app.child(&north, "North Depot");
+    app.child(&acme, "South");
+    let other = app.root("Other");
+    app.child(&other, "Other Child");
+    let ann = app.user("ann@acme.example", &acme, Role::Admin);
+    // A viewer grant elsewhere reaches tenants, but moves go only under administered ones.
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        ann,
+        &other,
+        Role::Viewer,
+    )
+    .unwrap();
+    let mut b = app.signed_in("ann@acme.example").await;
+
+    let page = b.get(&format!("/tenants/{}/move", north.id)).await;
+
+    let mut offered = move_options(&page.body);
+    offered.sort();
+    assert_eq!(offered, ["South"], "{offered:?}");
+    let deeper = b.get(&format!("/tenants/{}/move", north_depot.id)).await;
+    let mut offered = move_options(&deeper.body);
+    offered.sort();
+    assert_eq!(offered, ["Acme", "South"], "{offered:?}");
 }
