@@ -448,3 +448,55 @@ async fn a_move_offers_exactly_the_administered_tenants_outside_the_subtree() {
     offered.sort();
     assert_eq!(offered, ["Acme", "South"], "{offered:?}");
 }
+
+#[tokio::test]
+async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let x = app.child(&acme, "X");
+    let y = app.child(&acme, "Y");
+    let other = app.root("Other");
+    let z = app.child(&other, "Z");
+    let ann = app.user("ann@acme.example", &acme, Role::Admin);
+    let access = canopy::access::Access::load(&mut app.conn(), ann, None)
+        .unwrap()
+        .unwrap();
+    let device = crate::devices::device_in(&app, &x, "X-1");
+    // Proofs made elsewhere (as a concurrent change could leave them): the move itself must
+    // refuse whichever side the caller does not reach.
+    for (moving, target) in [(&x, &z), (&z, &y)] {
+        let result = tenants::move_subtree(
+            &mut app.conn(),
+            &access,
+            &app.reach(moving.id),
+            &app.reach(target.id),
+        );
+        assert!(
+            matches!(
+                result,
+                Err(TenantError::App(canopy::error::AppError::NotFound))
+            ),
+            "{} under {}: {result:?}",
+            moving.name,
+            target.name
+        );
+        assert_eq!(app.tenant(moving.id).parent_id, moving.parent_id);
+    }
+    let refused = canopy::domain::devices::moves::move_all(
+        &mut app.conn(),
+        &access,
+        &[device],
+        &app.reach(z.id),
+    );
+    assert!(matches!(refused, Err(canopy::error::AppError::NotFound)));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM devices WHERE tenant_id = '{}'",
+            x.id
+        )),
+        1
+    );
+    // Both sides in reach: it moves.
+    tenants::move_subtree(&mut app.conn(), &access, &app.reach(x.id), &app.reach(y.id)).unwrap();
+    assert_eq!(app.tenant(x.id).parent_id, Some(y.id));
+}
