@@ -131,13 +131,12 @@ fn sorted<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
             q.order((lower(devices::name).asc(), devices::id.asc()))
         }
         Sort::Identifier => {
-            // Identifiers are unique (`devices_identifier_idx`): the key alone orders and pages,
-            // so the index hands rows over in order and the LIMIT stops the scan, whatever
-            // the planner guesses of a generic plan's row count.
-            if let Some((key, _)) = &f.after {
-                q = q.filter(upper(devices::identifier).gt(key.clone()));
+            if let Some((key, id)) = &f.after {
+                q = q.filter(
+                    keyset(upper(devices::identifier), devices::id).gt(keyset(key.clone(), *id)),
+                );
             }
-            q.order(upper(devices::identifier).asc())
+            q.order((upper(devices::identifier).asc(), devices::id.asc()))
         }
     }
 }
