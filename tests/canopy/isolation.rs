@@ -79,6 +79,47 @@ impl Model {
 
 const ROLES: [Role; 3] = [Role::Admin, Role::Operator, Role::Viewer];
 
+/// A forest: two roots, then each tenant under a random earlier one; and the model of it.
+fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) {
+    let mut tenants: Vec<Tenant> = vec![app.root("Root A"), app.root("Root B")];
+    for n in 0..12 {
+        let parent = tenants[rng.below(tenants.len())].clone();
+        tenants.push(app.child(&parent, &format!("T{n}")));
+    }
+    let model = Model {
+        parent: tenants.iter().map(|t| (t.id, t.parent_id)).collect(),
+        grants: HashMap::new(),
+    };
+    (tenants, model)
+}
+
+/// Seven people `user0..6@example.com`, each with a random role somewhere and, half of them,
+/// a second one elsewhere; signed in, and recorded in the model.
+async fn people(
+    app: &crate::helpers::TestApp,
+    rng: &mut Rng,
+    tenants: &[Tenant],
+    model: &mut Model,
+) -> Vec<Browser> {
+    let mut users = Vec::new();
+    for u in 0..7 {
+        let email = format!("user{u}@example.com");
+        let first = &tenants[rng.below(tenants.len())];
+        let role = ROLES[rng.below(3)];
+        let id = app.user(&email, first, role);
+        let mut held = vec![(first.id, role)];
+        let second = &tenants[rng.below(tenants.len())];
+        if rng.below(2) == 0 && second.id != first.id {
+            let role = ROLES[rng.below(3)];
+            memberships::grant(&mut app.conn(), &Actor::system(), id, second, role).unwrap();
+            held.push((second.id, role));
+        }
+        model.grants.insert(u, held);
+        users.push(app.signed_in(&email).await);
+    }
+    users
+}
+
 /// A new seed every run (printed, so a failure can be replayed), or the one in
 /// `CANOPY_ISOLATION_SEED`.
 fn seed() -> u64 {
@@ -99,17 +140,7 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     let seed = seed();
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
-
-    // A forest: two roots, then each tenant under a random earlier one.
-    let mut tenants: Vec<Tenant> = vec![app.root("Root A"), app.root("Root B")];
-    for n in 0..12 {
-        let parent = tenants[rng.below(tenants.len())].clone();
-        tenants.push(app.child(&parent, &format!("T{n}")));
-    }
-    let mut model = Model {
-        parent: tenants.iter().map(|t| (t.id, t.parent_id)).collect(),
-        grants: HashMap::new(),
-    };
+    let (tenants, mut model) = forest(&app, &mut rng);
     let mut devices: Vec<(Uuid, Uuid)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         if rng.below(3) > 0 {
@@ -119,24 +150,7 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
             ));
         }
     }
-    let mut users = Vec::new();
-    for u in 0..7 {
-        let email = format!("user{u}@example.com");
-        let first = &tenants[rng.below(tenants.len())];
-        let role = ROLES[rng.below(3)];
-        let id = app.user(&email, first, role);
-        let mut held = vec![(first.id, role)];
-        if rng.below(2) == 0 {
-            let second = &tenants[rng.below(tenants.len())];
-            if second.id != first.id {
-                let role = ROLES[rng.below(3)];
-                memberships::grant(&mut app.conn(), &Actor::system(), id, second, role).unwrap();
-                held.push((second.id, role));
-            }
-        }
-        model.grants.insert(u, held);
-        users.push(app.signed_in(&email).await);
-    }
+    let mut users = people(&app, &mut rng, &tenants, &mut model).await;
 
     // What each action is, as a request, and which rule applies.
     let tenant_actions: [(&str, &str); 6] = [
@@ -289,15 +303,7 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
     let seed = seed();
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
-    let mut tenants: Vec<Tenant> = vec![app.root("Root A"), app.root("Root B")];
-    for n in 0..12 {
-        let parent = tenants[rng.below(tenants.len())].clone();
-        tenants.push(app.child(&parent, &format!("T{n}")));
-    }
-    let mut model = Model {
-        parent: tenants.iter().map(|t| (t.id, t.parent_id)).collect(),
-        grants: HashMap::new(),
-    };
+    let (tenants, mut model) = forest(&app, &mut rng);
     let mut devices: Vec<(String, Uuid)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         for k in 0..rng.below(3) {
@@ -306,22 +312,7 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
             devices.push((serial, t.id));
         }
     }
-    let mut users = Vec::new();
-    for u in 0..7 {
-        let email = format!("user{u}@example.com");
-        let first = &tenants[rng.below(tenants.len())];
-        let role = ROLES[rng.below(3)];
-        let id = app.user(&email, first, role);
-        let mut held = vec![(first.id, role)];
-        let second = &tenants[rng.below(tenants.len())];
-        if rng.below(2) == 0 && second.id != first.id {
-            let role = ROLES[rng.below(3)];
-            memberships::grant(&mut app.conn(), &Actor::system(), id, second, role).unwrap();
-            held.push((second.id, role));
-        }
-        model.grants.insert(u, held);
-        users.push(app.signed_in(&email).await);
-    }
+    let mut users = people(&app, &mut rng, &tenants, &mut model).await;
     let name_of: HashMap<Uuid, String> = tenants.iter().map(|t| (t.id, t.name.clone())).collect();
 
     let mut checked: HashMap<&str, usize> = HashMap::new();

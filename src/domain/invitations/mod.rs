@@ -241,29 +241,44 @@ pub fn revoke_unbacked(conn: &mut PgConnection, inviter: Uuid) -> Result<usize, 
         if still_backed(conn, inv)? {
             continue;
         }
-        diesel::update(invitations::table.find(inv.id))
-            .set((
-                invitations::state.eq("revoked"),
-                invitations::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?;
-        audit::record(
+        mark_revoked(
             conn,
             &Actor::system(),
-            Event {
-                tenant_path: Some(&inv.tenant_path),
-                action: "invitation.revoke",
-                target_type: "invitation",
-                target_id: Some(inv.id),
-                detail: serde_json::json!({
-                    "email": inv.email,
-                    "reason": "the inviter can no longer grant this access",
-                }),
-            },
+            inv,
+            serde_json::json!({
+                "email": inv.email,
+                "reason": "the inviter can no longer grant this access",
+            }),
         )?;
         revoked += 1;
     }
     Ok(revoked)
+}
+
+/// Revokes a pending invitation and audits it with `detail`; inside the caller's transaction.
+fn mark_revoked(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    inv: &Invitation,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    diesel::update(invitations::table.find(inv.id))
+        .set((
+            invitations::state.eq("revoked"),
+            invitations::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        Event {
+            tenant_path: Some(&inv.tenant_path),
+            action: "invitation.revoke",
+            target_type: "invitation",
+            target_id: Some(inv.id),
+            detail,
+        },
+    )
 }
 
 /// An invitation of exactly this tenant, locked for a change.
@@ -322,23 +337,7 @@ pub fn revoke(
         if inv.state != "pending" {
             return Err(ChangeError::NotPending(inv.shown_state()));
         }
-        diesel::update(invitations::table.find(id))
-            .set((
-                invitations::state.eq("revoked"),
-                invitations::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: "invitation.revoke",
-                target_type: "invitation",
-                target_id: Some(id),
-                detail: serde_json::json!({ "email": inv.email }),
-            },
-        )?;
+        mark_revoked(conn, actor, &inv, serde_json::json!({ "email": inv.email }))?;
         Ok(())
     })
 }
