@@ -256,33 +256,24 @@ fn every_id_a_handler_reads_from_a_query_or_form_is_declared_in_the_route_table(
         .flat_map(|r| r.params.iter().map(|p| p.name))
         .collect();
     let mut found = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from("src/web")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
+    for (path, text) in web_sources() {
+        let mut in_input = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("#[derive(") {
+                in_input = t.contains("Deserialize");
+            } else if t == "}" {
+                in_input = false;
+            } else if in_input
+                && t.contains("Uuid")
+                && let Some((name, _)) = t.trim_start_matches("pub ").split_once(':')
+            {
+                found.push((path.display().to_string(), name.trim().to_string()));
             }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let mut in_input = false;
-            for line in text.lines() {
-                let t = line.trim();
-                if t.starts_with("#[derive(") {
-                    in_input = t.contains("Deserialize");
-                } else if t == "}" {
-                    in_input = false;
-                } else if in_input
-                    && t.contains("Uuid")
-                    && let Some((name, _)) = t.trim_start_matches("pub ").split_once(':')
-                {
-                    found.push((path.display().to_string(), name.trim().to_string()));
-                }
-                // Hand-parsed pairs: `"to" if … => … Uuid::parse_str`.
-                if t.starts_with('"') && t.contains("=>") && t.contains("Uuid::parse_str") {
-                    let name = t[1..].split('"').next().unwrap_or_default();
-                    found.push((path.display().to_string(), name.to_string()));
-                }
+            // Hand-parsed pairs: `"to" if … => … Uuid::parse_str`.
+            if t.starts_with('"') && t.contains("=>") && t.contains("Uuid::parse_str") {
+                let name = t[1..].split('"').next().unwrap_or_default();
+                found.push((path.display().to_string(), name.to_string()));
             }
         }
     }
@@ -297,6 +288,18 @@ fn every_id_a_handler_reads_from_a_query_or_form_is_declared_in_the_route_table(
 
 #[test]
 fn the_web_layer_reaches_tenants_only_through_the_requests_access() {
+    for (path, text) in web_sources() {
+        assert!(
+            !text.contains("system_reach"),
+            "{} makes a proof without the request's access",
+            path.display()
+        );
+    }
+}
+
+/// Every file under `src/web/` with its text.
+fn web_sources() -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
     let mut stack = vec![std::path::PathBuf::from("src/web")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -305,14 +308,11 @@ fn the_web_layer_reaches_tenants_only_through_the_requests_access() {
                 stack.push(path);
             } else {
                 let text = std::fs::read_to_string(&path).unwrap();
-                assert!(
-                    !text.contains("system_reach"),
-                    "{} makes a proof without the request's access",
-                    path.display()
-                );
+                files.push((path, text));
             }
         }
     }
+    files
 }
 
 #[tokio::test]
