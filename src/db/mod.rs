@@ -2,6 +2,7 @@
 //! async executor.
 pub mod embedded;
 pub mod functions;
+pub mod plans;
 pub mod prepared;
 pub mod schema;
 
@@ -23,7 +24,7 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub fn pool(database_url: &str, max_size: u32) -> DbPool {
     let manager = ConnectionManager::<PgConnection>::new(database_url);
     Pool::builder()
-        .connection_customizer(Box::new(CustomPlans))
+        .connection_customizer(Box::new(GenericPlans))
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
@@ -33,28 +34,15 @@ pub fn pool(database_url: &str, max_size: u32) -> DbPool {
         .build_unchecked(manager)
 }
 
-/// Statements are prepared once per connection (see `prepared`), but planned for their
-/// parameters each time: one statement serves subtrees of one device and of a million, and
-/// PostgreSQL's switch to a generic plan after five executions picked, for a root admin's IMEI
-/// search after a leaf admin's, a plan that walked the whole path index (0.9 s; the soak timed
-/// out). A connection whose URL chose a mode itself (`options=-c plan_cache_mode=…`) keeps it.
+/// Sets the connection's plan mode (see `plans`).
 #[derive(Debug, Clone, Copy)]
-struct CustomPlans;
+struct GenericPlans;
 
-impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for CustomPlans {
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for GenericPlans {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        use diesel::RunQueryDsl;
-        let set_by_url: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "current_setting('plan_cache_mode') <> 'auto'",
-        ))
-        .get_result(conn)
-        .map_err(diesel::r2d2::Error::QueryError)?;
-        if !set_by_url {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SET plan_cache_mode = force_custom_plan")
-                .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(plans::ONCE_PER_CONNECTION)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 

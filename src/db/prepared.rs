@@ -1,4 +1,4 @@
-//! SQL text that PostgreSQL parses and plans once per connection.
+//! SQL text that PostgreSQL parses once per connection.
 //!
 //! Why: diesel keeps a prepared statement per connection for every query it can prove to be
 //! the same text each time — its DSL, including boxed queries — but it sends `sql_query` text
@@ -8,8 +8,8 @@
 //! `log_min_duration_statement = 0`). A statement here is `&'static str` text with `$n`
 //! placeholders and typed binds: the same text every time by construction, so it is safe for
 //! diesel's statement cache (keyed by the text and the bind types), and the first execution on
-//! a connection prepares (parses) it for the connection's life. Planning is per execution on
-//! the portal's connections: see `CustomPlans` in `db` for why. Queries whose shape varies with filters
+//! a connection prepares (parses) it for the connection's life; when it is planned is the
+//! business of `plans`. Queries whose shape varies with filters
 //! are written in diesel's DSL (or as one static text per shape), never as text built per
 //! request. The alternatives were weighed: `PREPARE` on connection checkout would mean naming
 //! and versioning every statement by hand and `EXECUTE` text per call; a pooler's statement

@@ -76,7 +76,9 @@ pub fn figures(
     let device_total = devices.iter().map(|d| d.2).sum();
     let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
     let others: Others = if subtree {
-        crate::db::prepared::prepared(
+        // Counts over the subtree: planned for its size (see `db::plans`).
+        crate::db::plans::per_execution(conn, |conn| {
+            crate::db::prepared::prepared(
             // Each count stops past CAP: "more than 10 000" reads as well and stays cheap.
             "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $4) s)
                         AS children,
@@ -93,7 +95,8 @@ pub fn figures(
         .bind::<Array<SqlUuid>, _>(&lo)
         .bind::<Array<SqlUuid>, _>(&hi)
         .bind::<BigInt, _>(CAP + 1)
-        .get_result(conn)?
+        .get_result(conn)
+        })?
     } else {
         crate::db::prepared::prepared(
             "SELECT 0::int8 AS children, 0::int8 AS descendants,

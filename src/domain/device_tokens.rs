@@ -36,10 +36,7 @@ pub fn recognise(
         .inner_join(users::table)
         .filter(device_tokens::token_hash.eq(crypto::sha256_hex(token.as_bytes())))
         .filter(device_tokens::created_at.gt(since))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(users.email) = ")
-                .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
-        )
+        .filter(crate::db::functions::lower(users::email).eq(email.trim().to_lowercase()))
         .select(device_tokens::id)
         .first(conn)
         .optional()?)

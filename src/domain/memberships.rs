@@ -240,6 +240,13 @@ pub fn search(
     conn: &mut PgConnection,
     q: &MemberQuery<'_>,
 ) -> Result<(Vec<MemberRow>, i64), AppError> {
+    crate::db::plans::per_execution(conn, |conn| search_planned(conn, q))
+}
+
+fn search_planned(
+    conn: &mut PgConnection,
+    q: &MemberQuery<'_>,
+) -> Result<(Vec<MemberRow>, i64), AppError> {
     let filtered = || {
         let mut query = memberships::table
             .inner_join(users::table)

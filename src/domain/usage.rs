@@ -157,6 +157,15 @@ pub fn report(
     period: Period,
     today: NaiveDate,
 ) -> Result<Vec<Line>, AppError> {
+    crate::db::plans::per_execution(conn, |conn| report_planned(conn, reached, period, today))
+}
+
+fn report_planned(
+    conn: &mut PgConnection,
+    reached: &Reached,
+    period: Period,
+    today: NaiveDate,
+) -> Result<Vec<Line>, AppError> {
     let root = reached.tenant();
     let months = period.months();
     let slot = |m: NaiveDate| months.iter().position(|x| *x == m);

@@ -105,10 +105,7 @@ pub fn create(
 
 pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>, AppError> {
     Ok(users::table
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = ")
-                .bind::<diesel::sql_types::Text, _>(email.trim().to_lowercase()),
-        )
+        .filter(crate::db::functions::lower(users::email).eq(email.trim().to_lowercase()))
         .select(User::as_select())
         .first(conn)
         .optional()?)

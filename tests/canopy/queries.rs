@@ -8,12 +8,6 @@ use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_inst
 
 use crate::helpers::spawn_app;
 
-static COUNTS: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
-
-fn counts() -> &'static Mutex<HashMap<String, usize>> {
-    COUNTS.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
 static TEXTS: OnceLock<Mutex<HashMap<String, Vec<String>>>> = OnceLock::new();
 
 /// The statements each database was sent, as SQL without their bound values.
@@ -35,7 +29,6 @@ impl Instrumentation for Counter {
             }
             InstrumentationEvent::StartQuery { query, .. } => {
                 if let Some(db) = &self.database {
-                    *counts().lock().unwrap().entry(db.clone()).or_default() += 1;
                     let q = query.to_string();
                     let sql = q.split(" -- binds:").next().unwrap_or_default().to_string();
                     texts()
@@ -60,12 +53,6 @@ fn install() {
     INSTALLED.get_or_init(|| {
         set_default_instrumentation(|| Some(Box::new(Counter { database: None }))).unwrap();
     });
-}
-
-fn statements(database_url: &str) -> usize {
-    let path = database_url.split('?').next().unwrap();
-    let db = path.rsplit('/').next().unwrap();
-    counts().lock().unwrap().get(db).copied().unwrap_or(0)
 }
 
 #[tokio::test]
@@ -105,11 +92,20 @@ async fn each_page_costs_a_few_statements_including_the_session() {
     for (name, path) in &pages {
         // Warm: the first request of a connection may prepare statements.
         alice.get(path).await;
-        let before = statements(&app.database_url);
+        let before = sent(&app.database_url).len();
         let res = alice.get(path).await;
-        let used = statements(&app.database_url) - before;
+        let texts = sent(&app.database_url);
+        let (switches, used): (Vec<&String>, Vec<&String>) = texts[before..]
+            .iter()
+            .partition(|t| t.starts_with("SET plan_cache_mode"));
         assert!(res.status.is_success(), "{name}: {}", res.status);
-        report.push((name, used));
+        report.push((name, used.len()));
+        // Reads of a whole subtree are planned for it: a switch there and one back, at most
+        // twice a page.
+        assert!(
+            switches.len() <= 4 && switches.len() % 2 == 0,
+            "{name}: {switches:?}"
+        );
     }
     println!("statements per page: {report:?}");
     // Three go to the session (load and touch in one), the user with their grants, and the
@@ -265,9 +261,9 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
     assert_eq!(miscounted(&app), 0, "after an import");
 }
 
-/// The plans PostgreSQL logged through `auto_explain` after `from` bytes (only this test turns
-/// it on, for its own connections).
-fn logged_plans(from: u64) -> Vec<String> {
+/// What the server logged with a duration after `from` bytes: plans from `auto_explain`, or
+/// statements (only the tests that turn either on do so, for their own connections).
+fn logged_since(from: u64) -> Vec<String> {
     use std::io::{Read, Seek, SeekFrom};
     let path = crate::helpers::embedded().dir().join("server.log");
     let mut file = std::fs::File::open(path).unwrap();
@@ -360,7 +356,11 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
         assert!(alice.get(&path).await.status.is_success(), "{path}");
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let plans = logged_plans(from);
+    // (Another test may log statements meanwhile: only plans count here.)
+    let plans: Vec<String> = logged_since(from)
+        .into_iter()
+        .filter(|entry| entry.contains(" ms  plan:"))
+        .collect();
     assert!(
         plans.len() > 10,
         "auto_explain logged {} plans",
@@ -419,15 +419,13 @@ fn statement_stats(app: &crate::helpers::TestApp) -> Vec<StatementStat> {
 
 #[tokio::test]
 async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() {
-    // With generic plans forced, a statement planned again can only be one that was parsed
-    // again: not prepared. (The portal itself leaves `plan_cache_mode` at `auto`, so that
-    // PostgreSQL may still choose a custom plan where parameters change the best plan — the
-    // device list of a root against a leaf; see `db::prepared`.)
+    // The server logs each parse, bind and execute of this app's connections (and no other
+    // test's): a statement prepared again would show as a `parse` line.
     let database_url = tokio::task::spawn_blocking(crate::helpers::fresh_database)
         .await
         .unwrap();
     let app = crate::helpers::spawn_app_on(
-        &format!("{database_url}&options=-c%20plan_cache_mode%3Dforce_generic_plan"),
+        &format!("{database_url}&options=-c%20log_min_duration_statement%3D0"),
         &[],
     )
     .await;
@@ -479,6 +477,9 @@ async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() 
         }
     }
     let before = statement_stats(&app);
+    let log_from = std::fs::metadata(crate::helpers::embedded().dir().join("server.log"))
+        .unwrap()
+        .len();
 
     for _ in 0..5 {
         for p in &pages {
@@ -489,23 +490,65 @@ async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() 
         }
     }
 
-    let after = statement_stats(&app);
-    let planned: Vec<(String, i64, i64)> = after
+    let logged = logged_since(log_from);
+    let executed = logged
         .iter()
-        .filter_map(|s| {
-            let old = before.iter().find(|b| b.query == s.query);
-            let plans = s.plans - old.map_or(0, |b| b.plans);
-            let calls = s.calls - old.map_or(0, |b| b.calls);
-            (plans > 0 && !s.query.contains("pg_stat_statements"))
-                .then(|| (s.query.chars().take(400).collect(), calls, plans))
-        })
+        .filter(|e| e.contains(" ms  execute "))
+        .count();
+    assert!(executed > 100, "{executed} executions logged");
+    let parsed: Vec<&String> = logged
+        .iter()
+        .filter(|entry| entry.contains(" ms  parse "))
         .collect();
-    let calls: i64 =
-        after.iter().map(|s| s.calls).sum::<i64>() - before.iter().map(|s| s.calls).sum::<i64>();
-    assert!(calls > 100, "{calls} statements ran");
     assert!(
-        planned.is_empty(),
-        "{} statements were planned again (text, calls, plans): {planned:#?}",
-        planned.len()
+        parsed.is_empty(),
+        "{} statements were parsed again: {parsed:#?}",
+        parsed.len()
+    );
+    let after = statement_stats(&app);
+    let mut planned_once = Vec::new();
+    let mut planned_again = Vec::new();
+    for s in &after {
+        let old = before.iter().find(|b| b.query == s.query);
+        let plans = s.plans - old.map_or(0, |b| b.plans);
+        let calls = s.calls - old.map_or(0, |b| b.calls);
+        if calls == 0 || s.query.contains("pg_stat_statements") || s.query.starts_with("SET ") {
+            continue;
+        }
+        if plans == 0 {
+            planned_once.push(&s.query);
+        } else {
+            planned_again.push(&s.query);
+        }
+    }
+    // Lookups by key — the session, the user with their grants, the tenant in view, a device —
+    // keep their first plan; only reads of a whole tenant or subtree (and what runs beside
+    // them) are planned for their parameters: see `db::plans`.
+    for query in &planned_again {
+        assert!(
+            READS_OF_A_WHOLE_TENANT.iter().any(|m| query.contains(m)),
+            "a lookup by key was planned again: {query}"
+        );
+    }
+    for every_page in ["FROM sessions", "FROM users u LEFT JOIN LATERAL"] {
+        assert!(
+            planned_once.iter().any(|q| q.contains(every_page)),
+            "{every_page} was planned again: {planned_again:#?}"
+        );
+    }
+    assert!(
+        planned_once.len() >= 10,
+        "{} statements kept their plan",
+        planned_once.len()
     );
 }
+
+/// Conditions by which a statement reads a whole subtree (or a tenant's own rows).
+const READS_OF_A_WHOLE_TENANT: [&str; 6] = [
+    "\"devices\".\"tenant_id\" = $",
+    "\"memberships\".\"tenant_id\" = $",
+    "tenant_path\" >= $",
+    "traversal_ids\" >= $",
+    "tenant_path >= $",
+    "traversal_ids >= $",
+];

@@ -2,10 +2,9 @@
 //! event that names only tenants the reader reaches.
 use std::collections::HashMap;
 
+use crate::db::functions::lower;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
 use uuid::Uuid;
 
 use crate::access::Reached;
@@ -83,6 +82,15 @@ pub fn search(
     f: &LogFilter,
     limit: i64,
 ) -> Result<Vec<LogEntry>, AppError> {
+    crate::db::plans::per_execution(conn, |conn| search_planned(conn, reached, f, limit))
+}
+
+fn search_planned(
+    conn: &mut PgConnection,
+    reached: &Reached,
+    f: &LogFilter,
+    limit: i64,
+) -> Result<Vec<LogEntry>, AppError> {
     let (lo, hi) = subtree_bounds(reached.path());
     let mut q = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))
@@ -96,11 +104,10 @@ pub fn search(
     if !actor.is_empty() {
         let pattern = format!("%{}%", crate::db::like_escape(&actor));
         q = q.filter(
-            sql::<Bool>("(lower(users.email) LIKE ")
-                .bind::<Text, _>(pattern.clone())
-                .sql(" OR lower(users.display_name) LIKE ")
-                .bind::<Text, _>(pattern)
-                .sql(")"),
+            lower(users::email)
+                .nullable()
+                .like(pattern.clone())
+                .or(lower(users::display_name).nullable().like(pattern)),
         );
     }
     if let Some(a) = &f.action {

@@ -180,29 +180,34 @@ fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, Ap
 
 /// One page (up to `limit` rows) and how many match in all.
 pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Total), AppError> {
-    let total = match kept_total(conn, f)? {
-        Some(n) => Total { n, exact: true },
-        None => {
-            // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
-            let n = filtered(f)
-                .select(1.into_sql::<Integer>())
-                .limit(COUNT_CAP + 1)
-                .load::<i32>(conn)?
-                .len() as i64;
-            Total {
-                n,
-                exact: n <= COUNT_CAP,
+    let kept = kept_total(conn, f)?;
+    crate::db::plans::per_execution(conn, |conn| {
+        let total = match kept {
+            Some(n) => Total { n, exact: true },
+            None => {
+                // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
+                let n = filtered(f)
+                    .select(1.into_sql::<Integer>())
+                    .limit(COUNT_CAP + 1)
+                    .load::<i32>(conn)?
+                    .len() as i64;
+                Total {
+                    n,
+                    exact: n <= COUNT_CAP,
+                }
             }
-        }
-    };
-    let rows = sorted(f)
-        .limit(f.limit)
-        .select(Device::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+        };
+        let rows = sorted(f)
+            .limit(f.limit)
+            .select(Device::as_select())
+            .load(conn)?;
+        Ok((rows, total))
+    })
 }
 
 /// Every matching device in sort order, for export.
 pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, AppError> {
-    Ok(sorted(f).select(Device::as_select()).load(conn)?)
+    crate::db::plans::per_execution(conn, |conn| {
+        Ok(sorted(f).select(Device::as_select()).load(conn)?)
+    })
 }

@@ -93,8 +93,7 @@ pub fn find_by_identifier(
 ) -> Result<Option<Device>, AppError> {
     Ok(devices::table
         .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("upper(identifier) = ")
-                .bind::<diesel::sql_types::Text, _>(identifier.to_ascii_uppercase()),
+            crate::db::functions::upper(devices::identifier).eq(identifier.to_ascii_uppercase()),
         )
         .select(Device::as_select())
         .first(conn)

@@ -119,16 +119,7 @@ pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, A
 
 /// Every tenant of the subtree rooted at `path`, in tree order.
 pub fn subtree(conn: &mut PgConnection, path: &[Uuid]) -> Result<Vec<Tenant>, AppError> {
-    let (lo, hi) = subtree_bounds(path);
-    Ok(tenants::table
-        .filter(
-            tenants::traversal_ids
-                .ge(lo)
-                .and(tenants::traversal_ids.lt(hi)),
-        )
-        .order(tenants::traversal_ids.asc())
-        .select(Tenant::as_select())
-        .load(conn)?)
+    subtree_limited(conn, path, i64::MAX)
 }
 
 /// The first `limit` tenants of a subtree, in tree order.
@@ -138,16 +129,18 @@ pub fn subtree_limited(
     limit: i64,
 ) -> Result<Vec<Tenant>, AppError> {
     let (lo, hi) = subtree_bounds(path);
-    Ok(tenants::table
-        .filter(
-            tenants::traversal_ids
-                .ge(lo)
-                .and(tenants::traversal_ids.lt(hi)),
-        )
-        .order(tenants::traversal_ids.asc())
-        .limit(limit)
-        .select(Tenant::as_select())
-        .load(conn)?)
+    crate::db::plans::per_execution(conn, |conn| {
+        Ok(tenants::table
+            .filter(
+                tenants::traversal_ids
+                    .ge(lo)
+                    .and(tenants::traversal_ids.lt(hi)),
+            )
+            .order(tenants::traversal_ids.asc())
+            .limit(limit)
+            .select(Tenant::as_select())
+            .load(conn)?)
+    })
 }
 
 #[derive(Insertable)]

@@ -18,17 +18,19 @@ pub struct MovePreview {
 }
 
 pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, AppError> {
-    let tenants = subtree(conn, &tenant.traversal_ids)?;
-    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-    let members = memberships::table
-        .filter(
-            memberships::tenant_path
-                .ge(lo)
-                .and(memberships::tenant_path.lt(hi)),
-        )
-        .count()
-        .get_result(conn)?;
-    Ok(MovePreview { tenants, members })
+    crate::db::plans::per_execution(conn, |conn| {
+        let tenants = subtree(conn, &tenant.traversal_ids)?;
+        let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
+        let members = memberships::table
+            .filter(
+                memberships::tenant_path
+                    .ge(lo)
+                    .and(memberships::tenant_path.lt(hi)),
+            )
+            .count()
+            .get_result(conn)?;
+        Ok(MovePreview { tenants, members })
+    })
 }
 
 /// Moves a tenant and everything below it under `to`, in one transaction. The caller's right
@@ -41,90 +43,93 @@ pub fn move_subtree(
     to: &Reached,
 ) -> Result<Tenant, TenantError> {
     let (actor, tenant_id, new_parent_id) = (&access.actor, moving.id(), to.id());
+    // Every statement covers the subtree, whatever its size: planned for it.
     conn.transaction(|conn| {
-        // Moves are rare; serialising them rules out two moves racing into a cycle.
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7461203)").execute(conn)?;
-        let locked: Vec<Tenant> = tenants::table
-            .filter(tenants::id.eq_any([tenant_id, new_parent_id]))
-            .order(tenants::id.asc())
-            .for_update()
-            .select(Tenant::as_select())
-            .load(conn)?;
-        let tenant = locked
-            .iter()
-            .find(|t| t.id == tenant_id)
-            .ok_or(AppError::NotFound)?;
-        let parent = locked
-            .iter()
-            .find(|t| t.id == new_parent_id)
-            .ok_or(AppError::NotFound)?;
-        if !access.may_restructure(&tenant.traversal_ids)
-            || !access.administers(&parent.traversal_ids)
-        {
-            return Err(AppError::NotFound.into());
-        }
-        if parent.traversal_ids.contains(&tenant.id) {
-            return Err(TenantError::Cycle);
-        }
-        if tenant.parent_id == Some(parent.id) {
-            return Err(TenantError::SameParent);
-        }
-        let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-        tenants::table
-            .filter(
-                tenants::traversal_ids
-                    .ge(&lo)
-                    .and(tenants::traversal_ids.lt(&hi)),
-            )
-            .for_update()
-            .select(tenants::id)
-            .load::<Uuid>(conn)?;
-        // Keep each path's tail from the moved tenant down, behind the new parent's path.
-        let keep_from = tenant.traversal_ids.len() as i64;
-        // The subtree's own counts do not change; only the ancestors' totals move (below).
-        crate::domain::devices::counts::defer(conn)?;
-        // Everything that carries a copy of a tenant's path moves along.
-        for table in ["tenants", "memberships", "devices", "invitations"] {
-            let column = if table == "tenants" {
-                "traversal_ids"
-            } else {
-                "tenant_path"
-            };
-            diesel::sql_query(format!(
-                "UPDATE {table} SET {column} = $1 || {column}[$2:] \
+        crate::db::plans::per_execution(conn, |conn| {
+            // Moves are rare; serialising them rules out two moves racing into a cycle.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7461203)").execute(conn)?;
+            let locked: Vec<Tenant> = tenants::table
+                .filter(tenants::id.eq_any([tenant_id, new_parent_id]))
+                .order(tenants::id.asc())
+                .for_update()
+                .select(Tenant::as_select())
+                .load(conn)?;
+            let tenant = locked
+                .iter()
+                .find(|t| t.id == tenant_id)
+                .ok_or(AppError::NotFound)?;
+            let parent = locked
+                .iter()
+                .find(|t| t.id == new_parent_id)
+                .ok_or(AppError::NotFound)?;
+            if !access.may_restructure(&tenant.traversal_ids)
+                || !access.administers(&parent.traversal_ids)
+            {
+                return Err(AppError::NotFound.into());
+            }
+            if parent.traversal_ids.contains(&tenant.id) {
+                return Err(TenantError::Cycle);
+            }
+            if tenant.parent_id == Some(parent.id) {
+                return Err(TenantError::SameParent);
+            }
+            let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
+            tenants::table
+                .filter(
+                    tenants::traversal_ids
+                        .ge(&lo)
+                        .and(tenants::traversal_ids.lt(&hi)),
+                )
+                .for_update()
+                .select(tenants::id)
+                .load::<Uuid>(conn)?;
+            // Keep each path's tail from the moved tenant down, behind the new parent's path.
+            let keep_from = tenant.traversal_ids.len() as i64;
+            // The subtree's own counts do not change; only the ancestors' totals move (below).
+            crate::domain::devices::counts::defer(conn)?;
+            // Everything that carries a copy of a tenant's path moves along.
+            for table in ["tenants", "memberships", "devices", "invitations"] {
+                let column = if table == "tenants" {
+                    "traversal_ids"
+                } else {
+                    "tenant_path"
+                };
+                diesel::sql_query(format!(
+                    "UPDATE {table} SET {column} = $1 || {column}[$2:] \
                  WHERE {column} >= $3 AND {column} < $4"
-            ))
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
-            .bind::<BigInt, _>(keep_from)
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
-            .execute(conn)?;
-        }
-        let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
-        crate::domain::devices::counts::move_subtree(
-            conn,
-            tenant.id,
-            old_parent,
-            &parent.traversal_ids,
-        )?;
-        let moved = diesel::update(tenants::table.find(tenant.id))
-            .set((
-                tenants::parent_id.eq(parent.id),
-                tenants::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Tenant::as_returning())
-            .get_result(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&moved.traversal_ids),
-                action: "tenant.move",
-                target_type: "tenant",
-                target_id: Some(tenant.id),
-                detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
-            },
-        )?;
-        Ok(moved)
+                ))
+                .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
+                .bind::<BigInt, _>(keep_from)
+                .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
+                .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
+                .execute(conn)?;
+            }
+            let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
+            crate::domain::devices::counts::move_subtree(
+                conn,
+                tenant.id,
+                old_parent,
+                &parent.traversal_ids,
+            )?;
+            let moved = diesel::update(tenants::table.find(tenant.id))
+                .set((
+                    tenants::parent_id.eq(parent.id),
+                    tenants::updated_at.eq(diesel::dsl::now),
+                ))
+                .returning(Tenant::as_returning())
+                .get_result(conn)?;
+            audit::record(
+                conn,
+                actor,
+                Event {
+                    tenant_path: Some(&moved.traversal_ids),
+                    action: "tenant.move",
+                    target_type: "tenant",
+                    target_id: Some(tenant.id),
+                    detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
+                },
+            )?;
+            Ok(moved)
+        })
     })
 }
