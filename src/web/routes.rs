@@ -182,6 +182,8 @@ route_table! {
     post "/tenants/{id}/devices" => devices::create, signed_in;
     get "/tenants/{id}/devices/new" => devices::new_form, signed_in;
     get "/tenants/{id}/devices/export.csv" => devices::export, signed_in, query tenant: Tenant;
+    get "/tenants/{id}/devices/tenant-options" => devices::tenant_options, signed_in,
+        query tenant: Tenant, query after_id: Device;
     get "/tenants/{id}/devices/import" => devices::import_form, signed_in;
     post "/tenants/{id}/devices/import" => devices::import_check, signed_in;
     get "/tenants/{id}/devices/import/{job}" => devices::import_progress, signed_in;

@@ -191,6 +191,10 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             &[("q", "unit"), ("tenant", &a)],
         ),
         get(
+            format!("/tenants/{a}/devices/tenant-options"),
+            &[("for", "filter"), ("tenant", &u), ("after_id", &d)],
+        ),
+        get(
             format!("/tenants/{a}/members"),
             &[("q", "v"), ("sub", "1"), ("page", "2")],
         ),

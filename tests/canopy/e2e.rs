@@ -319,6 +319,12 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
         let checkbox = format!("input[aria-label='Select Device SAT-{i}']");
         click(&c, &checkbox).await;
     }
+    // The move targets load when the picker is reached for.
+    click(&c, "#move-to").await;
+    assert!(
+        wait_for_text(&c, "#move-to", "Acme UK").await,
+        "move targets loaded"
+    );
     let select = c.find(Locator::Id("move-to")).await.unwrap();
     select.select_by_label("Acme UK").await.unwrap();
     c.find(Locator::Id("move-preview"))
@@ -336,6 +342,28 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
         .await
         .unwrap();
     assert!(wait_for_text(&c, "#device-total", "5 devices").await);
+    // So does the tenant filter; choosing a tenant lists its devices alone.
+    c.find(Locator::Css("input[name='sub']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#tenant-filter").await;
+    assert!(
+        wait_for_text(&c, "#tenant-filter", "Acme UK").await,
+        "tenant filter loaded"
+    );
+    c.find(Locator::Id("tenant-filter"))
+        .await
+        .unwrap()
+        .select_by_label("Acme UK")
+        .await
+        .unwrap();
+    assert!(
+        wait_for_text(&c, "#device-total", "3 devices").await,
+        "filtered to Acme UK"
+    );
     c.close().await.unwrap();
 
     let (_driver2, uma) = browser().await;

@@ -15,6 +15,7 @@ mod instances;
 mod invitations;
 mod isolation;
 mod people;
+mod pickers;
 mod portal;
 mod proxy;
 mod queries;

@@ -3,12 +3,14 @@
 mod edit;
 mod import;
 mod moves;
+mod pickers;
 
 pub use edit::{create, edit_form, new_form, retire, show, update};
 pub use import::{
     check as import_check, form as import_form, progress as import_progress, run as import_run,
 };
 pub use moves::{move_devices, move_preview};
+pub use pickers::tenant_options;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -173,7 +175,6 @@ pub struct Results {
     total: list::Total,
     next: Option<String>,
     can_move: bool,
-    targets: Vec<Tenant>,
     first_page: bool,
 }
 
@@ -188,8 +189,9 @@ struct ListPage {
     results: Results,
     kinds: &'static [(&'static str, &'static str)],
     statuses: &'static [(&'static str, &'static str)],
-    /// The tenants of this subtree, for the tenant filter (admins).
-    subtree: Vec<Tenant>,
+    /// The tenant the list is filtered to, if any: the picker's other options load when
+    /// it is opened (`pickers`).
+    chosen: Option<Tenant>,
 }
 
 pub async fn list(
@@ -203,20 +205,11 @@ pub async fn list(
     let id = id.into_inner();
     let query = query.clean();
     let q = query.clone();
-    let (reached, rows, total, targets) = db::run(&state.pool, move |conn| {
+    let (reached, chosen, rows, total) = db::run(&state.pool, move |conn| {
         let view = q.resolve(conn, &access, id)?;
         let (rows, total) = list::page(conn, &q.filter(&view, PAGE))?;
-        let reached = view.reached;
-        // Move targets and the tenant filter: this subtree, in tree order, within a bound that
-        // keeps the page light on a tree of thousands of tenants.
-        let targets = if reached.role() == Role::Admin {
-            tenants::subtree_limited(conn, &reached.tenant().traversal_ids, TARGETS)?
-        } else {
-            Vec::new()
-        };
-        // Owners' names: most are at hand already (this tenant, the listed subtree).
-        let mut owners: Vec<Tenant> = vec![reached.tenant().clone()];
-        owners.extend(targets.iter().cloned());
+        // Owners' names: this tenant's at hand, the others' in one look-up by key.
+        let mut owners: Vec<Tenant> = vec![view.reached.tenant().clone()];
         let mut missing: Vec<Uuid> = rows
             .iter()
             .map(|d| d.tenant_id)
@@ -235,7 +228,8 @@ pub async fn list(
                 (d, name)
             })
             .collect();
-        Ok((reached, names, total, targets))
+        let chosen = view.chosen.map(Reached::into_tenant);
+        Ok((view.reached, chosen, names, total))
     })
     .await?;
     let sort = Sort::parse(&query.sort);
@@ -254,15 +248,13 @@ pub async fn list(
         total,
         next,
         can_move: is_admin,
-        targets: targets.clone(),
     };
     if is_htmx(&req) {
         return html(&results);
     }
-    let subtree = targets;
     html(&ListPage {
         chrome,
-        subtree,
+        chosen,
         can_operate: reached.role() >= Role::Operator,
         is_admin,
         tenant: reached.into_tenant(),

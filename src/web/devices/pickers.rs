@@ -1,0 +1,68 @@
+//! The tenant pickers of the device list (the tenant filter and the move target), loaded
+//! when a person reaches for them rather than with every page: on a tree of thousands of
+//! tenants they were most of the list page's bytes and a read of the subtree per request.
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{ListQuery, TARGETS};
+use crate::access::Access;
+use crate::db;
+use crate::domain::tenants::{self, Tenant};
+use crate::error::AppError;
+use crate::web::AppState;
+use crate::web::render::html;
+
+#[derive(Debug, Deserialize)]
+pub struct PickerQuery {
+    /// `filter` (with "Any" first) or `move` (with a prompt first).
+    #[serde(default, rename = "for")]
+    purpose: String,
+    #[serde(flatten)]
+    list: ListQuery,
+}
+
+#[derive(Template)]
+#[template(path = "devices/_tenant_options.html")]
+struct Options {
+    /// The first, empty choice: "Any" for the filter, a prompt for a move.
+    blank: &'static str,
+    tenants: Vec<Tenant>,
+    selected: Option<Uuid>,
+}
+
+/// The options of a tenant picker: the first `TARGETS` tenants of the page's subtree in tree
+/// order, the chosen filter (if any, resolved like the list's own) marked. Admins only.
+pub async fn tenant_options(
+    access: Access,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<PickerQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let blank = if query.purpose == "move" {
+        "Choose a tenant…"
+    } else {
+        "Any"
+    };
+    let list = query.list.clean();
+    let (tenants, selected) = db::run(&state.pool, move |conn| {
+        let view = list.resolve(conn, &access, id)?;
+        if !view.reached.is_admin() {
+            return Err(AppError::Forbidden(
+                "Only the tenant's admins choose among its sub-tenants.".into(),
+            ));
+        }
+        let tenants =
+            tenants::subtree_limited(conn, &view.reached.tenant().traversal_ids, TARGETS)?;
+        Ok((tenants, view.chosen.map(|c| c.id())))
+    })
+    .await?;
+    html(&Options {
+        blank,
+        tenants,
+        selected,
+    })
+}
