@@ -211,6 +211,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    subtree_counts (tenant_id) {
+        tenant_id -> Uuid,
+        tenants -> Int8,
+        members -> Int8,
+    }
+}
+
+diesel::table! {
     logos (hash) {
         hash -> Text,
         content_type -> Text,
@@ -257,6 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_resets,
     memberships,
     sessions,
+    subtree_counts,
     tenants,
     users,
 );

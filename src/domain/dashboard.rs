@@ -76,26 +76,26 @@ pub fn figures(
     let device_total = devices.iter().map(|d| d.2).sum();
     let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
     let others: Others = if subtree {
-        // Counts over the subtree: planned for its size (see `db::plans`).
+        // Tenants and members below come from the kept `subtree_counts` (exact, one row);
+        // children and pending invitations are counted, each stopping past CAP. Planned for
+        // the subtree's size (see `db::plans`).
         crate::db::plans::per_execution(conn, |conn| {
             crate::db::prepared::prepared(
-            // Each count stops past CAP: "more than 10 000" reads as well and stays cheap.
-            "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $4) s)
-                        AS children,
-                    (SELECT count(*) FROM (SELECT 1 FROM tenants
-                        WHERE traversal_ids >= $2 AND traversal_ids < $3 LIMIT $4 + 1) s) - 1
-                        AS descendants,
-                    (SELECT count(*) FROM (SELECT 1 FROM memberships
-                        WHERE tenant_path >= $2 AND tenant_path < $3 LIMIT $4) s) AS members,
-                    (SELECT count(*) FROM (SELECT 1 FROM invitations
-                        WHERE tenant_path >= $2 AND tenant_path < $3
-                        AND state = 'pending' AND expires_at > now() LIMIT $4) s) AS pending",
-        )
-        .bind::<SqlUuid, _>(tenant.id)
-        .bind::<Array<SqlUuid>, _>(&lo)
-        .bind::<Array<SqlUuid>, _>(&hi)
-        .bind::<BigInt, _>(CAP + 1)
-        .get_result(conn)
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $4) s)
+                            AS children,
+                        coalesce((SELECT tenants - 1 FROM subtree_counts WHERE tenant_id = $1), 0)
+                            AS descendants,
+                        coalesce((SELECT members FROM subtree_counts WHERE tenant_id = $1), 0)
+                            AS members,
+                        (SELECT count(*) FROM (SELECT 1 FROM invitations
+                            WHERE tenant_path >= $2 AND tenant_path < $3
+                            AND state = 'pending' AND expires_at > now() LIMIT $4) s) AS pending",
+            )
+            .bind::<SqlUuid, _>(tenant.id)
+            .bind::<Array<SqlUuid>, _>(&lo)
+            .bind::<Array<SqlUuid>, _>(&hi)
+            .bind::<BigInt, _>(CAP + 1)
+            .get_result(conn)
         })?
     } else {
         crate::db::prepared::prepared(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::{memberships, tenants, users};
+use crate::db::schema::{memberships, subtree_counts, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
@@ -240,12 +240,24 @@ pub fn search(
     conn: &mut PgConnection,
     q: &MemberQuery<'_>,
 ) -> Result<(Vec<MemberRow>, i64), AppError> {
-    crate::db::plans::per_execution(conn, |conn| search_planned(conn, q))
+    // Without a search term a subtree's count is kept by the database (`subtree_counts`).
+    let kept = if q.subtree && q.search.trim().is_empty() {
+        let n: Option<i64> = subtree_counts::table
+            .find(q.tenant.id())
+            .select(subtree_counts::members)
+            .first(conn)
+            .optional()?;
+        Some(n.unwrap_or(0))
+    } else {
+        None
+    };
+    crate::db::plans::per_execution(conn, |conn| search_planned(conn, q, kept))
 }
 
 fn search_planned(
     conn: &mut PgConnection,
     q: &MemberQuery<'_>,
+    kept: Option<i64>,
 ) -> Result<(Vec<MemberRow>, i64), AppError> {
     let filtered = || {
         let mut query = memberships::table
@@ -274,27 +286,13 @@ fn search_planned(
         }
         query
     };
-    // Without a search term the count needs no joins: one range scan of the memberships.
-    let total = match (
-        q.search.trim().is_empty(),
-        q.subtree.then(|| q.tenant.path()),
-    ) {
-        (true, Some(path)) => {
-            let (lo, hi) = crate::domain::tenants::subtree_bounds(path);
-            memberships::table
-                .filter(
-                    memberships::tenant_path
-                        .ge(lo)
-                        .and(memberships::tenant_path.lt(hi)),
-                )
-                .count()
-                .get_result(conn)?
-        }
-        (true, None) => memberships::table
+    let total = match (kept, q.search.trim().is_empty()) {
+        (Some(n), _) => n,
+        (None, true) => memberships::table
             .filter(memberships::tenant_id.eq(q.tenant.id()))
             .count()
             .get_result(conn)?,
-        _ => filtered().count().get_result(conn)?,
+        (None, false) => filtered().count().get_result(conn)?,
     };
     let rows = filtered()
         .order((

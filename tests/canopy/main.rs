@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod branding;
 mod cli;
+mod counts;
 mod devices;
 mod e2e;
 mod faults;

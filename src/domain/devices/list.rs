@@ -145,12 +145,18 @@ fn sorted<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
 /// on a subtree of a million devices.
 pub const COUNT_CAP: i64 = 10_000;
 
+/// A search counts its matches only this far: someone looking for a device by its IMEI or
+/// name needs "more than 1 000" no more than the exact figure, and a root's search then
+/// walks a tenth of the entries.
+pub const SEARCH_COUNT_CAP: i64 = 1_000;
+
 /// How many devices match: exact from the kept counts, or counted up to `COUNT_CAP + 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Total {
     pub n: i64,
-    /// False when the count stopped at the cap ("more than 10 000").
+    /// False when the count stopped at `cap` ("more than 10 000").
     pub exact: bool,
+    pub cap: i64,
 }
 
 /// The total without reading the devices when the kept counts answer it: no search and no
@@ -183,17 +189,27 @@ pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Tot
     let kept = kept_total(conn, f)?;
     crate::db::plans::per_execution(conn, |conn| {
         let total = match kept {
-            Some(n) => Total { n, exact: true },
+            Some(n) => Total {
+                n,
+                exact: true,
+                cap: COUNT_CAP,
+            },
             None => {
-                // Counting stops at the cap: an index-only walk of at most COUNT_CAP + 1 entries.
+                // Counting stops at the cap: a walk of at most cap + 1 entries.
+                let cap = if f.search.trim().is_empty() {
+                    COUNT_CAP
+                } else {
+                    SEARCH_COUNT_CAP
+                };
                 let n = filtered(f)
                     .select(1.into_sql::<Integer>())
-                    .limit(COUNT_CAP + 1)
+                    .limit(cap + 1)
                     .load::<i32>(conn)?
                     .len() as i64;
                 Total {
                     n,
-                    exact: n <= COUNT_CAP,
+                    exact: n <= cap,
+                    cap,
                 }
             }
         };
