@@ -1,4 +1,3 @@
-DROP INDEX invitations_pending_path_idx;
 DROP TRIGGER memberships_count_delete ON memberships;
 DROP TRIGGER memberships_count_update ON memberships;
 DROP TRIGGER memberships_count_insert ON memberships;

@@ -51,8 +51,3 @@ SELECT tid, sum(t), sum(m) FROM (
     UNION ALL
     SELECT a.tid, 0, 1 FROM memberships x CROSS JOIN LATERAL unnest(x.tenant_path) a(tid)
 ) d GROUP BY tid;
-
--- Pending invitations of a subtree are counted up to a cap with their expiry in hand: an
--- index-only walk.
-CREATE INDEX invitations_pending_path_idx ON invitations (tenant_path, expires_at)
-    WHERE state = 'pending';

@@ -460,7 +460,7 @@ async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() 
 
 /// Conditions by which a statement reads a whole subtree (or a tenant's own rows).
 const READS_OF_A_WHOLE_TENANT: [&str; 6] = [
-    "\"devices\".\"tenant_id\" = $",
+    "\"devices\".\"tenant_path\" = $",
     "\"memberships\".\"tenant_id\" = $",
     "tenant_path\" >= $",
     "traversal_ids\" >= $",

@@ -85,7 +85,8 @@ fn next_digits(digits: &str) -> Option<String> {
 fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     let mut q = devices::table.into_boxed();
     q = match f.scope {
-        Scope::Tenant(reached) => q.filter(devices::tenant_id.eq(reached.id())),
+        // A tenant's own devices carry exactly its path: the path index answers in name order.
+        Scope::Tenant(reached) => q.filter(devices::tenant_path.eq(reached.path().to_vec())),
         Scope::Subtree(reached) => {
             let (lo, hi) = subtree_bounds(reached.path());
             q.filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))

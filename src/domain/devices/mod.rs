@@ -278,9 +278,10 @@ pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRo
         .load(conn)?)
 }
 
-pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, AppError> {
+/// The tenant's own devices (those whose path is exactly the tenant's).
+pub fn count_in(conn: &mut PgConnection, tenant: &Tenant) -> Result<i64, AppError> {
     Ok(devices::table
-        .filter(devices::tenant_id.eq(tenant_id))
+        .filter(devices::tenant_path.eq(&tenant.traversal_ids))
         .count()
         .get_result(conn)?)
 }

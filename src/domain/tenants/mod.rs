@@ -284,7 +284,7 @@ pub fn blockers(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<String>,
         .filter(memberships::tenant_id.eq(tenant.id))
         .count()
         .get_result(conn)?;
-    let devices = crate::domain::devices::count_in(conn, tenant.id)?;
+    let devices = crate::domain::devices::count_in(conn, tenant)?;
     let mut found = Vec::new();
     if devices > 0 {
         found.push(plural(devices, "device"));
