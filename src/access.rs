@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use crate::domain::audit::Actor;
 use crate::domain::devices::{self, Device};
+use crate::domain::error::DomainError;
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
 use crate::domain::users::User;
-use crate::error::AppError;
 
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -63,8 +63,8 @@ impl Reached {
 /// A tenant reached by work that no person asked for — the CLI, the demo data, tests — which
 /// acts everywhere as an admin. The web layer never calls it (a test reads `src/web/` to make
 /// sure): requests reach tenants through `Access` only.
-pub fn system_reach(conn: &mut PgConnection, id: Uuid) -> Result<Reached, AppError> {
-    let tenant = tenants::find(conn, id)?.ok_or(AppError::NotFound)?;
+pub fn system_reach(conn: &mut PgConnection, id: Uuid) -> Result<Reached, DomainError> {
+    let tenant = tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
     Ok(Reached {
         tenant,
         role: Role::Admin,
@@ -89,7 +89,7 @@ impl Access {
         conn: &mut PgConnection,
         user_id: Uuid,
         client_addr: Option<String>,
-    ) -> Result<Option<Self>, AppError> {
+    ) -> Result<Option<Self>, DomainError> {
         let Some((user, grants)) = memberships::user_with_grants(conn, user_id)? else {
             return Ok(None);
         };
@@ -124,14 +124,14 @@ impl Access {
     }
 
     /// The tenant if it is in reach; `NotFound` otherwise.
-    pub fn tenant(&self, conn: &mut PgConnection, id: Uuid) -> Result<Reached, AppError> {
+    pub fn tenant(&self, conn: &mut PgConnection, id: Uuid) -> Result<Reached, DomainError> {
         let tenant = match self.seen(id) {
             Some(t) => t,
-            None => tenants::find(conn, id)?.ok_or(AppError::NotFound)?,
+            None => tenants::find(conn, id)?.ok_or(DomainError::NotFound)?,
         };
         let role = self
             .role_on(&tenant.traversal_ids)
-            .ok_or(AppError::NotFound)?;
+            .ok_or(DomainError::NotFound)?;
         Ok(Reached { tenant, role })
     }
 
@@ -141,7 +141,7 @@ impl Access {
         conn: &mut PgConnection,
         id: Uuid,
         action: Action,
-    ) -> Result<Reached, AppError> {
+    ) -> Result<Reached, DomainError> {
         let reached = self.tenant(conn, id)?;
         self.check(&reached, action)?;
         Ok(reached)
@@ -169,11 +169,11 @@ impl Access {
             .is_some_and(|(_, parent)| self.administers(parent))
     }
 
-    pub fn check(&self, reached: &Reached, action: Action) -> Result<(), AppError> {
+    pub fn check(&self, reached: &Reached, action: Action) -> Result<(), DomainError> {
         if self.allows(reached, action) {
             return Ok(());
         }
-        Err(AppError::Forbidden(match action {
+        Err(DomainError::NotAllowed(match action {
             Action::View => "You cannot see this tenant.".into(),
             Action::Administer => "Only an admin of this tenant can do this.".into(),
             Action::OperateDevices => "Viewers can look at devices but not change them.".into(),
@@ -190,29 +190,29 @@ impl Access {
         conn: &mut PgConnection,
         id: Uuid,
         action: Action,
-    ) -> Result<(Device, Reached), AppError> {
-        let device = devices::find(conn, id)?.ok_or(AppError::NotFound)?;
+    ) -> Result<(Device, Reached), DomainError> {
+        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
         self.role_on(&device.tenant_path)
-            .ok_or(AppError::NotFound)?;
+            .ok_or(DomainError::NotFound)?;
         let reached = self.tenant_for(conn, device.tenant_id, action)?;
         Ok((device, reached))
     }
 
     /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`
     /// for any other tenant, even one reached through an admin grant above it.
-    pub fn own_membership(&self, id: Uuid) -> Result<Uuid, AppError> {
+    pub fn own_membership(&self, id: Uuid) -> Result<Uuid, DomainError> {
         self.grants
             .iter()
             .find(|g| g.tenant_id == id)
             .map(|g| g.tenant_id)
-            .ok_or(AppError::NotFound)
+            .ok_or(DomainError::NotFound)
     }
 
     /// A device in reach, whatever the role there (a list's cursor): one statement.
-    pub fn device_seen(&self, conn: &mut PgConnection, id: Uuid) -> Result<Device, AppError> {
-        let device = devices::find(conn, id)?.ok_or(AppError::NotFound)?;
+    pub fn device_seen(&self, conn: &mut PgConnection, id: Uuid) -> Result<Device, DomainError> {
+        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
         self.role_on(&device.tenant_path)
-            .ok_or(AppError::NotFound)?;
+            .ok_or(DomainError::NotFound)?;
         Ok(device)
     }
 
@@ -226,7 +226,7 @@ impl Access {
         memberships::tops(&self.grants)
     }
 
-    pub fn top_nodes(&self, conn: &mut PgConnection) -> Result<Vec<TreeNode>, AppError> {
+    pub fn top_nodes(&self, conn: &mut PgConnection) -> Result<Vec<TreeNode>, DomainError> {
         tenants::nodes(conn, &self.tops())
     }
 
@@ -236,7 +236,7 @@ impl Access {
         conn: &mut PgConnection,
         reached: &Reached,
         limit: i64,
-    ) -> Result<Vec<TreeNode>, AppError> {
+    ) -> Result<Vec<TreeNode>, DomainError> {
         if reached.role != Role::Admin {
             return Ok(Vec::new());
         }
@@ -248,7 +248,7 @@ impl Access {
         &self,
         conn: &mut PgConnection,
         tenant: &Tenant,
-    ) -> Result<Vec<Tenant>, AppError> {
+    ) -> Result<Vec<Tenant>, DomainError> {
         let path = &tenant.traversal_ids;
         let ids: Vec<Uuid> = (1..path.len())
             .filter(|&n| self.role_on(&path[..n]).is_some())
@@ -264,7 +264,7 @@ impl Access {
         &self,
         conn: &mut PgConnection,
         moving: &Tenant,
-    ) -> Result<Vec<Tenant>, AppError> {
+    ) -> Result<Vec<Tenant>, DomainError> {
         let mut targets = Vec::new();
         for grant in self.grants.iter().filter(|g| g.role == Role::Admin) {
             for t in tenants::subtree(conn, &grant.tenant_path)? {

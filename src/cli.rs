@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::config::Settings;
 use crate::db::{self, embedded};
+use crate::domain::error::chain;
 use crate::domain::setup::{self, SetupError};
 use crate::email::worker::Worker;
 use crate::startup::Application;
@@ -162,7 +163,7 @@ fn bootstrap(settings: &Settings, tenant: &str, email: &str, name: Option<String
             );
             ExitCode::SUCCESS
         }
-        Err(SetupError::App(e)) => fail(e),
+        Err(SetupError::Domain(e)) => fail(chain(&e)),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -287,7 +288,7 @@ async fn housekeeping(pool: db::DbPool) {
     loop {
         let _ = db::run(&pool, |conn| {
             crate::web::session_store::purge_expired(conn)?;
-            crate::domain::throttle::purge_expired(conn)
+            Ok(crate::domain::throttle::purge_expired(conn)?)
         })
         .await;
         actix_web::rt::time::sleep(std::time::Duration::from_secs(600)).await;

@@ -1,10 +1,12 @@
-//! The one error type. Domain code returns it (or converts into it); HTTP status and the
-//! page a person sees are decided here, and `web::htmx` turns error pages into in-place
-//! messages for htmx requests.
+//! The web's error type: HTTP status and the page a person sees are decided here (domain
+//! errors, `domain::error::DomainError`, are mapped in `From` below), and `web::htmx` turns
+//! error pages into in-place messages for htmx requests.
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
+
+use crate::domain::error::{DomainError, chain};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
@@ -124,14 +126,19 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        DomainError::from(e).into()
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
         match e {
-            Error::NotFound => Self::NotFound,
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => Self::Unavailable,
-            other => Self::Internal(other.to_string()),
+            DomainError::NotFound => Self::NotFound,
+            DomainError::NotAllowed(m) => Self::Forbidden(m),
+            DomainError::Invalid(m) => Self::BadRequest(m),
+            DomainError::Conflict(m) => Self::Conflict(m),
+            DomainError::Unavailable => Self::Unavailable,
+            failed @ DomainError::Failed { .. } => Self::Internal(chain(&failed)),
         }
     }
 }

@@ -12,6 +12,7 @@ use diesel::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use crate::domain::error::DomainError;
 use crate::error::AppError;
 
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
@@ -46,10 +47,10 @@ impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for Ge
     }
 }
 
-pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
+pub fn migrate(conn: &mut PgConnection) -> Result<usize, DomainError> {
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+        .map_err(|e| DomainError::failed_with("migration", e.to_string()))?;
     Ok(applied.len())
 }
 
@@ -61,7 +62,7 @@ pub fn like_escape(s: &str) -> String {
 }
 
 /// Splits a unique-constraint violation (a domain error: "exists already") from the rest.
-pub fn unique_violation(e: diesel::result::Error) -> Result<(), AppError> {
+pub fn unique_violation(e: diesel::result::Error) -> Result<(), DomainError> {
     match e {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -71,17 +72,28 @@ pub fn unique_violation(e: diesel::result::Error) -> Result<(), AppError> {
     }
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool.
+/// Runs `f` with a pooled connection on the blocking thread pool (for the web: its errors
+/// are the web's).
 pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
+    run_with(pool, f).await
+}
+
+/// `run` for work whose errors are of another kind (the domain's, for background work).
+pub async fn run_with<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<DomainError> + Send + 'static,
+{
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|_| AppError::Unavailable)?;
+        let mut conn = pool.get().map_err(|_| DomainError::Unavailable)?;
         f(&mut conn)
     })
     .await
-    .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    .map_err(|e| DomainError::failed("blocking task", e))?
 }

@@ -6,8 +6,8 @@ use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 use crate::access::Reached;
 use crate::db::schema::device_counts;
 use crate::domain::devices::fields::STATUSES;
+use crate::domain::error::DomainError;
 use crate::domain::tenants::subtree_bounds;
-use crate::error::AppError;
 
 #[derive(Debug, Clone)]
 pub struct Figures {
@@ -53,7 +53,7 @@ pub fn figures(
     conn: &mut PgConnection,
     reached: &Reached,
     subtree: bool,
-) -> Result<Figures, AppError> {
+) -> Result<Figures, DomainError> {
     let tenant = reached.tenant();
     let by_status: Vec<(String, i64)> = if subtree {
         device_counts::table

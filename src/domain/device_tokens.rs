@@ -7,13 +7,13 @@ use uuid::Uuid;
 
 use crate::crypto;
 use crate::db::schema::{device_tokens, users};
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// A device cookie lives this long (the cookie's own max-age says the same).
 pub const LIFETIME_DAYS: i64 = 365;
 
 /// A new token for the user's browser; the raw value goes into the cookie, once.
-pub fn issue(conn: &mut PgConnection, user_id: Uuid) -> Result<String, AppError> {
+pub fn issue(conn: &mut PgConnection, user_id: Uuid) -> Result<String, DomainError> {
     let token = crypto::random_hex(32);
     diesel::insert_into(device_tokens::table)
         .values((
@@ -30,7 +30,7 @@ pub fn recognise(
     conn: &mut PgConnection,
     token: &str,
     email: &str,
-) -> Result<Option<Uuid>, AppError> {
+) -> Result<Option<Uuid>, DomainError> {
     let since = chrono::Utc::now() - chrono::Duration::days(LIFETIME_DAYS);
     Ok(device_tokens::table
         .inner_join(users::table)
@@ -43,7 +43,7 @@ pub fn recognise(
 }
 
 /// Forgets every browser of the user.
-pub fn revoke_all(conn: &mut PgConnection, user_id: Uuid) -> Result<usize, AppError> {
+pub fn revoke_all(conn: &mut PgConnection, user_id: Uuid) -> Result<usize, DomainError> {
     Ok(
         diesel::delete(device_tokens::table.filter(device_tokens::user_id.eq(user_id)))
             .execute(conn)?,

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use crate::db::schema::{memberships, subtree_counts, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 
 /// One of a user's memberships with what the access layer needs of its tenant.
 #[derive(Debug, Clone, Queryable)]
@@ -63,7 +63,7 @@ pub fn home(last_tenant: Option<Uuid>, grants: &[Grant]) -> Option<Uuid> {
 
 /// The user's memberships whose tenant, and every tenant above it, is active (the same
 /// statement as `user_with_grants`).
-pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, AppError> {
+pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, DomainError> {
     Ok(user_with_grants(conn, user_id)?
         .map(|(_, grants)| grants)
         .unwrap_or_default())
@@ -88,7 +88,7 @@ struct UserGrantRow {
 pub fn user_with_grants(
     conn: &mut PgConnection,
     user_id: Uuid,
-) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, AppError> {
+) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, DomainError> {
     // A grant counts only while its tenant and every tenant above it are active.
     let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
@@ -138,7 +138,7 @@ pub fn members_of(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     limit: i64,
-) -> Result<Vec<Member>, AppError> {
+) -> Result<Vec<Member>, DomainError> {
     Ok(memberships::table
         .inner_join(users::table)
         .filter(memberships::tenant_id.eq(tenant_id))
@@ -155,7 +155,7 @@ pub fn members_of(
         .load(conn)?)
 }
 
-pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, AppError> {
+pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, DomainError> {
     Ok(memberships::table
         .filter(memberships::tenant_id.eq(tenant_id))
         .count()
@@ -178,7 +178,7 @@ pub fn grant(
     user_id: Uuid,
     tenant: &Tenant,
     role: Role,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     diesel::insert_into(memberships::table)
         .values(NewMembership {
             user_id,
@@ -205,7 +205,7 @@ pub fn grant(
     )
 }
 
-pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, AppError> {
+pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, DomainError> {
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .count()
@@ -239,7 +239,7 @@ pub struct MemberRow {
 pub fn search(
     conn: &mut PgConnection,
     q: &MemberQuery<'_>,
-) -> Result<(Vec<MemberRow>, i64), AppError> {
+) -> Result<(Vec<MemberRow>, i64), DomainError> {
     // Without a search term a subtree's count is kept by the database (`subtree_counts`).
     let kept = if q.subtree && q.search.trim().is_empty() {
         let n: Option<i64> = subtree_counts::table
@@ -258,7 +258,7 @@ fn search_planned(
     conn: &mut PgConnection,
     q: &MemberQuery<'_>,
     kept: Option<i64>,
-) -> Result<(Vec<MemberRow>, i64), AppError> {
+) -> Result<(Vec<MemberRow>, i64), DomainError> {
     let filtered = || {
         let mut query = memberships::table
             .inner_join(users::table)
@@ -321,7 +321,7 @@ pub fn role_in(
     conn: &mut PgConnection,
     user_id: Uuid,
     tenant_id: Uuid,
-) -> Result<Option<Role>, AppError> {
+) -> Result<Option<Role>, DomainError> {
     let role: Option<String> = memberships::table
         .find((user_id, tenant_id))
         .select(memberships::role)
@@ -331,7 +331,7 @@ pub fn role_in(
 }
 
 /// Every tenant path where the user holds a membership.
-pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Uuid>>, AppError> {
+pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Uuid>>, DomainError> {
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .select(memberships::tenant_path)
@@ -343,12 +343,12 @@ pub fn revoke(
     actor: &Actor,
     user_id: Uuid,
     tenant: &Tenant,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     conn.transaction(|conn| {
         let removed =
             diesel::delete(memberships::table.find((user_id, tenant.id))).execute(conn)?;
         if removed == 0 {
-            return Err(AppError::NotFound);
+            return Err(DomainError::NotFound);
         }
         crate::domain::invitations::revoke_unbacked(conn, user_id)?;
         audit::record(

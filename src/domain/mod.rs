@@ -4,6 +4,7 @@ pub mod branding;
 pub mod dashboard;
 pub mod device_tokens;
 pub mod devices;
+pub mod error;
 pub mod invitations;
 pub mod large_demo;
 pub mod memberships;

@@ -3,7 +3,7 @@ use std::sync::LazyLock;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
@@ -47,11 +47,11 @@ impl Password {
         Ok(Self(plain.to_string()))
     }
 
-    pub fn hash(&self) -> Result<String, AppError> {
+    pub fn hash(&self) -> Result<String, DomainError> {
         hasher()
             .hash_password(self.0.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+            .map_err(|e| DomainError::failed_with("password hashing", e.to_string()))
     }
 }
 

@@ -8,16 +8,16 @@ use crate::crypto;
 use crate::db::schema::{password_resets, reset_requests, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding::{self, Brand};
+use crate::domain::error::DomainError;
 use crate::domain::memberships;
 use crate::domain::password::Password;
 use crate::domain::users::{self, User};
 use crate::email::{messages, outbox};
-use crate::error::AppError;
 
 pub const MAX_PER_HOUR: i64 = 3;
 
 /// The brand of the tenant the user lands in, by the same rule as the portal.
-fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, AppError> {
+fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, DomainError> {
     let grants = memberships::active_grants(conn, user.id)?;
     match memberships::home(user.last_tenant_id, &grants) {
         Some(id) => Ok(branding::tenant_with_brand(conn, id)?
@@ -29,7 +29,7 @@ fn home_brand(conn: &mut PgConnection, user: &User) -> Result<Brand, AppError> {
 
 /// Records that someone asked for a reset of `email`: one insert whatever the address, so
 /// that neither the answer nor its time tells a known address from an unknown one.
-pub fn ask(conn: &mut PgConnection, email: &str) -> Result<(), AppError> {
+pub fn ask(conn: &mut PgConnection, email: &str) -> Result<(), DomainError> {
     let email: String = email.trim().chars().take(254).collect();
     diesel::insert_into(reset_requests::table)
         .values(reset_requests::email.eq(email))
@@ -45,7 +45,7 @@ pub fn fulfil_pending(
     base_url: &str,
     ttl: std::time::Duration,
     limit: i64,
-) -> Result<usize, AppError> {
+) -> Result<usize, DomainError> {
     conn.transaction(|conn| {
         let emails: Vec<String> = crate::db::prepared::prepared(
             "DELETE FROM reset_requests WHERE id IN \
@@ -76,7 +76,7 @@ pub fn request(
     email: &str,
     base_url: &str,
     ttl: std::time::Duration,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     let Some(user) = users::find_by_email(conn, email)? else {
         return Ok(());
     };
@@ -124,12 +124,12 @@ pub enum ResetError {
     #[error("This reset link is not valid, was used already, or has expired. Ask for a new one.")]
     Invalid,
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl From<diesel::result::Error> for ResetError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::App(e.into())
+        Self::Domain(e.into())
     }
 }
 

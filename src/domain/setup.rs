@@ -2,12 +2,12 @@
 use diesel::prelude::*;
 
 use crate::domain::audit::Actor;
+use crate::domain::error::DomainError;
 use crate::domain::memberships;
 use crate::domain::password::Password;
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TenantError, TenantName};
 use crate::domain::users::{self, CreateUserError, Email};
-use crate::error::AppError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -20,21 +20,21 @@ pub enum SetupError {
     #[error("The database already holds tenants; `canopy demo` only fills an empty database.")]
     NotEmpty,
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl From<CreateUserError> for SetupError {
     fn from(e: CreateUserError) -> Self {
         match e {
             CreateUserError::EmailTaken => Self::EmailTaken(String::new()),
-            CreateUserError::App(a) => Self::App(a),
+            CreateUserError::Domain(a) => Self::Domain(a),
         }
     }
 }
 
 impl From<diesel::result::Error> for SetupError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::App(e.into())
+        Self::Domain(e.into())
     }
 }
 
@@ -64,12 +64,12 @@ pub fn bootstrap(
     conn.transaction(|conn| {
         let tenant = tenants::create_root(conn, &actor, &name).map_err(|e| match e {
             TenantError::NameTaken => SetupError::TenantTaken(name.as_str().to_string()),
-            TenantError::App(a) => SetupError::App(a),
+            TenantError::Domain(a) => SetupError::Domain(a),
             other => SetupError::Invalid(other.to_string()),
         })?;
         let user = users::create(conn, &email, &display_name, &password).map_err(|e| match e {
             CreateUserError::EmailTaken => SetupError::EmailTaken(email.as_str().to_string()),
-            CreateUserError::App(a) => SetupError::App(a),
+            CreateUserError::Domain(a) => SetupError::Domain(a),
         })?;
         memberships::grant(conn, &actor, user.id, &tenant, Role::Admin)?;
         Ok((tenant, user))
@@ -252,12 +252,12 @@ fn demo_history(conn: &mut PgConnection) -> Result<(), SetupError> {
         "UPDATE device_moves SET moved_at = now() - make_interval(days => 20 + abs(hashtext(device_id::text)) % 100)",
     )
     .execute(conn)
-    .map_err(AppError::from)?;
+    .map_err(DomainError::from)?;
     diesel::sql_query(
         "UPDATE membership_spans SET started_at = now() - make_interval(days => 40 + abs(hashtext(user_id::text)) % 80)",
     )
     .execute(conn)
-    .map_err(AppError::from)?;
+    .map_err(DomainError::from)?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::login_failures;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 pub const WINDOW_SECS: i64 = 15 * 60;
 pub const MAX_PER_ADDRESS: i64 = 50;
@@ -46,7 +46,7 @@ fn keys(addr: &str, email: &str, device: Option<Uuid>) -> Vec<(String, i64)> {
     }
 }
 
-fn bucket(conn: &mut PgConnection, key: &str, max: i64) -> Result<Verdict, AppError> {
+fn bucket(conn: &mut PgConnection, key: &str, max: i64) -> Result<Verdict, DomainError> {
     let since = Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
     let (count, oldest): (i64, Option<DateTime<Utc>>) = login_failures::table
         .filter(login_failures::key.eq(key))
@@ -72,7 +72,7 @@ pub fn check(
     addr: &str,
     email: &str,
     device: Option<Uuid>,
-) -> Result<Verdict, AppError> {
+) -> Result<Verdict, DomainError> {
     for (key, max) in keys(addr, email, device) {
         let verdict = bucket(conn, &key, max)?;
         if verdict != Verdict::Allowed {
@@ -87,7 +87,7 @@ pub fn record_failure(
     addr: &str,
     email: &str,
     device: Option<Uuid>,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     let keys: Vec<String> = keys(addr, email, device)
         .into_iter()
         .map(|(k, _)| k)
@@ -107,7 +107,7 @@ pub fn record_failure(
 }
 
 /// Failures older than the window no longer count; drop them.
-pub fn purge_expired(conn: &mut PgConnection) -> Result<(), AppError> {
+pub fn purge_expired(conn: &mut PgConnection) -> Result<(), DomainError> {
     let expired = Utc::now() - chrono::Duration::seconds(WINDOW_SECS);
     diesel::delete(login_failures::table.filter(login_failures::at.lt(expired))).execute(conn)?;
     Ok(())

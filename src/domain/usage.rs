@@ -12,8 +12,8 @@ use diesel::sql_types::{Array, Date, Int8, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::access::Reached;
+use crate::domain::error::DomainError;
 use crate::domain::tenants::{self, Tenant, subtree_bounds};
-use crate::error::AppError;
 
 /// The longest report, in months.
 pub const MAX_MONTHS: u32 = 24;
@@ -139,7 +139,7 @@ fn cells(
     root: &Tenant,
     period: Period,
     today: NaiveDate,
-) -> Result<Vec<Cell>, AppError> {
+) -> Result<Vec<Cell>, DomainError> {
     let (lo, hi) = subtree_bounds(&root.traversal_ids);
     Ok(crate::db::prepared::prepared(query)
         .bind::<Array<SqlUuid>, _>(lo)
@@ -156,7 +156,7 @@ pub fn report(
     reached: &Reached,
     period: Period,
     today: NaiveDate,
-) -> Result<Vec<Line>, AppError> {
+) -> Result<Vec<Line>, DomainError> {
     crate::db::plans::per_execution(conn, |conn| report_planned(conn, reached, period, today))
 }
 
@@ -165,7 +165,7 @@ fn report_planned(
     reached: &Reached,
     period: Period,
     today: NaiveDate,
-) -> Result<Vec<Line>, AppError> {
+) -> Result<Vec<Line>, DomainError> {
     let root = reached.tenant();
     let months = period.months();
     let slot = |m: NaiveDate| months.iter().position(|x| *x == m);

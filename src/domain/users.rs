@@ -6,8 +6,8 @@ use validator::ValidateEmail;
 
 use crate::db::schema::{sessions, users};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::password::Password;
-use crate::error::AppError;
 
 /// A syntactically valid email address, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub enum CreateUserError {
     #[error("An account with this email address already exists.")]
     EmailTaken,
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 /// Inserts a user; the caller's transaction also adds its first membership.
@@ -99,11 +99,11 @@ pub fn create(
         .get_result(conn);
     inserted.map_err(|e| match crate::db::unique_violation(e) {
         Ok(()) => CreateUserError::EmailTaken,
-        Err(other) => CreateUserError::App(other),
+        Err(other) => CreateUserError::Domain(other),
     })
 }
 
-pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>, AppError> {
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User>, DomainError> {
     Ok(users::table
         .filter(crate::db::functions::lower(users::email).eq(email.trim().to_lowercase()))
         .select(User::as_select())
@@ -111,7 +111,7 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User
         .optional()?)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, AppError> {
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, DomainError> {
     Ok(users::table
         .find(id)
         .select(User::as_select())
@@ -119,7 +119,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, AppError>
         .optional()?)
 }
 
-pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
     diesel::update(users::table.find(id))
         .set(users::last_sign_in_at.eq(diesel::dsl::now))
         .execute(conn)?;
@@ -128,7 +128,11 @@ pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError>
 
 /// Ends every session of the user at once (sign out everywhere, disabling).
 /// Remembers the tenant the user switched to: where they land next time.
-pub fn set_last_tenant(conn: &mut PgConnection, id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+pub fn set_last_tenant(
+    conn: &mut PgConnection,
+    id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), DomainError> {
     diesel::update(users::table.find(id))
         .set(users::last_tenant_id.eq(Some(tenant_id)))
         .execute(conn)?;
@@ -137,7 +141,7 @@ pub fn set_last_tenant(conn: &mut PgConnection, id: Uuid, tenant_id: Uuid) -> Re
 
 /// Ends every session of the user and forgets every browser they signed in from (its device
 /// cookie no longer exempts it from throttling).
-pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, AppError> {
+pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, DomainError> {
     crate::domain::device_tokens::revoke_all(conn, id)?;
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?)
 }
@@ -149,7 +153,7 @@ pub fn set_active(
     user: &User,
     active: bool,
     tenant_path: &[Uuid],
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     conn.transaction(|conn| {
         let status = if active { "active" } else { "disabled" };
         diesel::update(users::table.find(user.id))

@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::domain::branding::Brand;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// The brand as an email shows it: name, colour, and the logo as an absolute URL.
 pub struct MailBrand {
@@ -58,7 +58,7 @@ pub fn invitation(
     role: &str,
     link: &str,
     expires: &str,
-) -> Result<Rendered, AppError> {
+) -> Result<Rendered, DomainError> {
     Ok(Rendered {
         subject: format!("You are invited to {tenant} on {}", brand.name),
         text: InvitationText {
@@ -105,7 +105,7 @@ pub fn password_reset(
     name: &str,
     link: &str,
     minutes: u64,
-) -> Result<Rendered, AppError> {
+) -> Result<Rendered, DomainError> {
     Ok(Rendered {
         subject: format!("Reset your {} password", brand.name),
         text: ResetText {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::outbox;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// A rendered message waiting in the outbox.
 pub struct NewMessage<'a> {
@@ -33,7 +33,7 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn enqueue(conn: &mut PgConnection, m: NewMessage<'_>) -> Result<i64, AppError> {
+pub fn enqueue(conn: &mut PgConnection, m: NewMessage<'_>) -> Result<i64, DomainError> {
     Ok(diesel::insert_into(outbox::table)
         .values((
             outbox::to_email.eq(m.to),
@@ -51,7 +51,7 @@ pub fn claim(
     conn: &mut PgConnection,
     limit: i64,
     lease_secs: i64,
-) -> Result<Vec<Message>, AppError> {
+) -> Result<Vec<Message>, DomainError> {
     Ok(crate::db::prepared::prepared(
         "UPDATE outbox SET claimed_until = now() + make_interval(secs => $2), \
                 attempts = attempts + 1 \
@@ -67,7 +67,7 @@ pub fn claim(
     .load(conn)?)
 }
 
-pub fn mark_sent(conn: &mut PgConnection, id: i64) -> Result<(), AppError> {
+pub fn mark_sent(conn: &mut PgConnection, id: i64) -> Result<(), DomainError> {
     diesel::update(outbox::table.find(id))
         .set((
             outbox::sent_at.eq(diesel::dsl::now),
@@ -85,7 +85,7 @@ pub fn mark_failed(
     error: &str,
     max_attempts: i32,
     retry_in: chrono::Duration,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     let give_up = message.attempts >= max_attempts;
     diesel::update(outbox::table.find(message.id))
         .set((
@@ -102,7 +102,7 @@ pub fn mark_failed(
 pub fn retry_for_invitation(
     conn: &mut PgConnection,
     invitation_id: Uuid,
-) -> Result<usize, AppError> {
+) -> Result<usize, DomainError> {
     Ok(diesel::update(
         outbox::table
             .filter(outbox::invitation_id.eq(invitation_id))
@@ -120,7 +120,7 @@ pub fn retry_for_invitation(
 pub fn latest_for_invitations(
     conn: &mut PgConnection,
     ids: &[Uuid],
-) -> Result<Vec<Message>, AppError> {
+) -> Result<Vec<Message>, DomainError> {
     Ok(outbox::table
         .filter(outbox::invitation_id.eq_any(ids))
         .distinct_on(outbox::invitation_id)
@@ -130,7 +130,7 @@ pub fn latest_for_invitations(
 }
 
 /// The local mailbox (embedded default): the latest messages, newest first.
-pub fn recent(conn: &mut PgConnection, limit: i64) -> Result<Vec<Message>, AppError> {
+pub fn recent(conn: &mut PgConnection, limit: i64) -> Result<Vec<Message>, DomainError> {
     Ok(outbox::table
         .order(outbox::id.desc())
         .limit(limit)
@@ -138,7 +138,7 @@ pub fn recent(conn: &mut PgConnection, limit: i64) -> Result<Vec<Message>, AppEr
         .load(conn)?)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Message, AppError> {
+pub fn find(conn: &mut PgConnection, id: i64) -> Result<Message, DomainError> {
     Ok(outbox::table
         .find(id)
         .select(Message::as_select())

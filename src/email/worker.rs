@@ -8,9 +8,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::MailSettings;
 use crate::db::{self, DbPool};
+use crate::domain::error::DomainError;
 use crate::domain::password_resets;
 use crate::email::outbox::{self, Message};
-use crate::error::AppError;
 
 enum Delivery {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -42,16 +42,16 @@ pub fn transport_url(url: &str) -> String {
 }
 
 impl Worker {
-    pub fn new(pool: DbPool, settings: &MailSettings) -> Result<Self, AppError> {
+    pub fn new(pool: DbPool, settings: &MailSettings) -> Result<Self, DomainError> {
         let from: Mailbox = settings
             .from
             .parse()
-            .map_err(|e| AppError::Internal(format!("CANOPY_MAIL_FROM: {e}")))?;
+            .map_err(|e| DomainError::failed("CANOPY_MAIL_FROM", e))?;
         let delivery = match &settings.smtp_url {
             None => Delivery::LocalMailbox,
             Some(url) => Delivery::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(&transport_url(url.expose()))
-                    .map_err(|e| AppError::Internal(format!("CANOPY_SMTP_URL: {e}")))?
+                    .map_err(|e| DomainError::failed("CANOPY_SMTP_URL", e))?
                     .timeout(Some(settings.timeout))
                     .build(),
             ),
@@ -72,7 +72,7 @@ impl Worker {
             if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                 last_purge = Some(std::time::Instant::now());
                 if let Err(e) =
-                    db::run(&self.pool, crate::domain::devices::jobs::purge_expired).await
+                    db::run_with(&self.pool, crate::domain::devices::jobs::purge_expired).await
                 {
                     tracing::warn!(error = %e, "purging expired imports");
                 }
@@ -87,22 +87,22 @@ impl Worker {
     }
 
     /// Claims and handles one batch; returns how many messages it handled.
-    pub async fn tick(&self) -> Result<usize, AppError> {
+    pub async fn tick(&self) -> Result<usize, DomainError> {
         // Forgot-password requests become emails (or nothing) here, off the request path.
         let (base, ttl) = (self.settings.base_url.clone(), self.settings.reset_ttl);
-        db::run(&self.pool, move |c| {
+        db::run_with(&self.pool, move |c| {
             password_resets::fulfil_pending(c, &base, ttl, BATCH)
         })
         .await?;
         // The lease outlives the send timeout, so no other worker takes a message mid-send.
         let lease = self.settings.timeout.as_secs() as i64 + 30;
-        let batch = db::run(&self.pool, move |c| outbox::claim(c, BATCH, lease)).await?;
+        let batch = db::run_with(&self.pool, move |c| outbox::claim(c, BATCH, lease)).await?;
         let handled = batch.len();
         for message in batch {
             let result = self.deliver(&message).await;
             let max = self.settings.max_attempts;
             let retry_in = self.backoff(message.attempts);
-            db::run(&self.pool, move |c| match result {
+            db::run_with(&self.pool, move |c| match result {
                 Ok(()) => outbox::mark_sent(c, message.id),
                 Err(e) => {
                     tracing::warn!(message_id = message.id, attempt = message.attempts, error = %e, "email not sent");

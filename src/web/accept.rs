@@ -46,7 +46,7 @@ struct GonePage {
 
 fn gone(e: LinkError) -> Result<HttpResponse, AppError> {
     let (status, opened) = match e {
-        LinkError::App(a) => return Err(a),
+        LinkError::Domain(a) => return Err(a.into()),
         LinkError::Unknown => (StatusCode::NOT_FOUND, None),
         LinkError::Expired(ref o) | LinkError::Revoked(ref o) | LinkError::Used(ref o) => {
             (StatusCode::GONE, Some(o))
@@ -115,7 +115,7 @@ pub async fn open(
     let found = db::run(&state.pool, move |conn| {
         let opened = match invitations::open(conn, &t) {
             Ok(o) => o,
-            Err(LinkError::App(e)) => return Err(e),
+            Err(LinkError::Domain(e)) => return Err(e.into()),
             Err(e) => return Ok(Err(e)),
         };
         let me = match me_id {
@@ -172,7 +172,7 @@ pub async fn accept(
         }
         let opened = match invitations::open(conn, &t) {
             Ok(o) => o,
-            Err(LinkError::App(e)) => return Err(e),
+            Err(LinkError::Domain(e)) => return Err(e.into()),
             Err(e) => return Ok(Ok(Err(AcceptError::Link(e)))),
         };
         let name = users::parse_display_name(&form.display_name);
@@ -210,7 +210,7 @@ pub async fn accept(
             let t = token.clone();
             let opened = db::run(&state.pool, move |conn| {
                 invitations::open(conn, &t).map_err(|e| match e {
-                    LinkError::App(a) => a,
+                    LinkError::Domain(a) => a.into(),
                     _ => AppError::NotFound,
                 })
             })

@@ -56,7 +56,7 @@ pub async fn login_form(
     if session.get::<Uuid>(USER_ID_KEY).ok().flatten().is_some() {
         return Ok(see_other("/"));
     }
-    let has_tenants = db::run(&state.pool, tenants::any_exists).await?;
+    let has_tenants = db::run(&state.pool, |c| Ok(tenants::any_exists(c)?)).await?;
     html_status(
         StatusCode::OK,
         &LoginPage {
@@ -208,7 +208,7 @@ pub async fn logout(
             client_addr: client_addr(&req),
         };
         db::run(&state.pool, move |conn| {
-            audit::record(
+            Ok(audit::record(
                 conn,
                 &actor,
                 Event {
@@ -218,7 +218,7 @@ pub async fn logout(
                     target_id: Some(user_id),
                     detail: serde_json::json!({}),
                 },
-            )
+            )?)
         })
         .await?;
     }
@@ -235,7 +235,7 @@ pub async fn logout_everywhere(
     let actor = access.actor.clone();
     db::run(&state.pool, move |conn| {
         users::end_sessions(conn, access.user.id)?;
-        audit::record(
+        Ok(audit::record(
             conn,
             &actor,
             Event {
@@ -245,7 +245,7 @@ pub async fn logout_everywhere(
                 target_id: actor.user_id,
                 detail: serde_json::json!({}),
             },
-        )
+        )?)
     })
     .await?;
     session.purge();

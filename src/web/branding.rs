@@ -122,7 +122,7 @@ pub async fn save(
     // Reach first: another tenant's form is 404 whatever was uploaded.
     let a = access.clone();
     let reached = db::run(&state.pool, move |conn| {
-        a.tenant_for(conn, id, Action::Administer)
+        Ok(a.tenant_for(conn, id, Action::Administer)?)
     })
     .await?;
     let too_large = branding::LogoError::TooLarge.to_string();
@@ -137,7 +137,7 @@ pub async fn save(
         Ok(change) => {
             let tenant = reached.into_tenant();
             db::run(&state.pool, move |conn| {
-                branding::save(conn, &access.actor, &tenant, change)
+                Ok(branding::save(conn, &access.actor, &tenant, change)?)
             })
             .await?;
             Ok(see_other(&format!("/tenants/{id}/branding?saved=1")))
@@ -145,7 +145,8 @@ pub async fn save(
         Err(errors) => {
             let tenant = reached.into_tenant();
             let t = tenant.clone();
-            let inherited = db::run(&state.pool, move |conn| branding::inherited(conn, &t)).await?;
+            let inherited =
+                db::run(&state.pool, move |conn| Ok(branding::inherited(conn, &t)?)).await?;
             let fields = fields.unwrap_or_default();
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -187,9 +188,11 @@ pub async fn logo(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::NotFound);
     }
-    let (content_type, bytes) = db::run(&state.pool, move |conn| branding::find_logo(conn, &hash))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (content_type, bytes) = db::run(&state.pool, move |conn| {
+        Ok(branding::find_logo(conn, &hash)?)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))

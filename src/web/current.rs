@@ -60,7 +60,7 @@ impl FromRequest for Access {
                 .ok()
                 .flatten()
                 .ok_or(AppError::Unauthenticated)?;
-            let access = db::run(&state.pool, move |c| Access::load(c, user_id, addr)).await?;
+            let access = db::run(&state.pool, move |c| Ok(Access::load(c, user_id, addr)?)).await?;
             access.ok_or_else(|| {
                 session.purge();
                 AppError::Unauthenticated
@@ -128,7 +128,7 @@ fn tenant_in_view(
         return Ok(Some((t, brand)));
     }
     match access.home() {
-        Some(home) => branding::tenant_with_brand(conn, home),
+        Some(home) => Ok(branding::tenant_with_brand(conn, home)?),
         None => Ok(None),
     }
 }

@@ -236,7 +236,7 @@ async fn change(
         };
         match done {
             Ok(()) => Ok(()),
-            Err(ChangeError::App(e)) => Err(e),
+            Err(ChangeError::Domain(e)) => Err(e.into()),
             Err(ChangeError::Limited(why)) => Err(AppError::TooMany(why)),
             Err(e) => Err(AppError::Conflict(e.to_string())),
         }

@@ -39,7 +39,7 @@ fn enabled(state: &AppState) -> Result<(), AppError> {
 
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     enabled(&state)?;
-    let messages = db::run(&state.pool, |conn| outbox::recent(conn, 100)).await?;
+    let messages = db::run(&state.pool, |conn| Ok(outbox::recent(conn, 100)?)).await?;
     html(&MailboxPage { messages })
 }
 
@@ -49,7 +49,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     enabled(&state)?;
     let id = id.into_inner();
-    let message = db::run(&state.pool, move |conn| outbox::find(conn, id)).await?;
+    let message = db::run(&state.pool, move |conn| Ok(outbox::find(conn, id)?)).await?;
     let base = format!("{}/", state.settings.base_url);
     // Only our own links become clickable.
     let links = message

@@ -131,7 +131,13 @@ pub async fn change_role(
             ));
         }
         memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
-        memberships::grant(conn, &access.actor, user_id, reached.tenant(), role)
+        Ok(memberships::grant(
+            conn,
+            &access.actor,
+            user_id,
+            reached.tenant(),
+            role,
+        )?)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))
@@ -151,7 +157,12 @@ pub async fn remove(
                 "Ask another admin to remove your own membership.".into(),
             ));
         }
-        memberships::revoke(conn, &access.actor, user_id, reached.tenant())
+        Ok(memberships::revoke(
+            conn,
+            &access.actor,
+            user_id,
+            reached.tenant(),
+        )?)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))
@@ -191,7 +202,7 @@ pub async fn set_status(
             ));
         }
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-        users::set_active(conn, &access.actor, &user, active, &reached.tenant().traversal_ids)
+        Ok(users::set_active(conn, &access.actor, &user, active, &reached.tenant().traversal_ids)?)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))

@@ -43,7 +43,10 @@ pub async fn forgot(
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
     let email = form.into_inner().email;
-    db::run(&state.pool, move |conn| password_resets::ask(conn, &email)).await?;
+    db::run(&state.pool, move |conn| {
+        Ok(password_resets::ask(conn, &email)?)
+    })
+    .await?;
     html_status(
         StatusCode::OK,
         &ForgotPage {
@@ -74,7 +77,7 @@ pub async fn reset_form(
         match password_resets::check(conn, &t) {
             Ok(_) => Ok(None),
             Err(ResetError::Invalid) => Ok(Some(ResetError::Invalid.to_string())),
-            Err(ResetError::App(e)) => Err(e),
+            Err(ResetError::Domain(e)) => Err(e.into()),
         }
     })
     .await?;
@@ -118,7 +121,7 @@ pub async fn reset(
         let user = match password_resets::check(conn, &t) {
             Ok(u) => u,
             Err(ResetError::Invalid) => return Ok(Err((StatusCode::GONE, None))),
-            Err(ResetError::App(e)) => return Err(e),
+            Err(ResetError::Domain(e)) => return Err(e.into()),
         };
         if form.password != form.password_confirm {
             return Ok(Err((
@@ -133,7 +136,7 @@ pub async fn reset(
         match password_resets::reset(conn, &t, &password, addr) {
             Ok(_) => Ok(Ok(())),
             Err(ResetError::Invalid) => Ok(Err((StatusCode::GONE, None))),
-            Err(ResetError::App(e)) => Err(e),
+            Err(ResetError::Domain(e)) => Err(e.into()),
         }
     })
     .await?;

@@ -48,7 +48,7 @@ pub async fn switch(
     let tenant = access.own_membership(form.tenant)?;
     let user = access.user.id;
     db::run(&state.pool, move |conn| {
-        users::set_last_tenant(conn, user, tenant)
+        Ok(users::set_last_tenant(conn, user, tenant)?)
     })
     .await?;
     Ok(crate::web::htmx::redirect(

@@ -474,7 +474,9 @@ async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
         assert!(
             matches!(
                 result,
-                Err(TenantError::App(canopy::error::AppError::NotFound))
+                Err(TenantError::Domain(
+                    canopy::domain::error::DomainError::NotFound
+                ))
             ),
             "{} under {}: {result:?}",
             moving.name,
@@ -488,7 +490,10 @@ async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
         &[device],
         &app.reach(z.id),
     );
-    assert!(matches!(refused, Err(canopy::error::AppError::NotFound)));
+    assert!(matches!(
+        refused,
+        Err(canopy::domain::error::DomainError::NotFound)
+    ));
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) AS n FROM devices WHERE tenant_id = '{}'",

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::access::Reached;
 use crate::db::schema::{audit_events, users};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::subtree_bounds;
-use crate::error::AppError;
 
 /// Every action the portal records, with how the log says it.
 pub const ACTIONS: &[(&str, &str)] = &[
@@ -81,7 +81,7 @@ pub fn search(
     reached: &Reached,
     f: &LogFilter,
     limit: i64,
-) -> Result<Vec<LogEntry>, AppError> {
+) -> Result<Vec<LogEntry>, DomainError> {
     crate::db::plans::per_execution(conn, |conn| search_planned(conn, reached, f, limit))
 }
 
@@ -90,7 +90,7 @@ fn search_planned(
     reached: &Reached,
     f: &LogFilter,
     limit: i64,
-) -> Result<Vec<LogEntry>, AppError> {
+) -> Result<Vec<LogEntry>, DomainError> {
     let (lo, hi) = subtree_bounds(reached.path());
     let mut q = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))

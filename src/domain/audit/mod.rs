@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::audit_events;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 pub mod log;
 
@@ -61,7 +61,7 @@ pub struct Event<'a> {
     pub detail: serde_json::Value,
 }
 
-pub fn record(conn: &mut PgConnection, actor: &Actor, event: Event<'_>) -> Result<(), AppError> {
+pub fn record(conn: &mut PgConnection, actor: &Actor, event: Event<'_>) -> Result<(), DomainError> {
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
             actor_id: actor.user_id,
@@ -82,7 +82,7 @@ pub fn record_many(
     conn: &mut PgConnection,
     actor: &Actor,
     events: &[Event<'_>],
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     let rows: Vec<NewAuditEvent<'_>> = events
         .iter()
         .map(|event| NewAuditEvent {
@@ -107,7 +107,7 @@ pub fn for_target(
     conn: &mut PgConnection,
     target_id: Uuid,
     limit: i64,
-) -> Result<Vec<AuditEvent>, AppError> {
+) -> Result<Vec<AuditEvent>, DomainError> {
     Ok(audit_events::table
         .filter(audit_events::target_id.eq(target_id))
         .order(audit_events::id.desc())

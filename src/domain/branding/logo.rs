@@ -7,7 +7,7 @@ use quick_xml::{Reader, Writer};
 use sha2::{Digest, Sha256};
 
 use crate::db::schema::logos;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 pub const MAX_BYTES: usize = 256 * 1024;
 const MAX_PIXELS: u32 = 4096;
@@ -268,7 +268,7 @@ pub fn sanitize_svg(text: &str) -> Result<String, LogoError> {
 }
 
 /// Stores the logo under its hash (once) and returns the hash.
-pub fn store(conn: &mut PgConnection, logo: &Logo) -> Result<String, AppError> {
+pub fn store(conn: &mut PgConnection, logo: &Logo) -> Result<String, DomainError> {
     let hash = hex::encode(Sha256::digest(&logo.bytes));
     diesel::insert_into(logos::table)
         .values((
@@ -281,7 +281,7 @@ pub fn store(conn: &mut PgConnection, logo: &Logo) -> Result<String, AppError> {
     Ok(hash)
 }
 
-pub fn find(conn: &mut PgConnection, hash: &str) -> Result<Option<(String, Vec<u8>)>, AppError> {
+pub fn find(conn: &mut PgConnection, hash: &str) -> Result<Option<(String, Vec<u8>)>, DomainError> {
     Ok(logos::table
         .find(hash)
         .select((logos::content_type, logos::bytes))

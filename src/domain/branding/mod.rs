@@ -12,8 +12,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::tenants;
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 
 /// The name shown where no tenant up the tree has chosen one.
 pub const DEFAULT_NAME: &str = "Canopy";
@@ -83,14 +83,14 @@ const TENANT_WITH_BRAND: &str = concat!(
 );
 
 /// The branding in effect for `tenant`.
-pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
+pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, DomainError> {
     Ok(tenant_with_brand(conn, tenant.id)?
         .map(|(_, brand)| brand)
         .unwrap_or_default())
 }
 
 /// What `tenant` would show without its own settings: its parent's brand.
-pub fn inherited(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppError> {
+pub fn inherited(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, DomainError> {
     match tenant.parent_id {
         Some(parent) => Ok(tenant_with_brand(conn, parent)?
             .map(|(_, brand)| brand)
@@ -104,7 +104,7 @@ pub fn inherited(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, AppE
 pub fn tenant_with_brand(
     conn: &mut PgConnection,
     id: uuid::Uuid,
-) -> Result<Option<(Tenant, Brand)>, AppError> {
+) -> Result<Option<(Tenant, Brand)>, DomainError> {
     let found: Option<BrandedRow> = crate::db::prepared::prepared(TENANT_WITH_BRAND)
         .bind::<diesel::sql_types::Uuid, _>(id)
         .get_result(conn)
@@ -185,7 +185,7 @@ pub fn save(
     actor: &Actor,
     tenant: &Tenant,
     change: BrandChange,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     conn.transaction(|conn| {
         let logo_hash = match &change.logo {
             None => tenant.brand_logo.clone(),

@@ -5,29 +5,29 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// Turns the per-statement triggers off until the end of the current transaction (callers
 /// are always inside one).
-pub fn defer(conn: &mut PgConnection) -> Result<(), AppError> {
+pub fn defer(conn: &mut PgConnection) -> Result<(), DomainError> {
     diesel::sql_query("SELECT set_config('canopy.counts_deferred', 'on', true)").execute(conn)?;
     Ok(())
 }
 
-fn resume(conn: &mut PgConnection) -> Result<(), AppError> {
+fn resume(conn: &mut PgConnection) -> Result<(), DomainError> {
     diesel::sql_query("SELECT set_config('canopy.counts_deferred', 'off', true)").execute(conn)?;
     Ok(())
 }
 
 /// Recounts everything (after loading demo data).
-pub fn rebuild(conn: &mut PgConnection) -> Result<(), AppError> {
+pub fn rebuild(conn: &mut PgConnection) -> Result<(), DomainError> {
     resume(conn)?;
     diesel::sql_query("SELECT device_counts_rebuild()").execute(conn)?;
     Ok(())
 }
 
 /// Recounts one tenant's own devices and carries the difference up its path (after an import).
-pub fn refresh_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), AppError> {
+pub fn refresh_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), DomainError> {
     resume(conn)?;
     diesel::sql_query("SELECT device_counts_refresh_tenant($1)")
         .bind::<SqlUuid, _>(tenant)
@@ -42,7 +42,7 @@ pub fn move_subtree(
     root: Uuid,
     old_parent: &[Uuid],
     new_parent: &[Uuid],
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     resume(conn)?;
     diesel::sql_query(
         "INSERT INTO device_counts AS c (tenant_id, status, own, total)

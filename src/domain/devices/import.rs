@@ -12,8 +12,8 @@ use super::{Device, DeviceFields, DeviceInput, insert_many};
 const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_ROWS: usize = 200_000;
@@ -184,7 +184,7 @@ pub fn plan(
     conn: &mut PgConnection,
     tenant: &Tenant,
     rows: &[Row],
-) -> Result<Vec<Planned>, AppError> {
+) -> Result<Vec<Planned>, DomainError> {
     let parsed: Vec<(usize, String, Result<DeviceFields, String>)> = rows
         .iter()
         .map(|r| {
@@ -262,7 +262,7 @@ pub fn apply(
     tenant_id: Uuid,
     rows: &[Row],
     mut progress: impl FnMut(usize),
-) -> Result<Counts, AppError> {
+) -> Result<Counts, DomainError> {
     conn.transaction(|conn| {
         let tenant: Tenant = tenants::table
             .find(tenant_id)
@@ -276,9 +276,9 @@ pub fn apply(
         let mut batch: Vec<&DeviceFields> = Vec::with_capacity(BATCH);
         let flush = |conn: &mut PgConnection, batch: &mut Vec<&DeviceFields>| {
             insert_many(conn, actor, &tenant, batch)
-                .map_err(|e| AppError::Conflict(e.to_string()))?;
+                .map_err(|e| DomainError::Conflict(e.to_string()))?;
             batch.clear();
-            Ok::<(), AppError>(())
+            Ok::<(), DomainError>(())
         };
         for (n, p) in planned.iter().enumerate() {
             match &p.outcome {

@@ -8,7 +8,7 @@ use super::import::{self, Counts};
 use crate::db::DbPool;
 use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
@@ -42,7 +42,7 @@ pub fn create(
     user_id: Option<Uuid>,
     csv: &str,
     total: usize,
-) -> Result<Uuid, AppError> {
+) -> Result<Uuid, DomainError> {
     let id = Uuid::now_v7();
     diesel::insert_into(device_imports::table)
         .values((
@@ -62,7 +62,7 @@ pub const KEEP_HOURS: i64 = 24;
 /// Drops checked files nobody confirmed within `KEEP_HOURS`, and the files of jobs that
 /// finished that long ago (their counts stay for the progress page). Returns how many jobs
 /// lost their file.
-pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, AppError> {
+pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, DomainError> {
     let before = Utc::now() - chrono::Duration::hours(KEEP_HOURS);
     let dropped = diesel::delete(
         device_imports::table
@@ -84,7 +84,7 @@ pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, AppError> {
 /// A job of exactly this tenant. A running job whose runner is gone (its process died: the
 /// runner's advisory lock went with its connection) is marked failed on the way: its
 /// transaction was rolled back, so nothing of it was stored.
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, AppError> {
+pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
     let job = device_imports::table
         .filter(device_imports::id.eq(id))
         .filter(device_imports::tenant_id.eq(tenant_id))
@@ -124,7 +124,7 @@ fn key(id: Uuid) -> i64 {
     i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) ^ 0x0C_A0_0B_1E
 }
 
-fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
+fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, DomainError> {
     Ok(
         crate::db::prepared::prepared("SELECT pg_try_advisory_lock($1) AS locked")
             .bind::<diesel::sql_types::BigInt, _>(key(id))
@@ -133,7 +133,7 @@ fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
     )
 }
 
-fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
     crate::db::prepared::prepared("SELECT pg_advisory_unlock($1) AS locked")
         .bind::<diesel::sql_types::BigInt, _>(key(id))
         .get_result::<Locked>(conn)?;
@@ -141,7 +141,7 @@ fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
 }
 
 /// Moves a checked job to running; false if it was started already (a double submit).
-pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool, AppError> {
+pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool, DomainError> {
     let n = diesel::update(
         device_imports::table
             .filter(device_imports::id.eq(id))
@@ -157,9 +157,9 @@ pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool,
 }
 
 /// Runs a started job to the end. Blocking: call it on the blocking pool.
-pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Counts, AppError> {
-    let mut work = pool.get().map_err(|_| AppError::Unavailable)?;
-    let mut report = pool.get().map_err(|_| AppError::Unavailable)?;
+pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Counts, DomainError> {
+    let mut work = pool.get().map_err(|_| DomainError::Unavailable)?;
+    let mut report = pool.get().map_err(|_| DomainError::Unavailable)?;
     // Held while this runner lives; if the process dies, the lock goes with its connection.
     try_lock(&mut report, id)?;
     let csv: String = device_imports::table
@@ -167,7 +167,7 @@ pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Co
         .select(device_imports::csv)
         .first(&mut work)?;
     let result = import::read(csv.as_bytes())
-        .map_err(|e| AppError::BadRequest(e.to_string()))
+        .map_err(|e| DomainError::Invalid(e.to_string()))
         .and_then(|rows| {
             import::apply(&mut work, actor, tenant_id, &rows, |done| {
                 // Progress goes through the other connection: the import's own transaction

@@ -10,8 +10,8 @@ use super::Device;
 use crate::access::Reached;
 use crate::db::functions::{keyset, lower, upper};
 use crate::db::schema::{device_counts, devices};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::subtree_bounds;
-use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -163,7 +163,7 @@ pub struct Total {
 /// The total without reading the devices when the kept counts answer it: no search and no
 /// kind filter (the counts are kept per tenant and status, for the tenant alone and for its
 /// subtree). One or a few rows of `device_counts`, whatever the size of the subtree.
-fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, AppError> {
+fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, DomainError> {
     if !f.search.trim().is_empty() || f.kind.is_some() {
         return Ok(None);
     }
@@ -186,7 +186,7 @@ fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, Ap
 }
 
 /// One page (up to `limit` rows) and how many match in all.
-pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Total), AppError> {
+pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Total), DomainError> {
     let kept = kept_total(conn, f)?;
     crate::db::plans::per_execution(conn, |conn| {
         let total = match kept {
@@ -223,7 +223,7 @@ pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Tot
 }
 
 /// Every matching device in sort order, for export.
-pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, AppError> {
+pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, DomainError> {
     crate::db::plans::per_execution(conn, |conn| {
         Ok(sorted(f).select(Device::as_select()).load(conn)?)
     })

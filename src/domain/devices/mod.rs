@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -66,20 +66,20 @@ pub enum DeviceError {
     #[error("A device with this IMEI or serial number exists already.")]
     Duplicate,
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl From<diesel::result::Error> for DeviceError {
     fn from(e: diesel::result::Error) -> Self {
         match crate::db::unique_violation(e) {
             Ok(()) => Self::Duplicate,
-            Err(other) => Self::App(other),
+            Err(other) => Self::Domain(other),
         }
     }
 }
 
 /// Unscoped: for the access layer, which decides whether the caller may see it.
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Device>, AppError> {
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Device>, DomainError> {
     Ok(devices::table
         .find(id)
         .select(Device::as_select())
@@ -90,7 +90,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Device>, AppErro
 pub fn find_by_identifier(
     conn: &mut PgConnection,
     identifier: &str,
-) -> Result<Option<Device>, AppError> {
+) -> Result<Option<Device>, DomainError> {
     Ok(devices::table
         .filter(
             crate::db::functions::upper(devices::identifier).eq(identifier.to_ascii_uppercase()),
@@ -263,7 +263,7 @@ pub struct HistoryRow {
     pub moved_at: DateTime<Utc>,
 }
 
-pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRow>, AppError> {
+pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRow>, DomainError> {
     use crate::db::schema::users;
     Ok(device_moves::table
         .left_join(users::table.on(users::id.nullable().eq(device_moves::moved_by)))
@@ -279,7 +279,7 @@ pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRo
 }
 
 /// The tenant's own devices (those whose path is exactly the tenant's).
-pub fn count_in(conn: &mut PgConnection, tenant: &Tenant) -> Result<i64, AppError> {
+pub fn count_in(conn: &mut PgConnection, tenant: &Tenant) -> Result<i64, DomainError> {
     Ok(devices::table
         .filter(devices::tenant_path.eq(&tenant.traversal_ids))
         .count()

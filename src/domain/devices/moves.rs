@@ -7,8 +7,8 @@ use super::Device;
 use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Event};
+use crate::domain::error::DomainError;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 
 /// Devices grouped by the tenant they leave.
 #[derive(Debug)]
@@ -44,7 +44,7 @@ pub fn move_all(
     access: &Access,
     ids: &[Uuid],
     target: &Reached,
-) -> Result<usize, AppError> {
+) -> Result<usize, DomainError> {
     let actor = &access.actor;
     conn.transaction(|conn| {
         let target: Tenant = tenants::table
@@ -62,7 +62,7 @@ pub fn move_all(
             || locked.len() != ids.len()
             || !locked.iter().all(|d| access.administers(&d.tenant_path))
         {
-            return Err(AppError::NotFound);
+            return Err(DomainError::NotFound);
         }
         let mut moved = 0;
         for d in locked.iter().filter(|d| d.tenant_id != target.id) {

@@ -7,11 +7,11 @@ use super::Invitation;
 use crate::crypto;
 use crate::db::schema::{invitations, tenants, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::error::DomainError;
 use crate::domain::memberships as grants;
 use crate::domain::password::Password;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::{self, CreateUserError, Email, User};
-use crate::error::AppError;
 
 /// What an invitation link shows: the invitation, its tenant and who invited.
 pub struct Opened {
@@ -33,7 +33,7 @@ pub enum LinkError {
     #[error("This invitation has already been used.")]
     Used(Box<Opened>),
     #[error("{0}")]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl std::fmt::Debug for Opened {
@@ -54,7 +54,9 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
     } else {
         query.first(conn).optional()
     };
-    let invitation = found.map_err(AppError::from)?.ok_or(LinkError::Unknown)?;
+    let invitation = found
+        .map_err(DomainError::from)?
+        .ok_or(LinkError::Unknown)?;
     // The page the invitee sees first carries the inviting tenant's brand.
     let (tenant, brand) = crate::domain::branding::tenant_with_brand(conn, invitation.tenant_id)?
         .ok_or(LinkError::Unknown)?;
@@ -65,7 +67,7 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
             .select((user_rows::display_name, user_rows::email))
             .first(conn)
             .optional()
-            .map_err(AppError::from)?,
+            .map_err(DomainError::from)?,
         None => None,
     };
     let opened = Opened {
@@ -109,15 +111,15 @@ pub enum AcceptError {
     WrongAccount(String),
 }
 
-impl From<AppError> for AcceptError {
-    fn from(e: AppError) -> Self {
-        Self::Link(LinkError::App(e))
+impl From<DomainError> for AcceptError {
+    fn from(e: DomainError) -> Self {
+        Self::Link(LinkError::Domain(e))
     }
 }
 
 impl From<diesel::result::Error> for AcceptError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Link(LinkError::App(e.into()))
+        Self::Link(LinkError::Domain(e.into()))
     }
 }
 
@@ -142,10 +144,10 @@ pub fn accept(
                 display_name,
                 password,
             } => {
-                let email = Email::parse(&inv.email).map_err(AppError::BadRequest)?;
+                let email = Email::parse(&inv.email).map_err(DomainError::Invalid)?;
                 users::create(conn, &email, display_name, password).map_err(|e| match e {
                     CreateUserError::EmailTaken => AcceptError::HasAccount,
-                    CreateUserError::App(a) => a.into(),
+                    CreateUserError::Domain(a) => a.into(),
                 })?
             }
         };

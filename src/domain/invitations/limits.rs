@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::invitation_sends;
 use crate::domain::audit::Actor;
+use crate::domain::error::DomainError;
 use crate::domain::tenants::Tenant;
-use crate::error::AppError;
 
 /// How many invitation emails one sender, and one tenant, may send in an hour: the text of
 /// an invitation is partly the sender's, so unlimited sending would make us a spam relay.
@@ -31,7 +31,7 @@ pub(super) fn take_send(
     actor: &Actor,
     tenant: &Tenant,
     limits: Limits,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<String>, DomainError> {
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
     let by_tenant: i64 = invitation_sends::table
         .filter(invitation_sends::tenant_id.eq(tenant.id))

@@ -9,11 +9,11 @@ use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding;
+use crate::domain::error::DomainError;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
 use crate::email::{messages, outbox};
-use crate::error::AppError;
 
 mod accept;
 mod limits;
@@ -83,7 +83,7 @@ fn enqueue(
     tenant: &Tenant,
     token: &str,
     mail: &Mail<'_>,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     let brand = messages::MailBrand::new(&branding::effective(conn, tenant)?, mail.base_url);
     let link = format!("{}/invitations/{token}", mail.base_url);
     let expires = inv.expires_at.format("%-d %B %Y, %H:%M UTC").to_string();
@@ -120,7 +120,7 @@ pub fn invite(
     email: &Email,
     role: Role,
     mail: &Mail<'_>,
-) -> Result<InviteOutcome, AppError> {
+) -> Result<InviteOutcome, DomainError> {
     conn.transaction(|conn| {
         let member: i64 = memberships::table
             .inner_join(user_rows::table)
@@ -187,7 +187,7 @@ fn resend_locked(
     tenant: &Tenant,
     inv: &Invitation,
     mail: &Mail<'_>,
-) -> Result<Invitation, AppError> {
+) -> Result<Invitation, DomainError> {
     let (token, hash) = new_token();
     // A new hash kills the old link: only the newest token matches.
     let renewed: Invitation = diesel::update(invitations::table.find(inv.id))
@@ -215,7 +215,7 @@ fn resend_locked(
 
 /// Whether the invitation's sender could still send it: an active admin reaching its tenant
 /// (invitations made by the system, with no sender, always could).
-pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, AppError> {
+pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, DomainError> {
     let Some(inviter) = inv.inviter_id else {
         return Ok(true);
     };
@@ -229,7 +229,7 @@ pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, A
 
 /// Revokes the pending invitations that `inviter` could no longer send (after being disabled,
 /// demoted or removed); each is audited with the reason.
-pub fn revoke_unbacked(conn: &mut PgConnection, inviter: Uuid) -> Result<usize, AppError> {
+pub fn revoke_unbacked(conn: &mut PgConnection, inviter: Uuid) -> Result<usize, DomainError> {
     let pending: Vec<Invitation> = invitations::table
         .filter(invitations::inviter_id.eq(inviter))
         .filter(invitations::state.eq("pending"))
@@ -261,7 +261,7 @@ fn mark_revoked(
     actor: &Actor,
     inv: &Invitation,
     detail: serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     diesel::update(invitations::table.find(inv.id))
         .set((
             invitations::state.eq("revoked"),
@@ -282,7 +282,11 @@ fn mark_revoked(
 }
 
 /// An invitation of exactly this tenant, locked for a change.
-fn locked_in(conn: &mut PgConnection, tenant: &Tenant, id: Uuid) -> Result<Invitation, AppError> {
+fn locked_in(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    id: Uuid,
+) -> Result<Invitation, DomainError> {
     Ok(invitations::table
         .filter(invitations::id.eq(id))
         .filter(invitations::tenant_id.eq(tenant.id))
@@ -298,12 +302,12 @@ pub enum ChangeError {
     #[error("{0}")]
     Limited(String),
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl From<diesel::result::Error> for ChangeError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::App(e.into())
+        Self::Domain(e.into())
     }
 }
 
@@ -363,7 +367,7 @@ pub fn list(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     limit: i64,
-) -> Result<Vec<Invitation>, AppError> {
+) -> Result<Vec<Invitation>, DomainError> {
     Ok(invitations::table
         .filter(invitations::tenant_id.eq(tenant_id))
         .order(invitations::created_at.desc())

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::access::Reached;
 use crate::db::schema::{deleted_tenants, memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 mod moves;
 mod tree;
@@ -78,14 +78,14 @@ pub enum TenantError {
     #[error("This tenant still holds {}.", .0.join(" and "))]
     NotEmpty(Vec<String>),
     #[error(transparent)]
-    App(#[from] AppError),
+    Domain(#[from] DomainError),
 }
 
 impl From<diesel::result::Error> for TenantError {
     fn from(e: diesel::result::Error) -> Self {
         match crate::db::unique_violation(e) {
             Ok(()) => Self::NameTaken,
-            Err(other) => Self::App(other),
+            Err(other) => Self::Domain(other),
         }
     }
 }
@@ -99,7 +99,7 @@ pub fn subtree_bounds(path: &[Uuid]) -> (Vec<Uuid>, Vec<Uuid>) {
 }
 
 /// Unscoped lookup: for the access layer, which decides whether the caller may see it.
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, AppError> {
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, DomainError> {
     Ok(tenants::table
         .find(id)
         .select(Tenant::as_select())
@@ -107,7 +107,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, AppErro
         .optional()?)
 }
 
-pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, AppError> {
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, DomainError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -118,7 +118,7 @@ pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, A
 }
 
 /// Every tenant of the subtree rooted at `path`, in tree order.
-pub fn subtree(conn: &mut PgConnection, path: &[Uuid]) -> Result<Vec<Tenant>, AppError> {
+pub fn subtree(conn: &mut PgConnection, path: &[Uuid]) -> Result<Vec<Tenant>, DomainError> {
     subtree_limited(conn, path, i64::MAX)
 }
 
@@ -127,7 +127,7 @@ pub fn subtree_limited(
     conn: &mut PgConnection,
     path: &[Uuid],
     limit: i64,
-) -> Result<Vec<Tenant>, AppError> {
+) -> Result<Vec<Tenant>, DomainError> {
     let (lo, hi) = subtree_bounds(path);
     crate::db::plans::per_execution(conn, |conn| {
         Ok(tenants::table
@@ -247,7 +247,7 @@ pub fn set_suspended(
     actor: &Actor,
     tenant: &Tenant,
     suspended: bool,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     conn.transaction(|conn| {
         let status = if suspended { "suspended" } else { "active" };
         diesel::update(tenants::table.find(tenant.id))
@@ -275,7 +275,7 @@ pub fn set_suspended(
 }
 
 /// What deleting the tenant would lose; empty when it may go.
-pub fn blockers(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<String>, AppError> {
+pub fn blockers(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<String>, DomainError> {
     let children: i64 = tenants::table
         .filter(tenants::parent_id.eq(tenant.id))
         .count()
@@ -345,7 +345,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
 pub fn find_deleted(
     conn: &mut PgConnection,
     ids: &[Uuid],
-) -> Result<Vec<(Uuid, String, Vec<Uuid>)>, AppError> {
+) -> Result<Vec<(Uuid, String, Vec<Uuid>)>, DomainError> {
     Ok(deleted_tenants::table
         .filter(deleted_tenants::id.eq_any(ids))
         .select((
@@ -356,6 +356,6 @@ pub fn find_deleted(
         .load(conn)?)
 }
 
-pub fn any_exists(conn: &mut PgConnection) -> Result<bool, AppError> {
+pub fn any_exists(conn: &mut PgConnection) -> Result<bool, DomainError> {
     Ok(diesel::select(diesel::dsl::exists(tenants::table.select(tenants::id))).get_result(conn)?)
 }

@@ -8,7 +8,7 @@ use super::{Tenant, TenantError, subtree, subtree_bounds};
 use crate::access::{Access, Reached};
 use crate::db::schema::{memberships, tenants};
 use crate::domain::audit::{self, Event};
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// What moves along with a tenant: its whole subtree and the members in it.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct MovePreview {
     pub members: i64,
 }
 
-pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, AppError> {
+pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, DomainError> {
     crate::db::plans::per_execution(conn, |conn| {
         let tenants = subtree(conn, &tenant.traversal_ids)?;
         let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
@@ -57,15 +57,15 @@ pub fn move_subtree(
             let tenant = locked
                 .iter()
                 .find(|t| t.id == tenant_id)
-                .ok_or(AppError::NotFound)?;
+                .ok_or(DomainError::NotFound)?;
             let parent = locked
                 .iter()
                 .find(|t| t.id == new_parent_id)
-                .ok_or(AppError::NotFound)?;
+                .ok_or(DomainError::NotFound)?;
             if !access.may_restructure(&tenant.traversal_ids)
                 || !access.administers(&parent.traversal_ids)
             {
-                return Err(AppError::NotFound.into());
+                return Err(DomainError::NotFound.into());
             }
             if parent.traversal_ids.contains(&tenant.id) {
                 return Err(TenantError::Cycle);

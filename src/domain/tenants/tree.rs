@@ -4,7 +4,7 @@ use diesel::sql_types::{Array, BigInt, Text};
 use uuid::Uuid;
 
 use crate::db::prepared::prepared;
-use crate::error::AppError;
+use crate::domain::error::DomainError;
 
 /// A tenant as listed in the tree, with what lies directly inside it.
 #[derive(Debug, QueryableByName)]
@@ -40,7 +40,7 @@ pub fn children(
     conn: &mut PgConnection,
     parent_id: Uuid,
     limit: i64,
-) -> Result<Vec<TreeNode>, AppError> {
+) -> Result<Vec<TreeNode>, DomainError> {
     Ok(prepared(tree_node_sql!(
         "WHERE t.parent_id = $1 ORDER BY lower(t.name) LIMIT $2"
     ))
@@ -50,7 +50,7 @@ pub fn children(
 }
 
 /// Tree nodes for the given tenants (the tops of a user's reach), by name.
-pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, AppError> {
+pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, DomainError> {
     Ok(prepared(tree_node_sql!(
         "WHERE t.id = ANY($1) ORDER BY lower(t.name)"
     ))

@@ -66,7 +66,7 @@ pub async fn new_form(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
-        access.tenant_for(conn, id, Action::OperateDevices)
+        Ok(access.tenant_for(conn, id, Action::OperateDevices)?)
     })
     .await?;
     let input = DeviceInput {
@@ -101,7 +101,7 @@ fn refused(
             },
             DeviceError::Duplicate.to_string(),
         )]),
-        Err(DeviceError::App(a)) => return Err(a),
+        Err(DeviceError::Domain(a)) => return Err(a.into()),
     };
     html_status(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -142,7 +142,7 @@ pub async fn edit_form(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (device, reached) = db::run(&state.pool, move |conn| {
-        access.device(conn, id, Action::OperateDevices)
+        Ok(access.device(conn, id, Action::OperateDevices)?)
     })
     .await?;
     let input = device.input();
@@ -198,7 +198,7 @@ pub async fn retire(
             .parse()
             .map_err(|_| AppError::Internal("stored device fails its own rules".into()))?;
         devices::update(conn, &access.actor, &device, &fields).map_err(|e| match e {
-            DeviceError::App(a) => a,
+            DeviceError::Domain(a) => a.into(),
             other => AppError::Conflict(other.to_string()),
         })
     })

@@ -49,7 +49,7 @@ pub async fn form(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
-        access.tenant_for(conn, id, Action::OperateDevices)
+        Ok(access.tenant_for(conn, id, Action::OperateDevices)?)
     })
     .await?;
     html(&ImportPage {
@@ -82,7 +82,7 @@ pub async fn check(
     // Reach first: another tenant's import is 404 whatever was uploaded.
     let a = access.clone();
     let reached = db::run(&state.pool, move |conn| {
-        a.tenant_for(conn, id, Action::OperateDevices)
+        Ok(a.tenant_for(conn, id, Action::OperateDevices)?)
     })
     .await?;
     let user = access.user.id;
@@ -142,7 +142,7 @@ pub async fn run(
     let actor = access.actor.clone();
     let started = db::run(&state.pool, move |conn| {
         access.tenant_for(conn, id, Action::OperateDevices)?;
-        jobs::start(conn, id, job)
+        Ok(jobs::start(conn, id, job)?)
     })
     .await?;
     if started {

@@ -48,7 +48,12 @@ fn load(
     ids: &[Uuid],
 ) -> Result<Vec<Device>, AppError> {
     ids.iter()
-        .map(|id| access.device(conn, *id, Action::Administer).map(|(d, _)| d))
+        .map(|id| {
+            access
+                .device(conn, *id, Action::Administer)
+                .map(|(d, _)| d)
+                .map_err(AppError::from)
+        })
         .collect()
 }
 
@@ -128,7 +133,7 @@ pub async fn move_devices(
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         load(conn, &access, &ids)?;
         let target = access.tenant_for(conn, to, Action::Administer)?;
-        devices::moves::move_all(conn, &access, &ids, &target)
+        Ok(devices::moves::move_all(conn, &access, &ids, &target)?)
     })
     .await?;
     Ok(see_other(&format!("/tenants/{id}/devices?sub=1")))

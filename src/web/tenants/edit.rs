@@ -22,7 +22,7 @@ pub struct NameForm {
 /// A failed name: shown beside the field; anything else is a real error.
 fn name_error(e: TenantError) -> Result<String, AppError> {
     match e {
-        TenantError::App(a) => Err(a),
+        TenantError::Domain(a) => Err(a.into()),
         other => Ok(other.to_string()),
     }
 }

@@ -80,7 +80,7 @@ pub async fn children(
     let id = id.into_inner();
     let nodes = db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        access.children(conn, &reached, CHILD_LIMIT)
+        Ok(access.children(conn, &reached, CHILD_LIMIT)?)
     })
     .await?;
     html(&Nodes { nodes })

@@ -100,7 +100,7 @@ pub async fn move_subtree(
         let to = access.tenant_for(conn, parent_id, Action::Administer)?;
         match tenants::move_subtree(conn, &access, &moving, &to) {
             Ok(_) => Ok(None),
-            Err(TenantError::App(e)) => Err(e),
+            Err(TenantError::Domain(e)) => Err(e.into()),
             Err(e) => Ok(Some(move_page(
                 conn,
                 &access,
@@ -197,7 +197,12 @@ pub async fn set_status(
     };
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
-        tenants::set_suspended(conn, &access.actor, reached.tenant(), suspend)
+        Ok(tenants::set_suspended(
+            conn,
+            &access.actor,
+            reached.tenant(),
+            suspend,
+        )?)
     })
     .await?;
     Ok(see_other(&format!("/tenants/{id}")))
@@ -213,7 +218,7 @@ pub async fn delete(
         let reached = access.tenant_for(conn, id, Action::Restructure)?;
         match tenants::delete(conn, &access.actor, id) {
             Ok(()) => Ok(reached.tenant().parent_id),
-            Err(TenantError::App(e)) => Err(e),
+            Err(TenantError::Domain(e)) => Err(e.into()),
             Err(e) => Err(AppError::Conflict(format!(
                 "{e} Move or remove it first; nothing was deleted."
             ))),
