@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::audit::Actor;
 use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
@@ -42,10 +43,10 @@ impl Reached {
     pub fn into_tenant(self) -> Tenant {
         self.tenant
     }
-    pub fn id(&self) -> Uuid {
+    pub fn id(&self) -> TenantId {
         self.tenant.id
     }
-    pub fn path(&self) -> &[Uuid] {
+    pub fn path(&self) -> &[TenantId] {
         &self.tenant.traversal_ids
     }
     pub fn role(&self) -> Role {
@@ -63,7 +64,7 @@ impl Reached {
 /// A tenant reached by work that no person asked for — the CLI, the demo data, tests — which
 /// acts everywhere as an admin. The web layer never calls it (a test reads `src/web/` to make
 /// sure): requests reach tenants through `Access` only.
-pub fn system_reach(conn: &mut PgConnection, id: Uuid) -> Result<Reached, DomainError> {
+pub fn system_reach(conn: &mut PgConnection, id: TenantId) -> Result<Reached, DomainError> {
     let tenant = tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
     Ok(Reached {
         tenant,
@@ -108,7 +109,7 @@ impl Access {
     }
 
     /// The role that applies to the tenant at `path`, if it is in reach.
-    pub fn role_on(&self, path: &[Uuid]) -> Option<Role> {
+    pub fn role_on(&self, path: &[TenantId]) -> Option<Role> {
         memberships::role_at(&self.grants, path)
     }
 
@@ -119,12 +120,12 @@ impl Access {
         }
     }
 
-    fn seen(&self, id: Uuid) -> Option<Tenant> {
+    fn seen(&self, id: TenantId) -> Option<Tenant> {
         self.seen.lock().ok()?.iter().find(|t| t.id == id).cloned()
     }
 
     /// The tenant if it is in reach; `NotFound` otherwise.
-    pub fn tenant(&self, conn: &mut PgConnection, id: Uuid) -> Result<Reached, DomainError> {
+    pub fn tenant(&self, conn: &mut PgConnection, id: TenantId) -> Result<Reached, DomainError> {
         let tenant = match self.seen(id) {
             Some(t) => t,
             None => tenants::find(conn, id)?.ok_or(DomainError::NotFound)?,
@@ -139,7 +140,7 @@ impl Access {
     pub fn tenant_for(
         &self,
         conn: &mut PgConnection,
-        id: Uuid,
+        id: TenantId,
         action: Action,
     ) -> Result<Reached, DomainError> {
         let reached = self.tenant(conn, id)?;
@@ -158,12 +159,12 @@ impl Access {
 
     /// Whether the caller administers the tenant at `path`: for checks repeated inside a
     /// transaction on rows it has locked, whose paths may have changed since the request began.
-    pub fn administers(&self, path: &[Uuid]) -> bool {
+    pub fn administers(&self, path: &[TenantId]) -> bool {
         self.role_on(path) == Some(Role::Admin)
     }
 
     /// Whether the caller may move, suspend or delete the tenant at `path` (its parent's admin).
-    pub fn may_restructure(&self, path: &[Uuid]) -> bool {
+    pub fn may_restructure(&self, path: &[TenantId]) -> bool {
         // A root has no parent, so nobody restructures it.
         path.split_last()
             .is_some_and(|(_, parent)| self.administers(parent))
@@ -200,7 +201,7 @@ impl Access {
 
     /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`
     /// for any other tenant, even one reached through an admin grant above it.
-    pub fn own_membership(&self, id: Uuid) -> Result<Uuid, DomainError> {
+    pub fn own_membership(&self, id: TenantId) -> Result<TenantId, DomainError> {
         self.grants
             .iter()
             .find(|g| g.tenant_id == id)
@@ -217,12 +218,12 @@ impl Access {
     }
 
     /// Where the caller lands (see `memberships::home`).
-    pub fn home(&self) -> Option<Uuid> {
+    pub fn home(&self) -> Option<TenantId> {
         memberships::home(self.user.last_tenant_id, &self.grants)
     }
 
     /// The tenants at the top of the caller's reach (grants not inside an admin grant).
-    pub fn tops(&self) -> Vec<Uuid> {
+    pub fn tops(&self) -> Vec<TenantId> {
         memberships::tops(&self.grants)
     }
 
@@ -250,7 +251,7 @@ impl Access {
         tenant: &Tenant,
     ) -> Result<Vec<Tenant>, DomainError> {
         let path = &tenant.traversal_ids;
-        let ids: Vec<Uuid> = (1..path.len())
+        let ids: Vec<TenantId> = (1..path.len())
             .filter(|&n| self.role_on(&path[..n]).is_some())
             .map(|n| path[n - 1])
             .collect();

@@ -8,21 +8,22 @@ use uuid::Uuid;
 use crate::db::schema::{memberships, subtree_counts, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 
 /// One of a user's memberships with what the access layer needs of its tenant.
 #[derive(Debug, Clone, Queryable)]
 pub struct Grant {
-    pub tenant_id: Uuid,
-    pub tenant_path: Vec<Uuid>,
+    pub tenant_id: TenantId,
+    pub tenant_path: Vec<TenantId>,
     #[diesel(deserialize_as = String)]
     pub role: Role,
     pub tenant_name: String,
 }
 
 /// The tenants at the top of a user's reach: grants not inside one of their admin grants.
-pub fn tops(grants: &[Grant]) -> Vec<Uuid> {
+pub fn tops(grants: &[Grant]) -> Vec<TenantId> {
     grants
         .iter()
         .filter(|g| {
@@ -38,7 +39,7 @@ pub fn tops(grants: &[Grant]) -> Vec<Uuid> {
 
 /// The role that applies at the tenant at `path`: the grant there, or admin through an admin
 /// grant above it — the access rule, in one place.
-pub fn role_at(grants: &[Grant], path: &[Uuid]) -> Option<Role> {
+pub fn role_at(grants: &[Grant], path: &[TenantId]) -> Option<Role> {
     let id = path.last()?;
     grants
         .iter()
@@ -55,7 +56,7 @@ pub fn role_at(grants: &[Grant], path: &[Uuid]) -> Option<Role> {
 }
 
 /// Where a user lands: the membership they last switched to, else their first top.
-pub fn home(last_tenant: Option<Uuid>, grants: &[Grant]) -> Option<Uuid> {
+pub fn home(last_tenant: Option<TenantId>, grants: &[Grant]) -> Option<TenantId> {
     last_tenant
         .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
         .or_else(|| tops(grants).first().copied())
@@ -75,9 +76,9 @@ struct UserGrantRow {
     #[diesel(embed)]
     user: crate::domain::users::User,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
-    tenant_path: Option<Vec<Uuid>>,
+    tenant_path: Option<Vec<TenantId>>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     role: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
@@ -136,7 +137,7 @@ pub struct Member {
 /// Members of exactly this tenant, by name.
 pub fn members_of(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     limit: i64,
 ) -> Result<Vec<Member>, DomainError> {
     Ok(memberships::table
@@ -155,7 +156,7 @@ pub fn members_of(
         .load(conn)?)
 }
 
-pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, DomainError> {
+pub fn count_in(conn: &mut PgConnection, tenant_id: TenantId) -> Result<i64, DomainError> {
     Ok(memberships::table
         .filter(memberships::tenant_id.eq(tenant_id))
         .count()
@@ -166,9 +167,9 @@ pub fn count_in(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, DomainE
 #[diesel(table_name = memberships)]
 struct NewMembership<'a> {
     user_id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     role: &'a str,
-    tenant_path: &'a [Uuid],
+    tenant_path: &'a [TenantId],
 }
 
 /// Adds (or changes) a membership, audited; call inside the caller's transaction.
@@ -231,7 +232,7 @@ pub struct MemberRow {
     pub last_sign_in_at: Option<DateTime<Utc>>,
     #[diesel(deserialize_as = String)]
     pub role: Role,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub tenant_name: String,
 }
 
@@ -320,7 +321,7 @@ fn search_planned(
 pub fn role_in(
     conn: &mut PgConnection,
     user_id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<Option<Role>, DomainError> {
     let role: Option<String> = memberships::table
         .find((user_id, tenant_id))
@@ -331,7 +332,7 @@ pub fn role_in(
 }
 
 /// Every tenant path where the user holds a membership.
-pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Uuid>>, DomainError> {
+pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<TenantId>>, DomainError> {
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .select(memberships::tenant_path)

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod device_tokens;
 pub mod devices;
 pub mod error;
+pub mod ids;
 pub mod invitations;
 pub mod large_demo;
 pub mod memberships;

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use chrono::{Datelike, Months, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Int8, Uuid as SqlUuid};
-use uuid::Uuid;
 
 use crate::access::Reached;
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, Tenant, subtree_bounds};
 
 /// The longest report, in months.
@@ -88,7 +88,7 @@ pub struct Line {
 #[derive(QueryableByName)]
 struct Cell {
     #[diesel(sql_type = SqlUuid)]
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     #[diesel(sql_type = Date)]
     month: NaiveDate,
     #[diesel(sql_type = Int8)]
@@ -181,7 +181,7 @@ fn report_planned(
         })
         .collect();
     lines.sort_by(|a, b| a.tenant.traversal_ids.cmp(&b.tenant.traversal_ids));
-    let index: HashMap<Uuid, usize> = lines
+    let index: HashMap<TenantId, usize> = lines
         .iter()
         .enumerate()
         .map(|(i, l)| (l.tenant.id, i))

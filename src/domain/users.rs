@@ -7,6 +7,7 @@ use validator::ValidateEmail;
 use crate::db::schema::{sessions, users};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::password::Password;
 
 /// A syntactically valid email address, lower-cased.
@@ -54,7 +55,7 @@ pub struct User {
     pub password_hash: String,
     pub status: String,
     pub last_sign_in_at: Option<DateTime<Utc>>,
-    pub last_tenant_id: Option<Uuid>,
+    pub last_tenant_id: Option<TenantId>,
 }
 
 impl User {
@@ -131,7 +132,7 @@ pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainErr
 pub fn set_last_tenant(
     conn: &mut PgConnection,
     id: Uuid,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
 ) -> Result<(), DomainError> {
     diesel::update(users::table.find(id))
         .set(users::last_tenant_id.eq(Some(tenant_id)))
@@ -152,7 +153,7 @@ pub fn set_active(
     actor: &Actor,
     user: &User,
     active: bool,
-    tenant_path: &[Uuid],
+    tenant_path: &[TenantId],
 ) -> Result<(), DomainError> {
     conn.transaction(|conn| {
         let status = if active { "active" } else { "disabled" };

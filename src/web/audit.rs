@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::audit::log::{self, ACTIONS, LogEntry, LogFilter, TARGET_TYPES};
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -131,7 +132,7 @@ pub fn with_details(
     entries: Vec<LogEntry>,
 ) -> Result<Vec<(LogEntry, String)>, AppError> {
     let ids = log::referenced_tenants(&entries);
-    let names: HashMap<Uuid, String> = tenants::find_many(conn, &ids)?
+    let names: HashMap<TenantId, String> = tenants::find_many(conn, &ids)?
         .into_iter()
         .filter(|t| access.role_on(&t.traversal_ids).is_some())
         .map(|t| (t.id, t.name))
@@ -171,7 +172,7 @@ pub async fn list(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -221,7 +222,7 @@ pub async fn list(
 pub async fn export(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -6,11 +6,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::branding::{self, Brand, BrandChange, BrandErrors, Logo};
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -46,7 +46,7 @@ pub async fn form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -115,7 +115,7 @@ pub async fn save(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

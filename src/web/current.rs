@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::access::Access;
 use crate::db;
 use crate::domain::branding::{self, Brand};
+use crate::domain::ids::TenantId;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
@@ -76,7 +77,7 @@ impl FromRequest for Access {
 /// The tenant a page is about, as the header shows it.
 #[derive(Debug, Clone)]
 pub struct InView {
-    pub id: Uuid,
+    pub id: TenantId,
     pub name: String,
     pub admin: bool,
 }
@@ -84,7 +85,7 @@ pub struct InView {
 /// One of the caller's memberships, as the switcher offers it.
 #[derive(Debug, Clone)]
 pub struct Membership {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub tenant_name: String,
     pub role: Role,
 }
@@ -100,7 +101,7 @@ pub struct Chrome {
 
 impl Chrome {
     /// The membership the switcher shows as selected.
-    pub fn is_current(&self, tenant_id: &Uuid) -> bool {
+    pub fn is_current(&self, tenant_id: &TenantId) -> bool {
         self.in_view.as_ref().is_some_and(|v| v.id == *tenant_id)
     }
 }
@@ -115,7 +116,7 @@ fn tenant_in_view(
     id: Option<Uuid>,
 ) -> Result<Option<(Tenant, Brand)>, AppError> {
     let named = match id {
-        Some(id) if path.starts_with("/tenants/") => Some(id),
+        Some(id) if path.starts_with("/tenants/") => Some(TenantId::from(id)),
         Some(id) if path.starts_with("/devices/") => {
             crate::domain::devices::find(conn, id)?.map(|d| d.tenant_id)
         }

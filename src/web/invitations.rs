@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Access, Action, Reached};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::invitations::{self, ChangeError, Invitation, InviteOutcome, Mail};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
@@ -38,7 +39,7 @@ struct InvitationsPage {
     notice: Option<String>,
 }
 
-fn rows(conn: &mut diesel::PgConnection, tenant_id: Uuid) -> Result<Vec<Row>, AppError> {
+fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>, AppError> {
     let list = invitations::list(conn, tenant_id, 200)?;
     let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
     let messages = outbox::latest_for_invitations(conn, &ids)?;
@@ -109,7 +110,7 @@ pub async fn list(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = db::run(&state.pool, move |conn| {
@@ -132,7 +133,7 @@ pub async fn invite(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -211,7 +212,7 @@ async fn change(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
     what: Change,
 ) -> Result<HttpResponse, AppError> {
     let (id, invitation_id) = path.into_inner();
@@ -249,7 +250,7 @@ pub async fn resend(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Resend).await
 }
@@ -258,7 +259,7 @@ pub async fn revoke(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Revoke).await
 }
@@ -267,7 +268,7 @@ pub async fn retry(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Retry).await
 }

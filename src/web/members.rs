@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::memberships::{self, MemberQuery, MemberRow};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
@@ -59,7 +60,7 @@ pub async fn list(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -112,7 +113,7 @@ pub async fn change_role(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
@@ -147,7 +148,7 @@ pub async fn remove(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
     db::run(&state.pool, move |conn| {
@@ -179,7 +180,7 @@ pub async fn set_status(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();

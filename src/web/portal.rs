@@ -2,12 +2,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::audit::log::{self, LogEntry, LogFilter};
 use crate::domain::dashboard::{self, Bar, Figures};
+use crate::domain::ids::TenantId;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users;
@@ -35,7 +35,7 @@ pub async fn home(access: Access, chrome: Chrome) -> Result<HttpResponse, AppErr
 
 #[derive(Deserialize)]
 pub struct SwitchForm {
-    tenant: Uuid,
+    tenant: TenantId,
 }
 
 /// The header's switcher: only the user's own memberships are offered, and only they count.
@@ -83,7 +83,7 @@ pub async fn dashboard(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (reached, figures, recent) = db::run(&state.pool, move |conn| {

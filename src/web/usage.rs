@@ -7,10 +7,10 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 use crate::domain::usage::{self, Line, Period};
 use crate::error::AppError;
@@ -64,7 +64,7 @@ pub async fn report(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -130,7 +130,7 @@ pub async fn report(
 pub async fn export(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -142,7 +142,7 @@ pub async fn export(
         Ok((reached.into_tenant(), lines))
     })
     .await?;
-    let names: HashMap<Uuid, String> = lines
+    let names: HashMap<TenantId, String> = lines
         .iter()
         .map(|l| (l.tenant.id, l.tenant.name.clone()))
         .collect();

@@ -39,7 +39,7 @@ async fn a_brand_is_inherited_down_the_tree_until_a_tenant_sets_its_own() {
     let mut root = app.signed_in("root@rent.example").await;
     let res = save(
         &mut root,
-        rent.id,
+        rent.id.uuid(),
         &[("name", "Rent-a-fone"), ("accent", "#1D4F8A")],
         &[],
     )
@@ -60,7 +60,7 @@ async fn a_brand_is_inherited_down_the_tree_until_a_tenant_sets_its_own() {
     let mut ann = app.signed_in("ann@acme.example").await;
     let res = save(
         &mut ann,
-        acme.id,
+        acme.id.uuid(),
         &[("name", "Acme Haulage"), ("accent", "")],
         &[("logo", "acme.svg", LOGO.as_bytes().to_vec())],
     )
@@ -98,7 +98,7 @@ async fn a_brand_is_inherited_down_the_tree_until_a_tenant_sets_its_own() {
     // Clearing Acme's name falls back to the brand above; removing the logo removes it.
     let res = save(
         &mut ann,
-        acme.id,
+        acme.id.uuid(),
         &[("name", ""), ("remove_logo", "yes")],
         &[],
     )
@@ -124,7 +124,7 @@ async fn bad_branding_is_refused_beside_its_field_and_nothing_is_saved() {
     let long = "x".repeat(61);
     let res = save(
         &mut ann,
-        acme.id,
+        acme.id.uuid(),
         &[("name", &long), ("accent", "#ffff00")],
         &[("logo", "logo.gif", b"GIF89a\x01\x00".to_vec())],
     )
@@ -138,7 +138,7 @@ async fn bad_branding_is_refused_beside_its_field_and_nothing_is_saved() {
     let big = vec![b'a'; 300 * 1024];
     let res = save(
         &mut ann,
-        acme.id,
+        acme.id.uuid(),
         &[("name", "Acme")],
         &[("logo", "big.png", big)],
     )
@@ -149,7 +149,7 @@ async fn bad_branding_is_refused_beside_its_field_and_nothing_is_saved() {
     // Invalid UTF-8 in a text field is refused, never replaced.
     let res = save(
         &mut ann,
-        acme.id,
+        acme.id.uuid(),
         &[("accent", "#1f6f5c")],
         &[("name", "name.txt", b"Acme \xff\xfe".to_vec())],
     )

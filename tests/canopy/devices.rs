@@ -3,6 +3,7 @@ use std::collections::HashMap;
 
 use canopy::domain::audit::Actor;
 use canopy::domain::devices::{self, DeviceInput, fields};
+use canopy::domain::ids::TenantId;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, Tenant};
 use reqwest::StatusCode;
@@ -421,7 +422,7 @@ async fn after_random_subtree_moves_every_device_carries_its_tenants_path() {
         }
     }
     assert!(moved > 10, "{moved} moves");
-    let paths: HashMap<Uuid, Vec<Uuid>> = all
+    let paths: HashMap<TenantId, Vec<TenantId>> = all
         .iter()
         .map(|t| (t.id, app.tenant(t.id).traversal_ids))
         .collect();

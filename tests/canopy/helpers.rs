@@ -9,6 +9,7 @@ use canopy::config::Settings;
 use canopy::db::embedded::{EmbeddedPostgres, Options};
 use canopy::db::{self, DbPool};
 use canopy::domain::audit::Actor;
+use canopy::domain::ids::TenantId;
 use canopy::domain::memberships;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, Tenant, TenantName};
@@ -185,7 +186,7 @@ impl TestApp {
     }
 
     /// The access layer's proof for a tenant, as work outside any request gets it.
-    pub fn reach(&self, id: Uuid) -> canopy::access::Reached {
+    pub fn reach(&self, id: TenantId) -> canopy::access::Reached {
         canopy::access::system_reach(&mut self.conn(), id).expect("reach")
     }
 
@@ -203,7 +204,7 @@ impl TestApp {
             .expect("active")
     }
 
-    pub fn tenant(&self, id: Uuid) -> Tenant {
+    pub fn tenant(&self, id: TenantId) -> Tenant {
         tenants::find(&mut self.conn(), id)
             .expect("query")
             .expect("tenant")

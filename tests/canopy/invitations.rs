@@ -69,7 +69,13 @@ async fn an_invited_new_person_accepts_from_the_email_and_is_signed_into_the_ten
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
 
-    let sent = invite(&mut ann, acme.id, "new.person@example.com", "operator").await;
+    let sent = invite(
+        &mut ann,
+        acme.id.uuid(),
+        "new.person@example.com",
+        "operator",
+    )
+    .await;
     assert_eq!(sent.status, StatusCode::OK);
     assert!(
         sent.body
@@ -123,7 +129,7 @@ async fn an_existing_person_signs_in_and_accepts_and_gains_the_membership() {
     app.user("gina@great.example", &great, Role::Viewer);
     let mut ann = app.signed_in("ann@acme.example").await;
 
-    invite(&mut ann, acme.id, "gina@great.example", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "gina@great.example", "viewer").await;
     let url = link(&smtp.wait_for(1).await[0], &app.base, "/invitations/");
     let path = url.trim_start_matches(&app.base).to_string();
     let mut gina = app.browser();
@@ -167,9 +173,9 @@ async fn expired_revoked_and_resent_links_say_what_happened() {
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
 
-    invite(&mut ann, acme.id, "late@example.com", "viewer").await;
-    invite(&mut ann, acme.id, "revoked@example.com", "viewer").await;
-    invite(&mut ann, acme.id, "resent@example.com", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "late@example.com", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "revoked@example.com", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "resent@example.com", "viewer").await;
     let first = smtp.wait_for(3).await;
     let url_for = |messages: &[String], to: &str| {
         let m = messages
@@ -285,11 +291,11 @@ async fn inviting_twice_does_not_duplicate_and_inviting_a_member_says_so() {
     app.user("olly@acme.example", &acme, Role::Viewer);
     let mut ann = app.signed_in("ann@acme.example").await;
 
-    invite(&mut ann, acme.id, "twice@example.com", "viewer").await;
-    let second = invite(&mut ann, acme.id, "TWICE@example.com", "viewer").await;
-    let member = invite(&mut ann, acme.id, "olly@acme.example", "viewer").await;
-    let bad = invite(&mut ann, acme.id, "not-an-email", "viewer").await;
-    let no_role = invite(&mut ann, acme.id, "x@example.com", "superuser").await;
+    invite(&mut ann, acme.id.uuid(), "twice@example.com", "viewer").await;
+    let second = invite(&mut ann, acme.id.uuid(), "TWICE@example.com", "viewer").await;
+    let member = invite(&mut ann, acme.id.uuid(), "olly@acme.example", "viewer").await;
+    let bad = invite(&mut ann, acme.id.uuid(), "not-an-email", "viewer").await;
+    let no_role = invite(&mut ann, acme.id.uuid(), "x@example.com", "superuser").await;
 
     assert!(second.body.contains("already has a pending invitation"));
     assert_eq!(member.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -342,7 +348,7 @@ async fn when_smtp_is_down_the_invitation_is_kept_and_delivered_once_it_comes_up
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
 
-    let res = invite(&mut ann, acme.id, "patient@example.com", "viewer").await;
+    let res = invite(&mut ann, acme.id.uuid(), "patient@example.com", "viewer").await;
     assert_eq!(res.status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -373,7 +379,7 @@ async fn after_the_last_attempt_the_invitation_shows_delivery_failed_and_can_be_
     let acme = app.root("Acme");
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
-    invite(&mut ann, acme.id, "unlucky@example.com", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "unlucky@example.com", "viewer").await;
 
     worker.tick().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -497,7 +503,7 @@ async fn invitations_outside_reach_answer_404_and_roles_cannot_be_escalated() {
     let mut ann = app.signed_in("ann@acme.example").await;
     let mut olly = app.signed_in("olly@acme.example").await;
 
-    let into_other = invite(&mut ann, great.id, "x@example.com", "viewer").await;
+    let into_other = invite(&mut ann, great.id.uuid(), "x@example.com", "viewer").await;
     let list_other = ann.get(&format!("/tenants/{}/invitations", great.id)).await;
     ann.get("/tenants").await;
     let revoke_other = ann
@@ -512,7 +518,7 @@ async fn invitations_outside_reach_answer_404_and_roles_cannot_be_escalated() {
             &[],
         )
         .await;
-    let by_operator = invite(&mut olly, acme.id, "y@example.com", "viewer").await;
+    let by_operator = invite(&mut olly, acme.id.uuid(), "y@example.com", "viewer").await;
     olly.get("/tenants").await;
     let operator_promotes_self = olly
         .post(
@@ -622,8 +628,8 @@ async fn pending_invitations_die_when_their_sender_is_demoted_or_disabled() {
     app.user("boss@rent.example", &rent, Role::Admin);
     let mut ann_b = app.signed_in("ann@acme.example").await;
     let mut carl_b = app.signed_in("carl@acme.example").await;
-    invite(&mut ann_b, acme.id, "from-ann@x.example", "viewer").await;
-    invite(&mut carl_b, acme.id, "from-carl@x.example", "viewer").await;
+    invite(&mut ann_b, acme.id.uuid(), "from-ann@x.example", "viewer").await;
+    invite(&mut carl_b, acme.id.uuid(), "from-carl@x.example", "viewer").await;
     let mut boss = app.signed_in("boss@rent.example").await;
     boss.get(&format!("/tenants/{}/members", acme.id)).await;
 
@@ -661,7 +667,7 @@ async fn opening_or_accepting_re_checks_that_the_sender_may_still_grant_the_acce
     let acme = app.root("Acme");
     app.user("ann@acme.example", &acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
-    invite(&mut ann, acme.id, "late@x.example", "viewer").await;
+    invite(&mut ann, acme.id.uuid(), "late@x.example", "viewer").await;
     let link = link_for(&app, "late@x.example");
     assert_eq!(app.browser().get(&link).await.status, StatusCode::OK);
     // Ann's admin grant goes without passing through the code that revokes her invitations.
@@ -704,11 +710,17 @@ async fn invitations_stop_at_the_hourly_limits_with_a_clear_message() {
     let mut ann = app.signed_in("ann@acme.example").await;
     let mut bea = app.signed_in("bea@acme.example").await;
     for i in 0..3 {
-        let r = invite(&mut ann, acme.id, &format!("a{i}@x.example"), "viewer").await;
+        let r = invite(
+            &mut ann,
+            acme.id.uuid(),
+            &format!("a{i}@x.example"),
+            "viewer",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK);
     }
 
-    let fourth = invite(&mut ann, acme.id, "a3@x.example", "viewer").await;
+    let fourth = invite(&mut ann, acme.id.uuid(), "a3@x.example", "viewer").await;
     assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(
         fourth
@@ -719,12 +731,12 @@ async fn invitations_stop_at_the_hourly_limits_with_a_clear_message() {
     assert_eq!(app.count("SELECT count(*) AS n FROM outbox"), 3);
     // Another admin may send until the tenant's own limit.
     assert_eq!(
-        invite(&mut bea, acme.id, "b0@x.example", "viewer")
+        invite(&mut bea, acme.id.uuid(), "b0@x.example", "viewer")
             .await
             .status,
         StatusCode::OK
     );
-    let over = invite(&mut bea, acme.id, "b1@x.example", "viewer").await;
+    let over = invite(&mut bea, acme.id.uuid(), "b1@x.example", "viewer").await;
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(over.body.contains("This tenant has sent 4 invitations"));
     // Resending counts too.
@@ -747,7 +759,7 @@ async fn invitations_stop_at_the_hourly_limits_with_a_clear_message() {
     // An hour later the limits are free again.
     app.count("WITH u AS (UPDATE invitation_sends SET at = at - interval '61 minutes' RETURNING 1) SELECT count(*) AS n FROM u");
     assert_eq!(
-        invite(&mut ann, acme.id, "a3@x.example", "viewer")
+        invite(&mut ann, acme.id.uuid(), "a3@x.example", "viewer")
             .await
             .status,
         StatusCode::OK

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use canopy::domain::audit::Actor;
+use canopy::domain::ids::TenantId;
 use canopy::domain::memberships;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::Tenant;
@@ -28,12 +29,12 @@ impl Rng {
 
 /// The access rule, written out plainly from the design rather than from the code.
 struct Model {
-    parent: HashMap<Uuid, Option<Uuid>>,
-    grants: HashMap<usize, Vec<(Uuid, Role)>>,
+    parent: HashMap<TenantId, Option<TenantId>>,
+    grants: HashMap<usize, Vec<(TenantId, Role)>>,
 }
 
 impl Model {
-    fn ancestors_and_self(&self, t: Uuid) -> Vec<Uuid> {
+    fn ancestors_and_self(&self, t: TenantId) -> Vec<TenantId> {
         let mut out = vec![t];
         let mut at = t;
         while let Some(Some(p)) = self.parent.get(&at) {
@@ -43,7 +44,7 @@ impl Model {
         out
     }
 
-    fn role(&self, user: usize, t: Uuid) -> Option<Role> {
+    fn role(&self, user: usize, t: TenantId) -> Option<Role> {
         let above = self.ancestors_and_self(t);
         self.grants[&user]
             .iter()
@@ -60,7 +61,7 @@ impl Model {
     }
 
     /// 404 outside reach, 403 within reach but not allowed, 200 otherwise.
-    fn expect(&self, user: usize, t: Uuid, action: &str) -> u16 {
+    fn expect(&self, user: usize, t: TenantId, action: &str) -> u16 {
         let Some(role) = self.role(user, t) else {
             return 404;
         };
@@ -141,7 +142,7 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
     let (tenants, mut model) = forest(&app, &mut rng);
-    let mut devices: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut devices: Vec<(Uuid, TenantId)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         if rng.below(3) > 0 {
             devices.push((
@@ -200,7 +201,7 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
 }
 
 impl Model {
-    fn in_subtree(&self, t: Uuid, top: Uuid) -> bool {
+    fn in_subtree(&self, t: TenantId, top: TenantId) -> bool {
         self.ancestors_and_self(t).contains(&top)
     }
 
@@ -209,13 +210,13 @@ impl Model {
     fn devices_listed(
         &self,
         user: usize,
-        t: Uuid,
-        chosen: Option<Uuid>,
-        devices: &[(String, Uuid)],
+        t: TenantId,
+        chosen: Option<TenantId>,
+        devices: &[(String, TenantId)],
     ) -> Result<Vec<String>, u16> {
         let role = self.role(user, t).ok_or(404u16)?;
         let admin = role == Role::Admin;
-        let keep: Box<dyn Fn(Uuid) -> bool> = match chosen {
+        let keep: Box<dyn Fn(TenantId) -> bool> = match chosen {
             Some(x) => {
                 if self.role(user, x).is_none() || !self.in_subtree(x, t) {
                     return Err(404);
@@ -239,7 +240,7 @@ impl Model {
     }
 
     /// Members listed with "include sub-tenants": the users holding a grant there.
-    fn members_listed(&self, user: usize, t: Uuid) -> Result<Vec<String>, u16> {
+    fn members_listed(&self, user: usize, t: TenantId) -> Result<Vec<String>, u16> {
         let role = self.role(user, t).ok_or(404u16)?;
         let mut out: Vec<String> = self
             .grants
@@ -261,7 +262,7 @@ impl Model {
     }
 
     /// What an admin-only report of `t` covers: the subtree, or a refusal.
-    fn admin_report(&self, user: usize, t: Uuid) -> Result<(), u16> {
+    fn admin_report(&self, user: usize, t: TenantId) -> Result<(), u16> {
         match self.role(user, t) {
             None => Err(404),
             Some(Role::Admin) => Ok(()),
@@ -304,7 +305,7 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
     let (tenants, mut model) = forest(&app, &mut rng);
-    let mut devices: Vec<(String, Uuid)> = Vec::new();
+    let mut devices: Vec<(String, TenantId)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         for k in 0..rng.below(3) {
             let serial = format!("DEV-{}", i * 10 + k);
@@ -313,7 +314,8 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
         }
     }
     let mut users = people(&app, &mut rng, &tenants, &mut model).await;
-    let name_of: HashMap<Uuid, String> = tenants.iter().map(|t| (t.id, t.name.clone())).collect();
+    let name_of: HashMap<TenantId, String> =
+        tenants.iter().map(|t| (t.id, t.name.clone())).collect();
 
     let mut checked: HashMap<&str, usize> = HashMap::new();
     for _ in 0..160 {

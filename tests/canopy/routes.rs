@@ -60,7 +60,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
         let object = if r.path.starts_with("/devices/") {
             device
         } else {
-            other.id
+            other.id.uuid()
         };
         let path = r
             .path
@@ -160,7 +160,13 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     let foreign_device = crate::devices::device_in(&app, &other_child, "OTHER-001");
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     // Foreign ids of every kind: each must be refused in every id-carrying place.
-    let foreign = [other.id, other_child.id, foreign_device, otto, invitation];
+    let foreign = [
+        other.id.uuid(),
+        other_child.id.uuid(),
+        foreign_device,
+        otto,
+        invitation,
+    ];
     let mut ann = app.signed_in("ann@acme.example").await;
     ann.get("/tenants").await;
 
@@ -247,6 +253,16 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     assert!(tried >= 50, "{tried}");
 }
 
+/// The types an id travels in: plain UUIDs and the typed ids of `domain::ids`.
+const ID_TYPES: [&str; 6] = [
+    "Uuid",
+    "TenantId",
+    "DeviceId",
+    "UserId",
+    "InvitationId",
+    "JobId",
+];
+
 /// Every id-typed field of a query or form under `src/web/` (and every `"key" =>` that a
 /// handler parses as a `Uuid`) is declared in the route table, so the test above tries it.
 #[test]
@@ -265,13 +281,16 @@ fn every_id_a_handler_reads_from_a_query_or_form_is_declared_in_the_route_table(
             } else if t == "}" {
                 in_input = false;
             } else if in_input
-                && t.contains("Uuid")
+                && ID_TYPES.iter().any(|id| t.contains(id))
                 && let Some((name, _)) = t.trim_start_matches("pub ").split_once(':')
             {
                 found.push((path.display().to_string(), name.trim().to_string()));
             }
-            // Hand-parsed pairs: `"to" if … => … Uuid::parse_str`.
-            if t.starts_with('"') && t.contains("=>") && t.contains("Uuid::parse_str") {
+            // Hand-parsed pairs: `"to" if … => … Uuid::parse_str` or `.parse()` into a typed id.
+            if t.starts_with('"')
+                && t.contains("=>")
+                && (t.contains("Uuid::parse_str") || t.contains(".parse()"))
+            {
                 let name = t[1..].split('"').next().unwrap_or_default();
                 found.push((path.display().to_string(), name.to_string()));
             }
@@ -357,7 +376,7 @@ async fn head_answers_wherever_get_does_without_a_body_and_options_names_the_met
                 &if r.path.starts_with("/devices/") {
                     device
                 } else {
-                    acme.id
+                    acme.id.uuid()
                 }
                 .to_string(),
             )

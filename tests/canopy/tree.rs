@@ -1,6 +1,7 @@
 //! The tenant tree: create, rename, move, suspend, delete, and path consistency.
 use std::collections::HashMap;
 
+use canopy::domain::ids::TenantId;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, TenantError};
 use reqwest::StatusCode;
@@ -279,7 +280,7 @@ impl Rng {
     }
 }
 
-fn model_path(parents: &HashMap<Uuid, Option<Uuid>>, id: Uuid) -> Vec<Uuid> {
+fn model_path(parents: &HashMap<TenantId, Option<TenantId>>, id: TenantId) -> Vec<TenantId> {
     let mut path = vec![id];
     let mut at = id;
     while let Some(Some(p)) = parents.get(&at) {
@@ -298,7 +299,7 @@ async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
         let root = app.root(&format!("Root {seed}"));
         let mover = app.admin_access(&[&root]);
         let mut ids = vec![root.id];
-        let mut parents: HashMap<Uuid, Option<Uuid>> = HashMap::from([(root.id, None)]);
+        let mut parents: HashMap<TenantId, Option<TenantId>> = HashMap::from([(root.id, None)]);
         for i in 0..15 {
             let parent = app.tenant(ids[rng.below(ids.len())]);
             let t = app.child(&parent, &format!("T{i}"));

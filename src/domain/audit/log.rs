@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::access::Reached;
 use crate::db::schema::{audit_events, users};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::subtree_bounds;
 
 /// Every action the portal records, with how the log says it.
@@ -64,7 +65,7 @@ pub struct LogFilter {
 pub struct LogEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub action: String,
     pub target_type: String,
     pub target_id: Option<Uuid>,
@@ -149,13 +150,13 @@ fn search_planned(
 }
 
 /// The tenants an entry's detail refers to by id ("from", "to").
-pub fn referenced_tenants(entries: &[LogEntry]) -> Vec<Uuid> {
-    let mut ids: Vec<Uuid> = entries
+pub fn referenced_tenants(entries: &[LogEntry]) -> Vec<TenantId> {
+    let mut ids: Vec<TenantId> = entries
         .iter()
         .filter(|e| matches!(e.action.as_str(), "device.move" | "tenant.move"))
         .flat_map(|e| ["from", "to"].map(|k| e.detail.get(k).cloned()))
         .flatten()
-        .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+        .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()))
         .collect();
     ids.sort();
     ids.dedup();
@@ -164,7 +165,7 @@ pub fn referenced_tenants(entries: &[LogEntry]) -> Vec<Uuid> {
 
 /// The detail as text. Tenant ids become names when `names` has them (the reader reaches
 /// them) and "a tenant outside your view" otherwise.
-pub fn detail_text(entry: &LogEntry, names: &HashMap<Uuid, String>) -> String {
+pub fn detail_text(entry: &LogEntry, names: &HashMap<TenantId, String>) -> String {
     let Some(map) = entry.detail.as_object() else {
         return String::new();
     };
@@ -173,7 +174,8 @@ pub fn detail_text(entry: &LogEntry, names: &HashMap<Uuid, String>) -> String {
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| {
             let shown = match v.as_str() {
-                Some(s) if tenant_ref && (k == "from" || k == "to") => Uuid::parse_str(s)
+                Some(s) if tenant_ref && (k == "from" || k == "to") => s
+                    .parse::<TenantId>()
                     .ok()
                     .and_then(|id| names.get(&id).cloned())
                     .unwrap_or_else(|| "a tenant outside your view".into()),

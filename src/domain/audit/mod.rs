@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::audit_events;
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 
 pub mod log;
 
@@ -29,8 +30,8 @@ impl Actor {
 #[diesel(table_name = audit_events)]
 struct NewAuditEvent<'a> {
     actor_id: Option<Uuid>,
-    tenant_id: Option<Uuid>,
-    tenant_path: Option<&'a [Uuid]>,
+    tenant_id: Option<TenantId>,
+    tenant_path: Option<&'a [TenantId]>,
     action: &'a str,
     target_type: &'a str,
     target_id: Option<Uuid>,
@@ -44,7 +45,7 @@ pub struct AuditEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor_id: Option<Uuid>,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub action: String,
     pub target_type: String,
     pub target_id: Option<Uuid>,
@@ -54,7 +55,7 @@ pub struct AuditEvent {
 
 /// What happened; `tenant_path` places the event in the tree for subtree queries.
 pub struct Event<'a> {
-    pub tenant_path: Option<&'a [Uuid]>,
+    pub tenant_path: Option<&'a [TenantId]>,
     pub action: &'a str,
     pub target_type: &'a str,
     pub target_id: Option<Uuid>,

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use crate::db::schema::tenants;
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 
 /// The name shown where no tenant up the tree has chosen one.
@@ -103,7 +104,7 @@ pub fn inherited(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, Doma
 /// non-empty one on the tenant's path.
 pub fn tenant_with_brand(
     conn: &mut PgConnection,
-    id: uuid::Uuid,
+    id: TenantId,
 ) -> Result<Option<(Tenant, Brand)>, DomainError> {
     let found: Option<BrandedRow> = crate::db::prepared::prepared(TENANT_WITH_BRAND)
         .bind::<diesel::sql_types::Uuid, _>(id)
@@ -207,7 +208,7 @@ pub fn save(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "tenant.branding",
                 target_type: "tenant",
-                target_id: Some(tenant.id),
+                target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({
                     "display_name": change.name,
                     "accent": change.accent,

@@ -3,9 +3,9 @@
 //! in one step.
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
-use uuid::Uuid;
 
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 
 /// Turns the per-statement triggers off until the end of the current transaction (callers
 /// are always inside one).
@@ -27,7 +27,7 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<(), DomainError> {
 }
 
 /// Recounts one tenant's own devices and carries the difference up its path (after an import).
-pub fn refresh_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), DomainError> {
+pub fn refresh_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(), DomainError> {
     resume(conn)?;
     diesel::sql_query("SELECT device_counts_refresh_tenant($1)")
         .bind::<SqlUuid, _>(tenant)
@@ -39,9 +39,9 @@ pub fn refresh_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), Domai
 /// old ancestors and join the new ones; nothing inside it changes.
 pub fn move_subtree(
     conn: &mut PgConnection,
-    root: Uuid,
-    old_parent: &[Uuid],
-    new_parent: &[Uuid],
+    root: TenantId,
+    old_parent: &[TenantId],
+    new_parent: &[TenantId],
 ) -> Result<(), DomainError> {
     resume(conn)?;
     diesel::sql_query(

@@ -13,6 +13,7 @@ const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -259,7 +260,7 @@ pub fn plan(
 pub fn apply(
     conn: &mut PgConnection,
     actor: &Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     rows: &[Row],
     mut progress: impl FnMut(usize),
 ) -> Result<Counts, DomainError> {
@@ -318,7 +319,7 @@ pub fn apply(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "device.import",
                 target_type: "tenant",
-                target_id: Some(tenant.id),
+                target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({
                     "created": counts.created, "updated": counts.updated,
                     "unchanged": counts.unchanged, "refused": counts.refused,

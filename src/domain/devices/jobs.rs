@@ -9,12 +9,13 @@ use crate::db::DbPool;
 use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
 pub struct Job {
     pub id: Uuid,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub state: String,
     pub total: i32,
     pub processed: i32,
@@ -38,7 +39,7 @@ impl Job {
 
 pub fn create(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     user_id: Option<Uuid>,
     csv: &str,
     total: usize,
@@ -84,7 +85,7 @@ pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, DomainError> {
 /// A job of exactly this tenant. A running job whose runner is gone (its process died: the
 /// runner's advisory lock went with its connection) is marked failed on the way: its
 /// transaction was rolled back, so nothing of it was stored.
-pub fn find(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Job, DomainError> {
+pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<Job, DomainError> {
     let job = device_imports::table
         .filter(device_imports::id.eq(id))
         .filter(device_imports::tenant_id.eq(tenant_id))
@@ -141,7 +142,7 @@ fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
 }
 
 /// Moves a checked job to running; false if it was started already (a double submit).
-pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool, DomainError> {
+pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<bool, DomainError> {
     let n = diesel::update(
         device_imports::table
             .filter(device_imports::id.eq(id))
@@ -157,7 +158,12 @@ pub fn start(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<bool,
 }
 
 /// Runs a started job to the end. Blocking: call it on the blocking pool.
-pub fn run(pool: &DbPool, actor: &Actor, tenant_id: Uuid, id: Uuid) -> Result<Counts, DomainError> {
+pub fn run(
+    pool: &DbPool,
+    actor: &Actor,
+    tenant_id: TenantId,
+    id: Uuid,
+) -> Result<Counts, DomainError> {
     let mut work = pool.get().map_err(|_| DomainError::Unavailable)?;
     let mut report = pool.get().map_err(|_| DomainError::Unavailable)?;
     // Held while this runner lives; if the process dies, the lock goes with its connection.

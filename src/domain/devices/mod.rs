@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
 
@@ -21,8 +22,8 @@ pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
 #[diesel(table_name = devices)]
 pub struct Device {
     pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub tenant_path: Vec<Uuid>,
+    pub tenant_id: TenantId,
+    pub tenant_path: Vec<TenantId>,
     pub identifier: String,
     pub id_kind: String,
     pub name: String,
@@ -207,7 +208,7 @@ pub fn insert_many(
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     f: &DeviceFields,
 ) -> Result<Device, DeviceError> {
     conn.transaction(|conn| {
@@ -257,8 +258,8 @@ pub fn update(
 /// One row of a device's ownership history.
 #[derive(Debug, Clone, Queryable)]
 pub struct HistoryRow {
-    pub from_tenant_id: Option<Uuid>,
-    pub to_tenant_id: Uuid,
+    pub from_tenant_id: Option<TenantId>,
+    pub to_tenant_id: TenantId,
     pub moved_by: Option<String>,
     pub moved_at: DateTime<Utc>,
 }

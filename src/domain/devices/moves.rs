@@ -8,12 +8,13 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 
 /// Devices grouped by the tenant they leave.
 #[derive(Debug)]
 pub struct Preview {
-    pub from: Vec<(Uuid, usize)>,
+    pub from: Vec<(TenantId, usize)>,
     pub moving: Vec<Device>,
     /// Already in the target: nothing to do for these.
     pub staying: usize,
@@ -22,7 +23,7 @@ pub struct Preview {
 pub fn preview(devices: Vec<Device>, target: &Tenant) -> Preview {
     let (staying, moving): (Vec<Device>, Vec<Device>) =
         devices.into_iter().partition(|d| d.tenant_id == target.id);
-    let mut from: Vec<(Uuid, usize)> = Vec::new();
+    let mut from: Vec<(TenantId, usize)> = Vec::new();
     for d in &moving {
         match from.iter_mut().find(|(t, _)| *t == d.tenant_id) {
             Some((_, n)) => *n += 1,

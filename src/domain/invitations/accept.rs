@@ -1,13 +1,13 @@
 //! Opening and accepting an invitation link: one transaction for the account (if new), the
 //! membership and the spent token.
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::Invitation;
 use crate::crypto;
 use crate::db::schema::{invitations, tenants, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::memberships as grants;
 use crate::domain::password::Password;
 use crate::domain::tenants::Tenant;
@@ -129,7 +129,7 @@ pub fn accept(
     token: &str,
     who: Acceptor<'_>,
     client_addr: Option<String>,
-) -> Result<(User, Uuid), AcceptError> {
+) -> Result<(User, TenantId), AcceptError> {
     conn.transaction(|conn| {
         let opened = open_locked(conn, token, true)?;
         let inv = &opened.invitation;

@@ -10,6 +10,7 @@ use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding;
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
@@ -26,8 +27,8 @@ use limits::take_send;
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub tenant_path: Vec<Uuid>,
+    pub tenant_id: TenantId,
+    pub tenant_path: Vec<TenantId>,
     pub email: String,
     #[diesel(deserialize_as = String)]
     pub role: Role,
@@ -365,7 +366,7 @@ pub fn retry_delivery(
 /// A tenant's invitations, newest first.
 pub fn list(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     limit: i64,
 ) -> Result<Vec<Invitation>, DomainError> {
     Ok(invitations::table

@@ -8,6 +8,7 @@ use crate::access::Reached;
 use crate::db::schema::{deleted_tenants, memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 
 mod moves;
 mod tree;
@@ -18,11 +19,11 @@ pub use tree::{TreeNode, children, nodes};
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = tenants)]
 pub struct Tenant {
-    pub id: Uuid,
-    pub parent_id: Option<Uuid>,
+    pub id: TenantId,
+    pub parent_id: Option<TenantId>,
     pub name: String,
     pub slug: String,
-    pub traversal_ids: Vec<Uuid>,
+    pub traversal_ids: Vec<TenantId>,
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -91,15 +92,15 @@ impl From<diesel::result::Error> for TenantError {
 }
 
 /// The bounds of a subtree: every path that starts with `path`, as a btree range.
-pub fn subtree_bounds(path: &[Uuid]) -> (Vec<Uuid>, Vec<Uuid>) {
+pub fn subtree_bounds(path: &[TenantId]) -> (Vec<TenantId>, Vec<TenantId>) {
     let mut upper = path.to_vec();
     // No real (v7) id equals the max uuid, so `path || [max]` bounds all descendants.
-    upper.push(Uuid::max());
+    upper.push(TenantId::from(Uuid::max()));
     (path.to_vec(), upper)
 }
 
 /// Unscoped lookup: for the access layer, which decides whether the caller may see it.
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, DomainError> {
+pub fn find(conn: &mut PgConnection, id: TenantId) -> Result<Option<Tenant>, DomainError> {
     Ok(tenants::table
         .find(id)
         .select(Tenant::as_select())
@@ -107,7 +108,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Tenant>, DomainE
         .optional()?)
 }
 
-pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, DomainError> {
+pub fn find_many(conn: &mut PgConnection, ids: &[TenantId]) -> Result<Vec<Tenant>, DomainError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -118,14 +119,14 @@ pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Tenant>, D
 }
 
 /// Every tenant of the subtree rooted at `path`, in tree order.
-pub fn subtree(conn: &mut PgConnection, path: &[Uuid]) -> Result<Vec<Tenant>, DomainError> {
+pub fn subtree(conn: &mut PgConnection, path: &[TenantId]) -> Result<Vec<Tenant>, DomainError> {
     subtree_limited(conn, path, i64::MAX)
 }
 
 /// The first `limit` tenants of a subtree, in tree order.
 pub fn subtree_limited(
     conn: &mut PgConnection,
-    path: &[Uuid],
+    path: &[TenantId],
     limit: i64,
 ) -> Result<Vec<Tenant>, DomainError> {
     let (lo, hi) = subtree_bounds(path);
@@ -146,11 +147,11 @@ pub fn subtree_limited(
 #[derive(Insertable)]
 #[diesel(table_name = tenants)]
 struct NewTenant<'a> {
-    id: Uuid,
-    parent_id: Option<Uuid>,
+    id: TenantId,
+    parent_id: Option<TenantId>,
     name: &'a str,
     slug: &'a str,
-    traversal_ids: &'a [Uuid],
+    traversal_ids: &'a [TenantId],
 }
 
 fn insert(
@@ -159,7 +160,7 @@ fn insert(
     parent: Option<&Tenant>,
     name: &TenantName,
 ) -> Result<Tenant, TenantError> {
-    let id = Uuid::now_v7();
+    let id = TenantId::new();
     let mut path = parent.map(|p| p.traversal_ids.clone()).unwrap_or_default();
     path.push(id);
     let tenant = diesel::insert_into(tenants::table)
@@ -179,7 +180,7 @@ fn insert(
             tenant_path: Some(&tenant.traversal_ids),
             action: "tenant.create",
             target_type: "tenant",
-            target_id: Some(tenant.id),
+            target_id: Some(tenant.id.into()),
             detail: serde_json::json!({ "name": tenant.name }),
         },
     )?;
@@ -234,7 +235,7 @@ pub fn rename(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "tenant.rename",
                 target_type: "tenant",
-                target_id: Some(tenant.id),
+                target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({ "from": tenant.name, "to": renamed.name }),
             },
         )?;
@@ -267,7 +268,7 @@ pub fn set_suspended(
                     "tenant.reactivate"
                 },
                 target_type: "tenant",
-                target_id: Some(tenant.id),
+                target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({}),
             },
         )
@@ -306,7 +307,11 @@ fn plural(n: i64, what: &str) -> String {
     }
 }
 
-pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result<(), TenantError> {
+pub fn delete(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    tenant_id: TenantId,
+) -> Result<(), TenantError> {
     conn.transaction(|conn| {
         let tenant = tenants::table
             .find(tenant_id)
@@ -333,7 +338,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "tenant.delete",
                 target_type: "tenant",
-                target_id: Some(tenant.id),
+                target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({ "name": tenant.name }),
             },
         )?;
@@ -344,8 +349,8 @@ pub fn delete(conn: &mut PgConnection, actor: &Actor, tenant_id: Uuid) -> Result
 /// Tenants that were deleted, with their last name and path (for history that names them).
 pub fn find_deleted(
     conn: &mut PgConnection,
-    ids: &[Uuid],
-) -> Result<Vec<(Uuid, String, Vec<Uuid>)>, DomainError> {
+    ids: &[TenantId],
+) -> Result<Vec<(TenantId, String, Vec<TenantId>)>, DomainError> {
     Ok(deleted_tenants::table
         .filter(deleted_tenants::id.eq_any(ids))
         .select((

@@ -125,7 +125,7 @@ pub fn move_subtree(
                     tenant_path: Some(&moved.traversal_ids),
                     action: "tenant.move",
                     target_type: "tenant",
-                    target_id: Some(tenant.id),
+                    target_id: Some(tenant.id.into()),
                     detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
                 },
             )?;

@@ -1,16 +1,16 @@
 //! The tree as people browse it: nodes with counts of what lies directly inside.
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
-use uuid::Uuid;
 
 use crate::db::prepared::prepared;
 use crate::domain::error::DomainError;
+use crate::domain::ids::TenantId;
 
 /// A tenant as listed in the tree, with what lies directly inside it.
 #[derive(Debug, QueryableByName)]
 pub struct TreeNode {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub id: Uuid,
+    pub id: TenantId,
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
@@ -38,7 +38,7 @@ macro_rules! tree_node_sql {
 /// The children of a tenant, by name (at most `limit`).
 pub fn children(
     conn: &mut PgConnection,
-    parent_id: Uuid,
+    parent_id: TenantId,
     limit: i64,
 ) -> Result<Vec<TreeNode>, DomainError> {
     Ok(prepared(tree_node_sql!(
@@ -50,7 +50,7 @@ pub fn children(
 }
 
 /// Tree nodes for the given tenants (the tops of a user's reach), by name.
-pub fn nodes(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<TreeNode>, DomainError> {
+pub fn nodes(conn: &mut PgConnection, ids: &[TenantId]) -> Result<Vec<TreeNode>, DomainError> {
     Ok(prepared(tree_node_sql!(
         "WHERE t.id = ANY($1) ORDER BY lower(t.name)"
     ))

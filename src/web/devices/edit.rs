@@ -9,6 +9,7 @@ use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -62,7 +63,7 @@ pub async fn new_form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
@@ -113,7 +114,7 @@ pub async fn create(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -235,17 +236,17 @@ pub async fn show(
     let page = db::run(&state.pool, move |conn| {
         let (device, reached) = access.device(conn, id, Action::View)?;
         let rows = devices::history(conn, id)?;
-        let mut ids: Vec<Uuid> = rows
+        let mut ids: Vec<TenantId> = rows
             .iter()
             .flat_map(|r| [r.from_tenant_id, Some(r.to_tenant_id)])
             .flatten()
             .collect();
         ids.dedup();
-        let mut known: Vec<(Uuid, String, Vec<Uuid>)> = tenants::find_many(conn, &ids)?
+        let mut known: Vec<(TenantId, String, Vec<TenantId>)> = tenants::find_many(conn, &ids)?
             .into_iter()
             .map(|t| (t.id, t.name, t.traversal_ids))
             .collect();
-        let gone: Vec<Uuid> = ids
+        let gone: Vec<TenantId> = ids
             .iter()
             .filter(|id| !known.iter().any(|k| k.0 == **id))
             .copied()
@@ -255,7 +256,7 @@ pub async fn show(
         }
         // Only tenants in the caller's reach are named (a deleted one by where it was); the
         // history starts where it arrived.
-        let name = |id: Uuid| {
+        let name = |id: TenantId| {
             known
                 .iter()
                 .find(|(k, _, path)| *k == id && access.role_on(path).is_some())

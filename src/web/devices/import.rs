@@ -9,6 +9,7 @@ use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::import::{self, Counts, Outcome, Planned};
 use crate::domain::devices::jobs::{self, Job};
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -45,7 +46,7 @@ pub async fn form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reached = db::run(&state.pool, move |conn| {
@@ -75,7 +76,7 @@ pub async fn check(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -136,7 +137,7 @@ pub async fn check(
 pub async fn run(
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
     let actor = access.actor.clone();
@@ -161,7 +162,7 @@ pub async fn run(
 #[derive(Template)]
 #[template(path = "devices/_progress.html")]
 struct Progress {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     job: Job,
 }
 
@@ -178,7 +179,7 @@ pub async fn progress(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(TenantId, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
     let (tenant, job) = db::run(&state.pool, move |conn| {

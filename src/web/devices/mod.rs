@@ -22,6 +22,7 @@ use crate::db;
 use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
+use crate::domain::ids::TenantId;
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
@@ -53,18 +54,16 @@ pub struct ListQuery {
     pub after_id: Option<Uuid>,
     /// One tenant of the subtree (admins).
     #[serde(default, deserialize_with = "empty_as_none")]
-    pub tenant: Option<Uuid>,
+    pub tenant: Option<TenantId>,
 }
 
 /// An empty select value means "any".
-fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TenantId>, D::Error> {
     let s = String::deserialize(d)?;
     if s.is_empty() {
         return Ok(None);
     }
-    Uuid::parse_str(&s)
-        .map(Some)
-        .map_err(serde::de::Error::custom)
+    s.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 impl ListQuery {
@@ -99,7 +98,7 @@ impl ListQuery {
     }
 
     /// The query string of this state (without the cursor unless `after` is given).
-    pub fn url(&self, tenant: &Uuid, path: &str, after: Option<(&str, Uuid)>) -> String {
+    pub fn url(&self, tenant: &TenantId, path: &str, after: Option<(&str, Uuid)>) -> String {
         let mut s = format!(
             "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}",
             url_encode(&self.q),
@@ -140,7 +139,7 @@ impl ListQuery {
         &self,
         conn: &mut diesel::PgConnection,
         access: &Access,
-        id: Uuid,
+        id: TenantId,
     ) -> Result<Resolved, AppError> {
         let reached = access.tenant(conn, id)?;
         let chosen = match self.tenant {
@@ -169,7 +168,7 @@ struct Resolved {
 #[derive(Template)]
 #[template(path = "devices/_results.html")]
 pub struct Results {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     query: ListQuery,
     rows: Vec<(Device, String)>,
     total: list::Total,
@@ -199,7 +198,7 @@ pub async fn list(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -210,7 +209,7 @@ pub async fn list(
         let (rows, total) = list::page(conn, &q.filter(&view, PAGE))?;
         // Owners' names: this tenant's at hand, the others' in one look-up by key.
         let mut owners: Vec<Tenant> = vec![view.reached.tenant().clone()];
-        let mut missing: Vec<Uuid> = rows
+        let mut missing: Vec<TenantId> = rows
             .iter()
             .map(|d| d.tenant_id)
             .filter(|id| !owners.iter().any(|t| t.id == *id))
@@ -273,7 +272,7 @@ pub const CSV_HEADER: [&str; 8] = [
 pub async fn export(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::{self, Device, moves};
+use crate::domain::ids::TenantId;
 use crate::domain::memberships;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
@@ -15,14 +16,14 @@ use crate::web::current::Chrome;
 use crate::web::render::{html, see_other};
 
 /// Ids and the target from repeated `ids=` pairs (a query string or a form).
-fn selection(pairs: &[(String, String)]) -> Result<(Vec<Uuid>, Option<Uuid>), AppError> {
+fn selection(pairs: &[(String, String)]) -> Result<(Vec<Uuid>, Option<TenantId>), AppError> {
     let bad = || AppError::BadRequest("The selection is not valid.".into());
     let mut ids = Vec::new();
     let mut to = None;
     for (k, v) in pairs {
         match k.as_str() {
             "ids" => ids.push(Uuid::parse_str(v).map_err(|_| bad())?),
-            "to" if !v.is_empty() => to = Some(Uuid::parse_str(v).map_err(|_| bad())?),
+            "to" if !v.is_empty() => to = Some(v.parse().map_err(|_| bad())?),
             _ => {}
         }
     }
@@ -61,7 +62,7 @@ fn load(
 #[template(path = "devices/move.html")]
 struct MovePage {
     chrome: Chrome,
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     target: Tenant,
     from: Vec<(String, usize)>,
     moving: Vec<Device>,
@@ -74,7 +75,7 @@ pub async fn move_preview(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -121,7 +122,7 @@ pub async fn move_preview(
 pub async fn move_devices(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -4,11 +4,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{ListQuery, TARGETS};
 use crate::access::Access;
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -29,7 +29,7 @@ struct Options {
     /// The first, empty choice: "Any" for the filter, a prompt for a move.
     blank: &'static str,
     tenants: Vec<Tenant>,
-    selected: Option<Uuid>,
+    selected: Option<TenantId>,
 }
 
 /// The options of a tenant picker: the first `TARGETS` tenants of the page's subtree in tree
@@ -37,7 +37,7 @@ struct Options {
 pub async fn tenant_options(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<PickerQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -1,11 +1,11 @@
 //! Creating sub-tenants (htmx form) and renaming.
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{Nodes, Subtenants, TenantPage, load_page, unprocessable};
 use crate::access::{Access, Action};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, TenantError, TenantName};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -32,7 +32,7 @@ pub async fn create_child(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -79,7 +79,7 @@ pub async fn rename(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -8,10 +8,10 @@ pub use restructure::{delete, delete_form, move_form, move_subtree, set_status, 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use uuid::Uuid;
 
 use crate::access::{Access, Action, Reached};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::memberships::{self, Member};
 use crate::domain::tenants::{Tenant, TreeNode};
 use crate::error::AppError;
@@ -75,7 +75,7 @@ pub async fn tree(
 pub async fn children(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let nodes = db::run(&state.pool, move |conn| {
@@ -106,7 +106,7 @@ pub(crate) struct TenantPage {
 #[derive(Template)]
 #[template(path = "tenants/_subtenants.html")]
 pub(crate) struct Subtenants {
-    tenant_id: Uuid,
+    tenant_id: TenantId,
     csrf: String,
     nodes: Nodes,
     name_value: String,
@@ -126,7 +126,7 @@ pub(crate) struct PageData {
 pub(crate) fn load_page(
     conn: &mut diesel::PgConnection,
     access: &Access,
-    id: Uuid,
+    id: TenantId,
 ) -> Result<PageData, AppError> {
     let reached = access.tenant(conn, id)?;
     Ok(PageData {
@@ -170,7 +170,7 @@ pub async fn show(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let data = db::run(&state.pool, move |conn| load_page(conn, &access, id)).await?;

@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::unprocessable;
 use crate::access::{Access, Action};
 use crate::db;
+use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, MovePreview, Tenant, TenantError};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -33,15 +33,15 @@ impl MovePage {
 
 #[derive(Deserialize)]
 pub struct MoveQuery {
-    parent_id: Option<Uuid>,
+    parent_id: Option<TenantId>,
 }
 
 fn move_page(
     conn: &mut diesel::PgConnection,
     access: &Access,
     chrome: Chrome,
-    id: Uuid,
-    parent_id: Option<Uuid>,
+    id: TenantId,
+    parent_id: Option<TenantId>,
     error: Option<String>,
 ) -> Result<MovePage, AppError> {
     let reached = access.tenant_for(conn, id, Action::Restructure)?;
@@ -68,7 +68,7 @@ pub async fn move_form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     query: web::Query<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, parent_id) = (id.into_inner(), query.parent_id);
@@ -81,14 +81,14 @@ pub async fn move_form(
 
 #[derive(Deserialize)]
 pub struct MoveForm {
-    parent_id: Option<Uuid>,
+    parent_id: Option<TenantId>,
 }
 
 pub async fn move_subtree(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -133,7 +133,7 @@ async fn confirm_page(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: Uuid,
+    id: TenantId,
     action: &'static str,
 ) -> Result<HttpResponse, AppError> {
     let page = db::run(&state.pool, move |conn| {
@@ -164,7 +164,7 @@ pub async fn suspend_form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     confirm_page(access, chrome, state, id.into_inner(), "suspend").await
 }
@@ -173,7 +173,7 @@ pub async fn delete_form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     confirm_page(access, chrome, state, id.into_inner(), "delete").await
 }
@@ -186,7 +186,7 @@ pub struct StatusForm {
 pub async fn set_status(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -211,7 +211,7 @@ pub async fn set_status(
 pub async fn delete(
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<TenantId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let parent = db::run(&state.pool, move |conn| {

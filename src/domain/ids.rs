@@ -1,0 +1,116 @@
+//! Typed ids: a tenant's id and a device's id are both UUIDs, but a function that takes one
+//! cannot be given the other. Each reads and writes as a PostgreSQL `uuid`, parses from a
+//! path, query or form like a `Uuid`, and prints like one.
+//!
+//! ```compile_fail
+//! use canopy::domain::ids::{DeviceId, TenantId};
+//! fn wants_a_tenant(_: TenantId) {}
+//! wants_a_tenant(DeviceId::from(uuid::Uuid::nil()));
+//! ```
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Uuid as SqlUuid;
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[serde(transparent)]
+        #[diesel(sql_type = SqlUuid)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            pub fn uuid(self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl ToSql<SqlUuid, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Uuid as ToSql<SqlUuid, Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl FromSql<SqlUuid, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                <Uuid as FromSql<SqlUuid, Pg>>::from_sql(bytes).map(Self)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// A tenant: a node of the tree.
+    TenantId
+);
+typed_id!(
+    /// A device (phone, tracker, router …).
+    DeviceId
+);
+typed_id!(
+    /// A person's account.
+    UserId
+);
+typed_id!(
+    /// An invitation to a tenant.
+    InvitationId
+);
+typed_id!(
+    /// A background import job.
+    JobId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_prints_and_parses_as_its_uuid() {
+        let id = TenantId::new();
+        let text = id.to_string();
+        assert_eq!(text.parse::<TenantId>().ok(), Some(id));
+        assert_eq!(Uuid::from(id).to_string(), text);
+        let json = serde_json::to_string(&id).unwrap_or_default();
+        assert_eq!(json, format!("\"{text}\""));
+    }
+}
