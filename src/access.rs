@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::audit::Actor;
 use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
@@ -189,7 +189,7 @@ impl Access {
     pub fn device(
         &self,
         conn: &mut PgConnection,
-        id: Uuid,
+        id: DeviceId,
         action: Action,
     ) -> Result<(Device, Reached), DomainError> {
         let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
@@ -210,7 +210,11 @@ impl Access {
     }
 
     /// A device in reach, whatever the role there (a list's cursor): one statement.
-    pub fn device_seen(&self, conn: &mut PgConnection, id: Uuid) -> Result<Device, DomainError> {
+    pub fn device_seen(
+        &self,
+        conn: &mut PgConnection,
+        id: DeviceId,
+    ) -> Result<Device, DomainError> {
         let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
         self.role_on(&device.tenant_path)
             .ok_or(DomainError::NotFound)?;

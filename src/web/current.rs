@@ -118,7 +118,7 @@ fn tenant_in_view(
     let named = match id {
         Some(id) if path.starts_with("/tenants/") => Some(TenantId::from(id)),
         Some(id) if path.starts_with("/devices/") => {
-            crate::domain::devices::find(conn, id)?.map(|d| d.tenant_id)
+            crate::domain::devices::find(conn, id.into())?.map(|d| d.tenant_id)
         }
         _ => None,
     };

@@ -3,16 +3,15 @@ use std::collections::HashMap;
 
 use canopy::domain::audit::Actor;
 use canopy::domain::devices::{self, DeviceInput, fields};
-use canopy::domain::ids::TenantId;
+use canopy::domain::ids::{DeviceId, TenantId};
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, Tenant};
 use reqwest::StatusCode;
-use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app};
 
 /// A device made directly, with a serial number.
-pub fn device_in(app: &TestApp, tenant: &Tenant, serial: &str) -> Uuid {
+pub fn device_in(app: &TestApp, tenant: &Tenant, serial: &str) -> DeviceId {
     let input = DeviceInput {
         serial: serial.into(),
         name: format!("Device {serial}"),
@@ -31,7 +30,7 @@ pub fn device_in(app: &TestApp, tenant: &Tenant, serial: &str) -> Uuid {
 }
 
 /// The id of the device with this identifier or name.
-pub fn id_of(app: &TestApp, identifier_or_name: &str) -> Uuid {
+pub fn id_of(app: &TestApp, identifier_or_name: &str) -> DeviceId {
     use canopy::db::schema::devices::dsl;
     use diesel::prelude::*;
     dsl::devices
@@ -239,11 +238,11 @@ async fn moved_phones_appear_in_the_customers_portal_with_history_from_their_arr
     app.user("alice@rentafone.example", &root, Role::Admin);
     app.user("ulysses@acme.example", &uk, Role::Viewer);
     app.user("erin@great.example", &great, Role::Admin);
-    let phones: Vec<Uuid> = (0..5)
+    let phones: Vec<DeviceId> = (0..5)
         .map(|i| device_in(&app, &root, &format!("PHONE-{i}")))
         .collect();
     let mut alice = app.signed_in("alice@rentafone.example").await;
-    let ids: Vec<String> = phones[..3].iter().map(Uuid::to_string).collect();
+    let ids: Vec<String> = phones[..3].iter().map(DeviceId::to_string).collect();
     let mut query: Vec<(&str, &str)> = ids.iter().map(|i| ("ids", i.as_str())).collect();
     let to = uk.id.to_string();
     query.push(("to", &to));

@@ -146,7 +146,7 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     for (i, t) in tenants.iter().enumerate() {
         if rng.below(3) > 0 {
             devices.push((
-                crate::devices::device_in(&app, t, &format!("DEV-{i}")),
+                crate::devices::device_in(&app, t, &format!("DEV-{i}")).uuid(),
                 t.id,
             ));
         }

@@ -58,7 +58,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
 
     for r in ROUTES.iter().filter(|r| !r.public) {
         let object = if r.path.starts_with("/devices/") {
-            device
+            device.uuid()
         } else {
             other.id.uuid()
         };
@@ -163,7 +163,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     let foreign = [
         other.id.uuid(),
         other_child.id.uuid(),
-        foreign_device,
+        foreign_device.uuid(),
         otto,
         invitation,
     ];
@@ -374,7 +374,7 @@ async fn head_answers_wherever_get_does_without_a_body_and_options_names_the_met
             .replace(
                 "{id}",
                 &if r.path.starts_with("/devices/") {
-                    device
+                    device.uuid()
                 } else {
                     acme.id.uuid()
                 }

@@ -145,7 +145,7 @@ async fn the_sign_in_page_explains_how_to_bootstrap_an_empty_installation() {
 
 struct Fixture {
     app: crate::helpers::TestApp,
-    device: uuid::Uuid,
+    device: canopy::domain::ids::DeviceId,
     ids: Vec<(&'static str, String)>,
 }
 

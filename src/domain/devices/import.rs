@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{Device, DeviceFields, DeviceInput, insert_many};
 
@@ -13,7 +12,7 @@ const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
 
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -136,7 +135,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Row>, FileError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Create(DeviceFields),
-    Update(Uuid, DeviceFields),
+    Update(DeviceId, DeviceFields),
     Unchanged,
     Refused(String),
 }

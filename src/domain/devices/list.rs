@@ -4,13 +4,13 @@ use diesel::IntoSql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-use uuid::Uuid;
 
 use super::Device;
 use crate::access::Reached;
 use crate::db::functions::{keyset, lower, upper};
 use crate::db::schema::{device_counts, devices};
 use crate::domain::error::DomainError;
+use crate::domain::ids::DeviceId;
 use crate::domain::tenants::subtree_bounds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub struct Filter<'a> {
     pub kind: Option<&'a str>,
     pub sort: Sort,
     /// The last row of the previous page: (sort key, id).
-    pub after: Option<(String, Uuid)>,
+    pub after: Option<(String, DeviceId)>,
     pub limit: i64,
 }
 

@@ -9,19 +9,18 @@ pub mod moves;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = devices)]
 pub struct Device {
-    pub id: Uuid,
+    pub id: DeviceId,
     pub tenant_id: TenantId,
     pub tenant_path: Vec<TenantId>,
     pub identifier: String,
@@ -80,7 +79,7 @@ impl From<diesel::result::Error> for DeviceError {
 }
 
 /// Unscoped: for the access layer, which decides whether the caller may see it.
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Device>, DomainError> {
+pub fn find(conn: &mut PgConnection, id: DeviceId) -> Result<Option<Device>, DomainError> {
     Ok(devices::table
         .find(id)
         .select(Device::as_select())
@@ -110,7 +109,7 @@ pub fn insert(
 ) -> Result<Device, DeviceError> {
     let device: Device = diesel::insert_into(devices::table)
         .values((
-            devices::id.eq(Uuid::now_v7()),
+            devices::id.eq(DeviceId::new()),
             devices::tenant_id.eq(tenant.id),
             devices::tenant_path.eq(&tenant.traversal_ids),
             devices::identifier.eq(f.identifier.value()),
@@ -138,7 +137,7 @@ pub fn insert(
             tenant_path: Some(&tenant.traversal_ids),
             action: "device.create",
             target_type: "device",
-            target_id: Some(device.id),
+            target_id: Some(device.id.into()),
             detail: serde_json::json!({ "identifier": device.identifier }),
         },
     )?;
@@ -160,7 +159,7 @@ pub fn insert_many(
         .iter()
         .map(|f| {
             (
-                devices::id.eq(Uuid::now_v7()),
+                devices::id.eq(DeviceId::new()),
                 devices::tenant_id.eq(tenant.id),
                 devices::tenant_path.eq(&tenant.traversal_ids),
                 devices::identifier.eq(f.identifier.value()),
@@ -174,7 +173,7 @@ pub fn insert_many(
             )
         })
         .collect();
-    let created: Vec<(Uuid, String)> = diesel::insert_into(devices::table)
+    let created: Vec<(DeviceId, String)> = diesel::insert_into(devices::table)
         .values(&rows)
         .returning((devices::id, devices::identifier))
         .get_results(conn)?;
@@ -197,7 +196,7 @@ pub fn insert_many(
             tenant_path: Some(&tenant.traversal_ids),
             action: "device.create",
             target_type: "device",
-            target_id: Some(*id),
+            target_id: Some((*id).into()),
             detail: serde_json::json!({ "identifier": identifier }),
         })
         .collect();
@@ -248,7 +247,7 @@ pub fn update(
             tenant_path: Some(&device.tenant_path),
             action: "device.update",
             target_type: "device",
-            target_id: Some(device.id),
+            target_id: Some(device.id.into()),
             detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status }),
         })?;
         Ok(updated)
@@ -264,7 +263,10 @@ pub struct HistoryRow {
     pub moved_at: DateTime<Utc>,
 }
 
-pub fn history(conn: &mut PgConnection, device_id: Uuid) -> Result<Vec<HistoryRow>, DomainError> {
+pub fn history(
+    conn: &mut PgConnection,
+    device_id: DeviceId,
+) -> Result<Vec<HistoryRow>, DomainError> {
     use crate::db::schema::users;
     Ok(device_moves::table
         .left_join(users::table.on(users::id.nullable().eq(device_moves::moved_by)))

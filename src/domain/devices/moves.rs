@@ -1,14 +1,13 @@
 //! Moving devices between tenants: a preview of what changes, then one transaction that
 //! moves them all, writes a history row and an audit event for each.
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::Device;
 use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
 
 /// Devices grouped by the tenant they leave.
@@ -43,7 +42,7 @@ pub fn preview(devices: Vec<Device>, target: &Tenant) -> Preview {
 pub fn move_all(
     conn: &mut PgConnection,
     access: &Access,
-    ids: &[Uuid],
+    ids: &[DeviceId],
     target: &Reached,
 ) -> Result<usize, DomainError> {
     let actor = &access.actor;
@@ -86,7 +85,7 @@ pub fn move_all(
                 tenant_path: Some(&target.traversal_ids),
                 action: "device.move",
                 target_type: "device",
-                target_id: Some(d.id),
+                target_id: Some(d.id.into()),
                 detail: serde_json::json!({ "from": d.tenant_id, "to": target.id, "identifier": d.identifier }),
             })?;
             moved += 1;

@@ -3,13 +3,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -139,7 +138,7 @@ pub async fn edit_form(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<DeviceId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (device, reached) = db::run(&state.pool, move |conn| {
@@ -160,7 +159,7 @@ pub async fn update(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<DeviceId>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -188,7 +187,7 @@ pub async fn retire(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<DeviceId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     db::run(&state.pool, move |conn| {
@@ -230,7 +229,7 @@ pub async fn show(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<DeviceId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = db::run(&state.pool, move |conn| {

@@ -15,14 +15,13 @@ pub use pickers::tenant_options;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
@@ -51,7 +50,7 @@ pub struct ListQuery {
     #[serde(default)]
     pub after: String,
     #[serde(default)]
-    pub after_id: Option<Uuid>,
+    pub after_id: Option<DeviceId>,
     /// One tenant of the subtree (admins).
     #[serde(default, deserialize_with = "empty_as_none")]
     pub tenant: Option<TenantId>,
@@ -98,7 +97,7 @@ impl ListQuery {
     }
 
     /// The query string of this state (without the cursor unless `after` is given).
-    pub fn url(&self, tenant: &TenantId, path: &str, after: Option<(&str, Uuid)>) -> String {
+    pub fn url(&self, tenant: &TenantId, path: &str, after: Option<(&str, DeviceId)>) -> String {
         let mut s = format!(
             "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}",
             url_encode(&self.q),

@@ -2,12 +2,11 @@
 //! transaction. Admins only, and both sides must be in their reach.
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::{self, Device, moves};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
@@ -16,13 +15,13 @@ use crate::web::current::Chrome;
 use crate::web::render::{html, see_other};
 
 /// Ids and the target from repeated `ids=` pairs (a query string or a form).
-fn selection(pairs: &[(String, String)]) -> Result<(Vec<Uuid>, Option<TenantId>), AppError> {
+fn selection(pairs: &[(String, String)]) -> Result<(Vec<DeviceId>, Option<TenantId>), AppError> {
     let bad = || AppError::BadRequest("The selection is not valid.".into());
     let mut ids = Vec::new();
     let mut to = None;
     for (k, v) in pairs {
         match k.as_str() {
-            "ids" => ids.push(Uuid::parse_str(v).map_err(|_| bad())?),
+            "ids" => ids.push(v.parse().map_err(|_| bad())?),
             "to" if !v.is_empty() => to = Some(v.parse().map_err(|_| bad())?),
             _ => {}
         }
@@ -46,7 +45,7 @@ fn selection(pairs: &[(String, String)]) -> Result<(Vec<Uuid>, Option<TenantId>)
 fn load(
     conn: &mut diesel::PgConnection,
     access: &Access,
-    ids: &[Uuid],
+    ids: &[DeviceId],
 ) -> Result<Vec<Device>, AppError> {
     ids.iter()
         .map(|id| {
