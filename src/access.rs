@@ -7,12 +7,11 @@
 use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
-use uuid::Uuid;
 
 use crate::domain::audit::Actor;
 use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::ids::{DeviceId, TenantId, UserId};
 use crate::domain::memberships::{self, Grant};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant, TreeNode};
@@ -88,7 +87,7 @@ impl Access {
     /// Loads an active user's access; `None` when the user is gone or disabled.
     pub fn load(
         conn: &mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
         client_addr: Option<String>,
     ) -> Result<Option<Self>, DomainError> {
         let Some((user, grants)) = memberships::user_with_grants(conn, user_id)? else {

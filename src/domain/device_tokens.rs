@@ -8,12 +8,13 @@ use uuid::Uuid;
 use crate::crypto;
 use crate::db::schema::{device_tokens, users};
 use crate::domain::error::DomainError;
+use crate::domain::ids::UserId;
 
 /// A device cookie lives this long (the cookie's own max-age says the same).
 pub const LIFETIME_DAYS: i64 = 365;
 
 /// A new token for the user's browser; the raw value goes into the cookie, once.
-pub fn issue(conn: &mut PgConnection, user_id: Uuid) -> Result<String, DomainError> {
+pub fn issue(conn: &mut PgConnection, user_id: UserId) -> Result<String, DomainError> {
     let token = crypto::random_hex(32);
     diesel::insert_into(device_tokens::table)
         .values((
@@ -43,7 +44,7 @@ pub fn recognise(
 }
 
 /// Forgets every browser of the user.
-pub fn revoke_all(conn: &mut PgConnection, user_id: Uuid) -> Result<usize, DomainError> {
+pub fn revoke_all(conn: &mut PgConnection, user_id: UserId) -> Result<usize, DomainError> {
     Ok(
         diesel::delete(device_tokens::table.filter(device_tokens::user_id.eq(user_id)))
             .execute(conn)?,

@@ -3,12 +3,11 @@
 use crate::access::Reached;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::{memberships, subtree_counts, tenants, users};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 
@@ -64,7 +63,7 @@ pub fn home(last_tenant: Option<TenantId>, grants: &[Grant]) -> Option<TenantId>
 
 /// The user's memberships whose tenant, and every tenant above it, is active (the same
 /// statement as `user_with_grants`).
-pub fn active_grants(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Grant>, DomainError> {
+pub fn active_grants(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Grant>, DomainError> {
     Ok(user_with_grants(conn, user_id)?
         .map(|(_, grants)| grants)
         .unwrap_or_default())
@@ -88,7 +87,7 @@ struct UserGrantRow {
 /// A user and their active grants (as `active_grants`) in one statement, for every request.
 pub fn user_with_grants(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, DomainError> {
     // A grant counts only while its tenant and every tenant above it are active.
     let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
@@ -125,7 +124,7 @@ pub fn user_with_grants(
 
 #[derive(Debug, Clone, Queryable)]
 pub struct Member {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub display_name: String,
     pub status: String,
@@ -166,7 +165,7 @@ pub fn count_in(conn: &mut PgConnection, tenant_id: TenantId) -> Result<i64, Dom
 #[derive(Insertable)]
 #[diesel(table_name = memberships)]
 struct NewMembership<'a> {
-    user_id: Uuid,
+    user_id: UserId,
     tenant_id: TenantId,
     role: &'a str,
     tenant_path: &'a [TenantId],
@@ -176,7 +175,7 @@ struct NewMembership<'a> {
 pub fn grant(
     conn: &mut PgConnection,
     actor: &Actor,
-    user_id: Uuid,
+    user_id: UserId,
     tenant: &Tenant,
     role: Role,
 ) -> Result<(), DomainError> {
@@ -200,13 +199,13 @@ pub fn grant(
             tenant_path: Some(&tenant.traversal_ids),
             action: "membership.grant",
             target_type: "user",
-            target_id: Some(user_id),
+            target_id: Some(user_id.into()),
             detail: serde_json::json!({ "role": role.as_str() }),
         },
     )
 }
 
-pub fn count_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<i64, DomainError> {
+pub fn count_for_user(conn: &mut PgConnection, user_id: UserId) -> Result<i64, DomainError> {
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .count()
@@ -225,7 +224,7 @@ pub struct MemberQuery<'a> {
 
 #[derive(Debug, Clone, Queryable)]
 pub struct MemberRow {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub display_name: String,
     pub status: String,
@@ -320,7 +319,7 @@ fn search_planned(
 /// The membership of `user_id` in exactly this tenant, if any.
 pub fn role_in(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     tenant_id: TenantId,
 ) -> Result<Option<Role>, DomainError> {
     let role: Option<String> = memberships::table
@@ -332,7 +331,10 @@ pub fn role_in(
 }
 
 /// Every tenant path where the user holds a membership.
-pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<TenantId>>, DomainError> {
+pub fn paths_of(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<Vec<TenantId>>, DomainError> {
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .select(memberships::tenant_path)
@@ -342,7 +344,7 @@ pub fn paths_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<Tenant
 pub fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
-    user_id: Uuid,
+    user_id: UserId,
     tenant: &Tenant,
 ) -> Result<(), DomainError> {
     conn.transaction(|conn| {
@@ -359,7 +361,7 @@ pub fn revoke(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "membership.revoke",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.into()),
                 detail: serde_json::json!({}),
             },
         )

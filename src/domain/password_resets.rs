@@ -9,6 +9,7 @@ use crate::db::schema::{password_resets, reset_requests, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding::{self, Brand};
 use crate::domain::error::DomainError;
+use crate::domain::ids::UserId;
 use crate::domain::memberships;
 use crate::domain::password::Password;
 use crate::domain::users::{self, User};
@@ -165,7 +166,7 @@ pub fn reset(
         )
         .set(password_resets::used_at.eq(diesel::dsl::now))
         .returning(password_resets::user_id)
-        .get_result::<uuid::Uuid>(conn)
+        .get_result::<UserId>(conn)
         .optional()?
         .ok_or(ResetError::Invalid)?;
         let user = users::find(conn, spent)?
@@ -188,7 +189,7 @@ pub fn reset(
                 tenant_path: None,
                 action: "user.password_reset",
                 target_type: "user",
-                target_id: Some(user.id),
+                target_id: Some(user.id.into()),
                 detail: serde_json::json!({}),
             },
         )?;

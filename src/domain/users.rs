@@ -1,13 +1,12 @@
 //! Users: one login each, identified by email.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 use validator::ValidateEmail;
 
 use crate::db::schema::{sessions, users};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::password::Password;
 
 /// A syntactically valid email address, lower-cased.
@@ -49,7 +48,7 @@ pub fn parse_display_name(raw: &str) -> Result<String, String> {
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
@@ -67,7 +66,7 @@ impl User {
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 struct NewUser<'a> {
-    id: Uuid,
+    id: UserId,
     email: &'a str,
     display_name: &'a str,
     password_hash: &'a str,
@@ -91,7 +90,7 @@ pub fn create(
     let hash = password.hash()?;
     let inserted = diesel::insert_into(users::table)
         .values(NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::new(),
             email: email.as_str(),
             display_name,
             password_hash: &hash,
@@ -112,7 +111,7 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<User
         .optional()?)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, DomainError> {
+pub fn find(conn: &mut PgConnection, id: UserId) -> Result<Option<User>, DomainError> {
     Ok(users::table
         .find(id)
         .select(User::as_select())
@@ -120,7 +119,7 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<User>, DomainErr
         .optional()?)
 }
 
-pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
+pub fn record_sign_in(conn: &mut PgConnection, id: UserId) -> Result<(), DomainError> {
     diesel::update(users::table.find(id))
         .set(users::last_sign_in_at.eq(diesel::dsl::now))
         .execute(conn)?;
@@ -131,7 +130,7 @@ pub fn record_sign_in(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainErr
 /// Remembers the tenant the user switched to: where they land next time.
 pub fn set_last_tenant(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: UserId,
     tenant_id: TenantId,
 ) -> Result<(), DomainError> {
     diesel::update(users::table.find(id))
@@ -142,7 +141,7 @@ pub fn set_last_tenant(
 
 /// Ends every session of the user and forgets every browser they signed in from (its device
 /// cookie no longer exempts it from throttling).
-pub fn end_sessions(conn: &mut PgConnection, id: Uuid) -> Result<usize, DomainError> {
+pub fn end_sessions(conn: &mut PgConnection, id: UserId) -> Result<usize, DomainError> {
     crate::domain::device_tokens::revoke_all(conn, id)?;
     Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?)
 }
@@ -178,7 +177,7 @@ pub fn set_active(
                     "user.disable"
                 },
                 target_type: "user",
-                target_id: Some(user.id),
+                target_id: Some(user.id.into()),
                 detail: serde_json::json!({ "email": user.email }),
             },
         )

@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::db;
+use crate::domain::ids::UserId;
 use crate::domain::invitations::{self, AcceptError, Acceptor, LinkError, Opened};
 use crate::domain::password::Password;
 use crate::domain::users::{self, User};
@@ -100,8 +100,8 @@ fn page(
     }
 }
 
-fn signed_in(session: &Session) -> Option<Uuid> {
-    session.get::<Uuid>(USER_ID_KEY).ok().flatten()
+fn signed_in(session: &Session) -> Option<UserId> {
+    session.get::<UserId>(USER_ID_KEY).ok().flatten()
 }
 
 pub async fn open(

@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::Access;
 use crate::db;
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::ids::UserId;
 use crate::domain::{device_tokens, memberships, password, tenants, throttle, users};
 use crate::error::AppError;
 use crate::web::current::client_addr;
@@ -53,7 +53,7 @@ pub async fn login_form(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
     let next = safe_next(&query.next);
-    if session.get::<Uuid>(USER_ID_KEY).ok().flatten().is_some() {
+    if session.get::<UserId>(USER_ID_KEY).ok().flatten().is_some() {
         return Ok(see_other("/"));
     }
     let has_tenants = db::run(&state.pool, |c| Ok(tenants::any_exists(c)?)).await?;
@@ -82,7 +82,7 @@ pub struct LoginForm {
 
 enum Outcome {
     /// With the device cookie to set, for a browser new to the account.
-    SignedIn(Uuid, Option<String>),
+    SignedIn(UserId, Option<String>),
     Invalid,
     Suspended,
     Throttled(i64),
@@ -133,7 +133,7 @@ pub async fn login(
                 tenant_path: None,
                 action: "session.sign_in",
                 target_type: "user",
-                target_id: Some(user.id),
+                target_id: Some(user.id.into()),
                 detail: serde_json::json!({}),
             },
         )?;
@@ -202,7 +202,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    if let Ok(Some(user_id)) = session.get::<Uuid>(USER_ID_KEY) {
+    if let Ok(Some(user_id)) = session.get::<UserId>(USER_ID_KEY) {
         let actor = Actor {
             user_id: Some(user_id),
             client_addr: client_addr(&req),
@@ -215,7 +215,7 @@ pub async fn logout(
                     tenant_path: None,
                     action: "session.sign_out",
                     target_type: "user",
-                    target_id: Some(user_id),
+                    target_id: Some(user_id.into()),
                     detail: serde_json::json!({}),
                 },
             )?)
@@ -242,7 +242,7 @@ pub async fn logout_everywhere(
                 tenant_path: None,
                 action: "session.end_all",
                 target_type: "user",
-                target_id: actor.user_id,
+                target_id: actor.user_id.map(Into::into),
                 detail: serde_json::json!({}),
             },
         )?)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::access::Access;
 use crate::db;
 use crate::domain::branding::{self, Brand};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
@@ -57,7 +57,7 @@ impl FromRequest for Access {
         let load = async move {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let user_id = session
-                .get::<Uuid>(USER_ID_KEY)
+                .get::<UserId>(USER_ID_KEY)
                 .ok()
                 .flatten()
                 .ok_or(AppError::Unauthenticated)?;

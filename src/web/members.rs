@@ -3,11 +3,10 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::memberships::{self, MemberQuery, MemberRow};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
@@ -32,7 +31,7 @@ struct MembersPage {
     sub: bool,
     page: i64,
     pages: i64,
-    me: Uuid,
+    me: UserId,
 }
 
 impl MembersPage {
@@ -113,7 +112,7 @@ pub async fn change_role(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, UserId)>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
@@ -148,7 +147,7 @@ pub async fn remove(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
     db::run(&state.pool, move |conn| {
@@ -180,7 +179,7 @@ pub async fn set_status(
     req: actix_web::HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, UserId)>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();

@@ -9,7 +9,7 @@ use canopy::config::Settings;
 use canopy::db::embedded::{EmbeddedPostgres, Options};
 use canopy::db::{self, DbPool};
 use canopy::domain::audit::Actor;
-use canopy::domain::ids::TenantId;
+use canopy::domain::ids::{TenantId, UserId};
 use canopy::domain::memberships;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, Tenant, TenantName};
@@ -211,14 +211,14 @@ impl TestApp {
     }
 
     /// A user with `PASSWORD` and one membership (hashing once per run keeps tests fast).
-    pub fn user(&self, email: &str, tenant: &Tenant, role: Role) -> Uuid {
+    pub fn user(&self, email: &str, tenant: &Tenant, role: Role) -> UserId {
         let hash = PASSWORD_HASH.get_or_init(|| {
             canopy::domain::password::Password::parse(PASSWORD, "x@example.com")
                 .expect("password")
                 .hash()
                 .expect("hash")
         });
-        let id = Uuid::now_v7();
+        let id = UserId::new();
         let mut conn = self.conn();
         diesel::insert_into(canopy::db::schema::users::table)
             .values((

@@ -6,14 +6,14 @@ use uuid::Uuid;
 
 use crate::db::schema::audit_events;
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 
 pub mod log;
 
 /// Who is acting, and from which client address.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub client_addr: Option<String>,
 }
 
@@ -29,7 +29,7 @@ impl Actor {
 #[derive(Insertable)]
 #[diesel(table_name = audit_events)]
 struct NewAuditEvent<'a> {
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     tenant_id: Option<TenantId>,
     tenant_path: Option<&'a [TenantId]>,
     action: &'a str,
@@ -44,7 +44,7 @@ struct NewAuditEvent<'a> {
 pub struct AuditEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub tenant_id: Option<TenantId>,
     pub action: String,
     pub target_type: String,

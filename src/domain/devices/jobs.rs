@@ -9,7 +9,7 @@ use crate::db::DbPool;
 use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
@@ -40,7 +40,7 @@ impl Job {
 pub fn create(
     conn: &mut PgConnection,
     tenant_id: TenantId,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     csv: &str,
     total: usize,
 ) -> Result<Uuid, DomainError> {

@@ -10,7 +10,7 @@ use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding;
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
@@ -32,7 +32,7 @@ pub struct Invitation {
     pub email: String,
     #[diesel(deserialize_as = String)]
     pub role: Role,
-    pub inviter_id: Option<Uuid>,
+    pub inviter_id: Option<UserId>,
     pub state: String,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -230,7 +230,7 @@ pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, D
 
 /// Revokes the pending invitations that `inviter` could no longer send (after being disabled,
 /// demoted or removed); each is audited with the reason.
-pub fn revoke_unbacked(conn: &mut PgConnection, inviter: Uuid) -> Result<usize, DomainError> {
+pub fn revoke_unbacked(conn: &mut PgConnection, inviter: UserId) -> Result<usize, DomainError> {
     let pending: Vec<Invitation> = invitations::table
         .filter(invitations::inviter_id.eq(inviter))
         .filter(invitations::state.eq("pending"))
