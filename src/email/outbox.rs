@@ -3,10 +3,10 @@
 //! `FOR UPDATE SKIP LOCKED` and a lease, so several instances never send one message twice.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::db::schema::outbox;
 use crate::domain::error::DomainError;
+use crate::domain::ids::InvitationId;
 
 /// A rendered message waiting in the outbox.
 pub struct NewMessage<'a> {
@@ -14,7 +14,7 @@ pub struct NewMessage<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
-    pub invitation_id: Option<Uuid>,
+    pub invitation_id: Option<InvitationId>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
@@ -25,7 +25,7 @@ pub struct Message {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub invitation_id: Option<Uuid>,
+    pub invitation_id: Option<InvitationId>,
     pub attempts: i32,
     pub sent_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
@@ -101,7 +101,7 @@ pub fn mark_failed(
 /// An admin's "try again" after delivery failed: a fresh set of attempts.
 pub fn retry_for_invitation(
     conn: &mut PgConnection,
-    invitation_id: Uuid,
+    invitation_id: InvitationId,
 ) -> Result<usize, DomainError> {
     Ok(diesel::update(
         outbox::table
@@ -119,7 +119,7 @@ pub fn retry_for_invitation(
 /// The latest message of each invitation: whether it went out, or why not.
 pub fn latest_for_invitations(
     conn: &mut PgConnection,
-    ids: &[Uuid],
+    ids: &[InvitationId],
 ) -> Result<Vec<Message>, DomainError> {
     Ok(outbox::table
         .filter(outbox::invitation_id.eq_any(ids))

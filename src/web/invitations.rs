@@ -3,11 +3,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::access::{Access, Action, Reached};
 use crate::db;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{InvitationId, TenantId};
 use crate::domain::invitations::{self, ChangeError, Invitation, InviteOutcome, Mail};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
@@ -41,7 +40,7 @@ struct InvitationsPage {
 
 fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>, AppError> {
     let list = invitations::list(conn, tenant_id, 200)?;
-    let ids: Vec<Uuid> = list.iter().map(|i| i.id).collect();
+    let ids: Vec<InvitationId> = list.iter().map(|i| i.id).collect();
     let messages = outbox::latest_for_invitations(conn, &ids)?;
     Ok(list
         .into_iter()
@@ -212,7 +211,7 @@ async fn change(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, InvitationId)>,
     what: Change,
 ) -> Result<HttpResponse, AppError> {
     let (id, invitation_id) = path.into_inner();
@@ -250,7 +249,7 @@ pub async fn resend(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Resend).await
 }
@@ -259,7 +258,7 @@ pub async fn revoke(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Revoke).await
 }
@@ -268,7 +267,7 @@ pub async fn retry(
     req: HttpRequest,
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, access, state, path, Change::Retry).await
 }

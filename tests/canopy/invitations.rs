@@ -2,6 +2,7 @@
 use std::time::{Duration, Instant};
 
 use canopy::domain::audit::Actor;
+use canopy::domain::ids::InvitationId;
 use canopy::domain::invitations::{self, InviteOutcome, Mail};
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::Tenant;
@@ -16,7 +17,7 @@ use crate::smtp::{SmtpServer, link};
 const NEW_PASSWORD: &str = "a fresh long passphrase";
 
 /// An invitation made without HTTP or email, for tests about other routes.
-pub fn invite_directly(app: &TestApp, tenant: &Tenant, email: &str) -> Uuid {
+pub fn invite_directly(app: &TestApp, tenant: &Tenant, email: &str) -> InvitationId {
     let mail = Mail {
         base_url: &app.base,
         ttl: Duration::from_secs(3600),

@@ -165,7 +165,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
         other_child.id.uuid(),
         foreign_device.uuid(),
         otto.uuid(),
-        invitation,
+        invitation.uuid(),
     ];
     let mut ann = app.signed_in("ann@acme.example").await;
     ann.get("/tenants").await;

@@ -9,12 +9,12 @@ use crate::db::DbPool;
 use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{TenantId, UserId};
+use crate::domain::ids::{JobId, TenantId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
 pub struct Job {
-    pub id: Uuid,
+    pub id: JobId,
     pub tenant_id: TenantId,
     pub state: String,
     pub total: i32,
@@ -85,7 +85,7 @@ pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, DomainError> {
 /// A job of exactly this tenant. A running job whose runner is gone (its process died: the
 /// runner's advisory lock went with its connection) is marked failed on the way: its
 /// transaction was rolled back, so nothing of it was stored.
-pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<Job, DomainError> {
+pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<Job, DomainError> {
     let job = device_imports::table
         .filter(device_imports::id.eq(id))
         .filter(device_imports::tenant_id.eq(tenant_id))
@@ -120,12 +120,12 @@ struct Locked {
 }
 
 /// The advisory-lock key of a job: its first 8 bytes.
-fn key(id: Uuid) -> i64 {
-    let b = id.as_bytes();
+fn key(id: JobId) -> i64 {
+    let b = *id.uuid().as_bytes();
     i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) ^ 0x0C_A0_0B_1E
 }
 
-fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, DomainError> {
+fn try_lock(conn: &mut PgConnection, id: JobId) -> Result<bool, DomainError> {
     Ok(
         crate::db::prepared::prepared("SELECT pg_try_advisory_lock($1) AS locked")
             .bind::<diesel::sql_types::BigInt, _>(key(id))
@@ -134,7 +134,7 @@ fn try_lock(conn: &mut PgConnection, id: Uuid) -> Result<bool, DomainError> {
     )
 }
 
-fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
+fn unlock(conn: &mut PgConnection, id: JobId) -> Result<(), DomainError> {
     crate::db::prepared::prepared("SELECT pg_advisory_unlock($1) AS locked")
         .bind::<diesel::sql_types::BigInt, _>(key(id))
         .get_result::<Locked>(conn)?;
@@ -142,7 +142,7 @@ fn unlock(conn: &mut PgConnection, id: Uuid) -> Result<(), DomainError> {
 }
 
 /// Moves a checked job to running; false if it was started already (a double submit).
-pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: Uuid) -> Result<bool, DomainError> {
+pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<bool, DomainError> {
     let n = diesel::update(
         device_imports::table
             .filter(device_imports::id.eq(id))
@@ -162,7 +162,7 @@ pub fn run(
     pool: &DbPool,
     actor: &Actor,
     tenant_id: TenantId,
-    id: Uuid,
+    id: JobId,
 ) -> Result<Counts, DomainError> {
     let mut work = pool.get().map_err(|_| DomainError::Unavailable)?;
     let mut report = pool.get().map_err(|_| DomainError::Unavailable)?;

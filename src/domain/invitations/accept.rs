@@ -177,7 +177,7 @@ pub fn accept(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "invitation.accept",
                 target_type: "invitation",
-                target_id: Some(inv.id),
+                target_id: Some(inv.id.into()),
                 detail: serde_json::json!({ "email": inv.email }),
             },
         )?;

@@ -10,7 +10,7 @@ use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::branding;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{TenantId, UserId};
+use crate::domain::ids::{InvitationId, TenantId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
@@ -26,7 +26,7 @@ use limits::take_send;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invitations)]
 pub struct Invitation {
-    pub id: Uuid,
+    pub id: InvitationId,
     pub tenant_id: TenantId,
     pub tenant_path: Vec<TenantId>,
     pub email: String,
@@ -174,7 +174,7 @@ pub fn invite(
                 tenant_path: Some(&tenant.traversal_ids),
                 action: "invitation.create",
                 target_type: "invitation",
-                target_id: Some(inv.id),
+                target_id: Some(inv.id.into()),
                 detail: serde_json::json!({ "email": inv.email, "role": role.as_str() }),
             },
         )?;
@@ -207,7 +207,7 @@ fn resend_locked(
             tenant_path: Some(&tenant.traversal_ids),
             action: "invitation.resend",
             target_type: "invitation",
-            target_id: Some(inv.id),
+            target_id: Some(inv.id.into()),
             detail: serde_json::json!({ "email": inv.email }),
         },
     )?;
@@ -276,7 +276,7 @@ fn mark_revoked(
             tenant_path: Some(&inv.tenant_path),
             action: "invitation.revoke",
             target_type: "invitation",
-            target_id: Some(inv.id),
+            target_id: Some(inv.id.into()),
             detail,
         },
     )
@@ -286,7 +286,7 @@ fn mark_revoked(
 fn locked_in(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    id: Uuid,
+    id: InvitationId,
 ) -> Result<Invitation, DomainError> {
     Ok(invitations::table
         .filter(invitations::id.eq(id))
@@ -316,7 +316,7 @@ pub fn resend(
     conn: &mut PgConnection,
     actor: &Actor,
     tenant: &Tenant,
-    id: Uuid,
+    id: InvitationId,
     mail: &Mail<'_>,
 ) -> Result<Invitation, ChangeError> {
     conn.transaction(|conn| {
@@ -335,7 +335,7 @@ pub fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
     tenant: &Tenant,
-    id: Uuid,
+    id: InvitationId,
 ) -> Result<(), ChangeError> {
     conn.transaction(|conn| {
         let inv = locked_in(conn, tenant, id)?;
@@ -351,7 +351,7 @@ pub fn revoke(
 pub fn retry_delivery(
     conn: &mut PgConnection,
     tenant: &Tenant,
-    id: Uuid,
+    id: InvitationId,
 ) -> Result<(), ChangeError> {
     conn.transaction(|conn| {
         let inv = locked_in(conn, tenant, id)?;

@@ -9,7 +9,7 @@ use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::import::{self, Counts, Outcome, Planned};
 use crate::domain::devices::jobs::{self, Job};
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{JobId, TenantId};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -137,7 +137,7 @@ pub async fn check(
 pub async fn run(
     access: Access,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
     let actor = access.actor.clone();
@@ -179,7 +179,7 @@ pub async fn progress(
     access: Access,
     chrome: Chrome,
     state: web::Data<AppState>,
-    path: web::Path<(TenantId, Uuid)>,
+    path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
     let (tenant, job) = db::run(&state.pool, move |conn| {
