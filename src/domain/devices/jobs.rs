@@ -2,7 +2,6 @@
 //! runs it, reporting progress through a separate connection.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::import::{self, Counts};
 use crate::db::DbPool;
@@ -43,8 +42,8 @@ pub fn create(
     user_id: Option<UserId>,
     csv: &str,
     total: usize,
-) -> Result<Uuid, DomainError> {
-    let id = Uuid::now_v7();
+) -> Result<JobId, DomainError> {
+    let id = JobId::new();
     diesel::insert_into(device_imports::table)
         .values((
             device_imports::id.eq(id),

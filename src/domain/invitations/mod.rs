@@ -3,7 +3,6 @@
 //! is stored. The invitation and its email are written in one transaction.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
@@ -155,7 +154,7 @@ pub fn invite(
         let (token, hash) = new_token();
         let inv: Invitation = diesel::insert_into(invitations::table)
             .values((
-                invitations::id.eq(Uuid::now_v7()),
+                invitations::id.eq(InvitationId::new()),
                 invitations::tenant_id.eq(tenant.id),
                 invitations::tenant_path.eq(&tenant.traversal_ids),
                 invitations::email.eq(email.as_str()),

@@ -3,7 +3,6 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use uuid::Uuid;
 
 use crate::access::{Access, Action};
 use crate::db;
@@ -27,7 +26,7 @@ struct ImportPage {
     tenant: Tenant,
     file_error: Option<String>,
     /// After a dry run: the job waiting for confirmation, its counts and rows worth a look.
-    checked: Option<(Uuid, Counts)>,
+    checked: Option<(JobId, Counts)>,
     rows: Vec<Planned>,
 }
 
