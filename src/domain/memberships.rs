@@ -9,6 +9,7 @@ use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
+use crate::domain::states::UserStatus;
 use crate::domain::tenants::Tenant;
 
 /// One of a user's memberships with what the access layer needs of its tenant.
@@ -127,7 +128,7 @@ pub struct Member {
     pub user_id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     #[diesel(deserialize_as = String)]
     pub role: Role,
@@ -227,7 +228,7 @@ pub struct MemberRow {
     pub user_id: UserId,
     pub email: String,
     pub display_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     #[diesel(deserialize_as = String)]
     pub role: Role,

@@ -14,6 +14,7 @@ pub mod password_resets;
 pub mod roles;
 pub mod setup;
 pub mod spreadsheet;
+pub mod states;
 pub mod tenants;
 pub mod text;
 pub mod throttle;

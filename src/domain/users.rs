@@ -8,6 +8,7 @@ use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::password::Password;
+use crate::domain::states::UserStatus;
 
 /// A syntactically valid email address, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,14 +53,14 @@ pub struct User {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
-    pub status: String,
+    pub status: UserStatus,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub last_tenant_id: Option<TenantId>,
 }
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == UserStatus::Active
     }
 }
 
@@ -155,7 +156,11 @@ pub fn set_active(
     tenant_path: &[TenantId],
 ) -> Result<(), DomainError> {
     conn.transaction(|conn| {
-        let status = if active { "active" } else { "disabled" };
+        let status = if active {
+            UserStatus::Active
+        } else {
+            UserStatus::Disabled
+        };
         diesel::update(users::table.find(user.id))
             .set((
                 users::status.eq(status),

@@ -9,6 +9,7 @@ use crate::db;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::memberships::{self, MemberQuery, MemberRow};
 use crate::domain::roles::Role;
+use crate::domain::states::UserStatus;
 use crate::domain::tenants::Tenant;
 use crate::domain::users;
 use crate::error::AppError;
@@ -183,10 +184,10 @@ pub async fn set_status(
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
-    let active = match form.status.as_str() {
-        "active" => true,
-        "disabled" => false,
-        _ => return Err(AppError::BadRequest("Unknown status.".into())),
+    let active = match UserStatus::parse(&form.status) {
+        Some(UserStatus::Active) => true,
+        Some(UserStatus::Disabled) => false,
+        None => return Err(AppError::BadRequest("Unknown status.".into())),
     };
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;

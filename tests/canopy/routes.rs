@@ -121,7 +121,10 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
         }
     }
     assert_eq!(app.tenant(other.id).name, "Other Co");
-    assert_eq!(app.tenant(other.id).status, "active");
+    assert_eq!(
+        app.tenant(other.id).status,
+        canopy::domain::states::TenantStatus::Active
+    );
 }
 
 /// A request with `values` for every id the route declares, in its query or form.

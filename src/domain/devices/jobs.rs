@@ -9,13 +9,14 @@ use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{JobId, TenantId, UserId};
+use crate::domain::states::JobState;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
 pub struct Job {
     pub id: JobId,
     pub tenant_id: TenantId,
-    pub state: String,
+    pub state: JobState,
     pub total: i32,
     pub processed: i32,
     pub created: i32,
@@ -66,7 +67,7 @@ pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, DomainError> {
     let before = Utc::now() - chrono::Duration::hours(KEEP_HOURS);
     let dropped = diesel::delete(
         device_imports::table
-            .filter(device_imports::state.eq("checked"))
+            .filter(device_imports::state.eq(JobState::Checked))
             .filter(device_imports::created_at.lt(before)),
     )
     .execute(conn)?;
@@ -91,11 +92,11 @@ pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<J
         .select(Job::as_select())
         .first::<Job>(conn)?;
     let quiet = Utc::now() - job.updated_at > chrono::Duration::seconds(STALE_SECS);
-    if job.state == "running" && quiet && try_lock(conn, id)? {
+    if job.state == JobState::Running && quiet && try_lock(conn, id)? {
         diesel::update(device_imports::table.find(id))
-            .filter(device_imports::state.eq("running"))
+            .filter(device_imports::state.eq(JobState::Running))
             .set((
-                device_imports::state.eq("failed"),
+                device_imports::state.eq(JobState::Failed),
                 device_imports::error.eq(
                     "Interrupted: the server stopped during the import. Nothing was imported; \
                      start the import again.",
@@ -146,10 +147,10 @@ pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<
         device_imports::table
             .filter(device_imports::id.eq(id))
             .filter(device_imports::tenant_id.eq(tenant_id))
-            .filter(device_imports::state.eq("checked")),
+            .filter(device_imports::state.eq(JobState::Checked)),
     )
     .set((
-        device_imports::state.eq("running"),
+        device_imports::state.eq(JobState::Running),
         device_imports::updated_at.eq(diesel::dsl::now),
     ))
     .execute(conn)?;
@@ -188,7 +189,7 @@ pub fn run(
     match &result {
         Ok(c) => diesel::update(device_imports::table.find(id))
             .set((
-                device_imports::state.eq("done"),
+                device_imports::state.eq(JobState::Done),
                 device_imports::created.eq(c.created),
                 device_imports::updated.eq(c.updated),
                 device_imports::unchanged.eq(c.unchanged),
@@ -198,7 +199,7 @@ pub fn run(
             .execute(&mut report)?,
         Err(e) => diesel::update(device_imports::table.find(id))
             .set((
-                device_imports::state.eq("failed"),
+                device_imports::state.eq(JobState::Failed),
                 device_imports::error.eq(format!("Nothing was imported: {e}")),
                 device_imports::updated_at.eq(diesel::dsl::now),
             ))

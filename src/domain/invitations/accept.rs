@@ -10,6 +10,7 @@ use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::memberships as grants;
 use crate::domain::password::Password;
+use crate::domain::states::InvitationState;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::{self, CreateUserError, Email, User};
 
@@ -165,7 +166,7 @@ pub fn accept(
         users::set_last_tenant(conn, user.id, tenant.id)?;
         diesel::update(invitations::table.find(inv.id))
             .set((
-                invitations::state.eq("accepted"),
+                invitations::state.eq(InvitationState::Accepted),
                 invitations::accepted_by.eq(user.id),
                 invitations::updated_at.eq(diesel::dsl::now),
             ))

@@ -11,6 +11,7 @@ use crate::domain::branding;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{InvitationId, TenantId, UserId};
 use crate::domain::roles::Role;
+use crate::domain::states::InvitationState;
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
 use crate::email::{messages, outbox};
@@ -32,14 +33,14 @@ pub struct Invitation {
     #[diesel(deserialize_as = String)]
     pub role: Role,
     pub inviter_id: Option<UserId>,
-    pub state: String,
+    pub state: InvitationState,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
 
 impl Invitation {
     pub fn is_expired(&self) -> bool {
-        self.state == "pending" && self.expires_at <= Utc::now()
+        self.state == InvitationState::Pending && self.expires_at <= Utc::now()
     }
 
     /// The state as people read it: expiry is a matter of time, not of a stored flag.
@@ -134,7 +135,7 @@ pub fn invite(
         let pending: Option<Invitation> = invitations::table
             .filter(invitations::tenant_id.eq(tenant.id))
             .filter(invitations::email.eq(email.as_str()))
-            .filter(invitations::state.eq("pending"))
+            .filter(invitations::state.eq(InvitationState::Pending))
             .for_update()
             .select(Invitation::as_select())
             .first(conn)
@@ -232,7 +233,7 @@ pub fn still_backed(conn: &mut PgConnection, inv: &Invitation) -> Result<bool, D
 pub fn revoke_unbacked(conn: &mut PgConnection, inviter: UserId) -> Result<usize, DomainError> {
     let pending: Vec<Invitation> = invitations::table
         .filter(invitations::inviter_id.eq(inviter))
-        .filter(invitations::state.eq("pending"))
+        .filter(invitations::state.eq(InvitationState::Pending))
         .for_update()
         .select(Invitation::as_select())
         .load(conn)?;
@@ -264,7 +265,7 @@ fn mark_revoked(
 ) -> Result<(), DomainError> {
     diesel::update(invitations::table.find(inv.id))
         .set((
-            invitations::state.eq("revoked"),
+            invitations::state.eq(InvitationState::Revoked),
             invitations::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
@@ -320,7 +321,7 @@ pub fn resend(
 ) -> Result<Invitation, ChangeError> {
     conn.transaction(|conn| {
         let inv = locked_in(conn, tenant, id)?;
-        if inv.state != "pending" {
+        if inv.state != InvitationState::Pending {
             return Err(ChangeError::NotPending(inv.shown_state()));
         }
         if let Some(why) = take_send(conn, actor, tenant, mail.limits)? {
@@ -338,7 +339,7 @@ pub fn revoke(
 ) -> Result<(), ChangeError> {
     conn.transaction(|conn| {
         let inv = locked_in(conn, tenant, id)?;
-        if inv.state != "pending" {
+        if inv.state != InvitationState::Pending {
             return Err(ChangeError::NotPending(inv.shown_state()));
         }
         mark_revoked(conn, actor, &inv, serde_json::json!({ "email": inv.email }))?;
@@ -354,7 +355,7 @@ pub fn retry_delivery(
 ) -> Result<(), ChangeError> {
     conn.transaction(|conn| {
         let inv = locked_in(conn, tenant, id)?;
-        if inv.state != "pending" {
+        if inv.state != InvitationState::Pending {
             return Err(ChangeError::NotPending(inv.shown_state()));
         }
         outbox::retry_for_invitation(conn, id)?;

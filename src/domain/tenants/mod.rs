@@ -9,6 +9,7 @@ use crate::db::schema::{deleted_tenants, memberships, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
+use crate::domain::states::TenantStatus;
 
 mod moves;
 mod tree;
@@ -24,7 +25,7 @@ pub struct Tenant {
     pub name: String,
     pub slug: String,
     pub traversal_ids: Vec<TenantId>,
-    pub status: String,
+    pub status: TenantStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub brand_name: Option<String>,
@@ -34,7 +35,7 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn is_suspended(&self) -> bool {
-        self.status == "suspended"
+        self.status == TenantStatus::Suspended
     }
 }
 
@@ -250,7 +251,11 @@ pub fn set_suspended(
     suspended: bool,
 ) -> Result<(), DomainError> {
     conn.transaction(|conn| {
-        let status = if suspended { "suspended" } else { "active" };
+        let status = if suspended {
+            TenantStatus::Suspended
+        } else {
+            TenantStatus::Active
+        };
         diesel::update(tenants::table.find(tenant.id))
             .set((
                 tenants::status.eq(status),

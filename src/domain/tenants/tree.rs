@@ -5,6 +5,7 @@ use diesel::sql_types::{Array, BigInt, Text};
 use crate::db::prepared::prepared;
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
+use crate::domain::states::TenantStatus;
 
 /// A tenant as listed in the tree, with what lies directly inside it.
 #[derive(Debug, QueryableByName)]
@@ -14,7 +15,7 @@ pub struct TreeNode {
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: TenantStatus,
     #[diesel(sql_type = BigInt)]
     pub children: i64,
     #[diesel(sql_type = BigInt)]

@@ -8,6 +8,7 @@ use super::unprocessable;
 use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::ids::TenantId;
+use crate::domain::states::TenantStatus;
 use crate::domain::tenants::{self, MovePreview, Tenant, TenantError};
 use crate::error::AppError;
 use crate::web::AppState;
@@ -190,10 +191,10 @@ pub async fn set_status(
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let suspend = match form.status.as_str() {
-        "suspended" => true,
-        "active" => false,
-        _ => return Err(AppError::BadRequest("Unknown status.".into())),
+    let suspend = match TenantStatus::parse(&form.status) {
+        Some(TenantStatus::Suspended) => true,
+        Some(TenantStatus::Active) => false,
+        None => return Err(AppError::BadRequest("Unknown status.".into())),
     };
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Restructure)?;

@@ -1,0 +1,103 @@
+//! Closed sets of values as enums: stored as checked text (the migrations' CHECK constraints
+//! list the same words), compared as values, never as strings.
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = Text)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// The word stored in the database and shown in URLs and CSS classes.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                Self::parse(&text)
+                    .ok_or_else(|| format!("not a {}: {text}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Whether a tenant's people can sign in to it (a suspension covers its subtree).
+    TenantStatus {
+        Active => "active",
+        Suspended => "suspended",
+    }
+);
+
+text_enum!(
+    /// Whether a person can sign in at all.
+    UserStatus {
+        Active => "active",
+        Disabled => "disabled",
+    }
+);
+
+text_enum!(
+    /// Where an invitation stands (an expired one is still `Pending`: expiry is a time).
+    InvitationState {
+        Pending => "pending",
+        Accepted => "accepted",
+        Revoked => "revoked",
+    }
+);
+
+text_enum!(
+    /// Where a background import stands.
+    JobState {
+        Checked => "checked",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_state_reads_back_as_written() {
+        for s in [TenantStatus::Active, TenantStatus::Suspended] {
+            assert_eq!(TenantStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(JobState::parse("done"), Some(JobState::Done));
+        assert_eq!(InvitationState::parse("expired"), None);
+        assert_eq!(UserStatus::Disabled.to_string(), "disabled");
+    }
+}
