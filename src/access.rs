@@ -4,6 +4,7 @@
 //!
 //! The rule: a member of T reaches T; an admin of T also reaches every tenant below T.
 //! Memberships in a suspended tenant (or below one) grant nothing.
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
@@ -196,6 +197,63 @@ impl Access {
             .ok_or(DomainError::NotFound)?;
         let reached = self.tenant_for(conn, device.tenant_id, action)?;
         Ok((device, reached))
+    }
+
+    /// Whether the caller may disable or enable `user_id`, a member of `reached`: never
+    /// themselves, and only if they administer every tenant the person belongs to, so that no
+    /// customer can lock out their provider's staff.
+    pub fn may_set_status(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        user_id: UserId,
+    ) -> Result<(), DomainError> {
+        memberships::role_in(conn, user_id, reached.id())?.ok_or(DomainError::NotFound)?;
+        if user_id == self.user.id {
+            return Err(DomainError::NotAllowed(
+                "You cannot disable yourself.".into(),
+            ));
+        }
+        let everywhere = memberships::paths_of(conn, user_id)?;
+        if everywhere
+            .iter()
+            .any(|p| self.role_on(p) != Some(Role::Admin))
+        {
+            return Err(DomainError::NotAllowed(
+                "This person also belongs to tenants you do not administer; ask an admin above them."
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The names of those of `ids` the caller reaches — live tenants, and deleted ones by
+    /// where they were ("… (deleted)"). The one place that decides which tenants a page may
+    /// name; the others stay unnamed.
+    pub fn names_in_reach(
+        &self,
+        conn: &mut PgConnection,
+        ids: &[TenantId],
+    ) -> Result<HashMap<TenantId, String>, DomainError> {
+        let mut known: Vec<(TenantId, String, Vec<TenantId>)> = tenants::find_many(conn, ids)?
+            .into_iter()
+            .map(|t| (t.id, t.name, t.traversal_ids))
+            .collect();
+        let gone: Vec<TenantId> = ids
+            .iter()
+            .filter(|id| !known.iter().any(|k| k.0 == **id))
+            .copied()
+            .collect();
+        if !gone.is_empty() {
+            for (id, name, path) in tenants::find_deleted(conn, &gone)? {
+                known.push((id, format!("{name} (deleted)"), path));
+            }
+        }
+        Ok(known
+            .into_iter()
+            .filter(|(_, _, path)| self.role_on(path).is_some())
+            .map(|(id, name, _)| (id, name))
+            .collect())
     }
 
     /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`

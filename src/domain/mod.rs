@@ -1,5 +1,6 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
 pub mod audit;
+pub mod auth;
 pub mod branding;
 pub mod dashboard;
 pub mod device_tokens;

@@ -1,5 +1,5 @@
 //! The audit log page of a subtree (admins): filters in the URL, keyset pages, CSV export.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -13,7 +13,7 @@ use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::audit::log::{self, ACTIONS, LogEntry, LogFilter, TARGET_TYPES};
 use crate::domain::ids::TenantId;
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
@@ -132,11 +132,7 @@ pub fn with_details(
     entries: Vec<LogEntry>,
 ) -> Result<Vec<(LogEntry, String)>, AppError> {
     let ids = log::referenced_tenants(&entries);
-    let names: HashMap<TenantId, String> = tenants::find_many(conn, &ids)?
-        .into_iter()
-        .filter(|t| access.role_on(&t.traversal_ids).is_some())
-        .map(|t| (t.id, t.name))
-        .collect();
+    let names = access.names_in_reach(conn, &ids)?;
     Ok(entries
         .into_iter()
         .map(|e| {

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use crate::access::Access;
 use crate::db;
 use crate::domain::audit::{self, Actor, Event};
+use crate::domain::auth::{self, SignIn};
 use crate::domain::ids::UserId;
-use crate::domain::{device_tokens, memberships, password, tenants, throttle, users};
+use crate::domain::{device_tokens, tenants, users};
 use crate::error::AppError;
 use crate::web::current::client_addr;
 use crate::web::render::{html_status, see_other};
@@ -80,14 +81,6 @@ pub struct LoginForm {
     next: String,
 }
 
-enum Outcome {
-    /// With the device cookie to set, for a browser new to the account.
-    SignedIn(UserId, Option<String>),
-    Invalid,
-    Suspended,
-    Throttled(i64),
-}
-
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -99,54 +92,19 @@ pub async fn login(
     let cookie = req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string());
     let (email, pw) = (form.email.clone(), form.password);
     let outcome = db::run(&state.pool, move |conn| {
-        let device = match &cookie {
-            Some(token) => device_tokens::recognise(conn, token, &email)?,
-            None => None,
-        };
-        if let throttle::Verdict::Blocked { retry_after_secs } =
-            throttle::check(conn, &addr, &email, device)?
-        {
-            return Ok(Outcome::Throttled(retry_after_secs));
-        }
-        let user = users::find_by_email(conn, &email)?;
-        let verified = password::verify(&pw, user.as_ref().map(|u| u.password_hash.as_str()));
-        let user = match user {
-            Some(u) if verified && u.is_active() => u,
-            _ => {
-                throttle::record_failure(conn, &addr, &email, device)?;
-                return Ok(Outcome::Invalid);
-            }
-        };
-        let granted = memberships::active_grants(conn, user.id)?;
-        if granted.is_empty() && memberships::count_for_user(conn, user.id)? > 0 {
-            return Ok(Outcome::Suspended);
-        }
-        users::record_sign_in(conn, user.id)?;
-        let actor = Actor {
-            user_id: Some(user.id),
-            client_addr: Some(addr),
-        };
-        audit::record(
+        Ok(auth::sign_in(
             conn,
-            &actor,
-            Event {
-                tenant_path: None,
-                action: "session.sign_in",
-                target_type: "user",
-                target_id: Some(user.id.into()),
-                detail: serde_json::json!({}),
+            auth::Attempt {
+                email: &email,
+                password: &pw,
+                client_addr: &addr,
+                device_token: cookie.as_deref(),
             },
-        )?;
-        // A browser new to this account gets its device cookie.
-        let issued = match device {
-            Some(_) => None,
-            None => Some(device_tokens::issue(conn, user.id)?),
-        };
-        Ok(Outcome::SignedIn(user.id, issued))
+        )?)
     })
     .await?;
     let (status, error) = match outcome {
-        Outcome::SignedIn(user_id, issued) => {
+        SignIn::SignedIn(user_id, issued) => {
             // A new session id at sign-in: a key planted before it is worthless after it.
             session.renew();
             session
@@ -168,15 +126,17 @@ pub async fn login(
             }
             return Ok(res);
         }
-        Outcome::Invalid => (
+        SignIn::Invalid => (
             StatusCode::UNAUTHORIZED,
             "The email address or password is incorrect.".to_string(),
         ),
-        Outcome::Suspended => (
+        SignIn::Suspended => (
             StatusCode::FORBIDDEN,
             "Your organisation's access is suspended. Please contact your administrator.".into(),
         ),
-        Outcome::Throttled(secs) => (
+        SignIn::Throttled {
+            retry_after_secs: secs,
+        } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "Too many failed attempts. Please wait {} minute(s) and try again.",

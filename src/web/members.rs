@@ -191,19 +191,15 @@ pub async fn set_status(
     };
     db::run(&state.pool, move |conn| {
         let reached = access.tenant_for(conn, id, Action::Administer)?;
-        memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
-        if user_id == access.user.id {
-            return Err(AppError::Forbidden("You cannot disable yourself.".into()));
-        }
-        let everywhere = memberships::paths_of(conn, user_id)?;
-        if everywhere.iter().any(|p| access.role_on(p) != Some(Role::Admin)) {
-            return Err(AppError::Forbidden(
-                "This person also belongs to tenants you do not administer; ask an admin above them."
-                    .into(),
-            ));
-        }
+        access.may_set_status(conn, &reached, user_id)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-        Ok(users::set_active(conn, &access.actor, &user, active, &reached.tenant().traversal_ids)?)
+        Ok(users::set_active(
+            conn,
+            &access.actor,
+            &user,
+            active,
+            &reached.tenant().traversal_ids,
+        )?)
     })
     .await?;
     Ok(redirect(&req, &format!("/tenants/{id}/members")))

@@ -9,7 +9,7 @@ use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
 use crate::domain::ids::{DeviceId, TenantId};
-use crate::domain::tenants::{self, Tenant};
+use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
@@ -240,27 +240,11 @@ pub async fn show(
             .flat_map(|r| [r.from_tenant_id, Some(r.to_tenant_id)])
             .flatten()
             .collect();
+        ids.sort();
         ids.dedup();
-        let mut known: Vec<(TenantId, String, Vec<TenantId>)> = tenants::find_many(conn, &ids)?
-            .into_iter()
-            .map(|t| (t.id, t.name, t.traversal_ids))
-            .collect();
-        let gone: Vec<TenantId> = ids
-            .iter()
-            .filter(|id| !known.iter().any(|k| k.0 == **id))
-            .copied()
-            .collect();
-        for (id, name, path) in tenants::find_deleted(conn, &gone)? {
-            known.push((id, format!("{name} (deleted)"), path));
-        }
-        // Only tenants in the caller's reach are named (a deleted one by where it was); the
-        // history starts where it arrived.
-        let name = |id: TenantId| {
-            known
-                .iter()
-                .find(|(k, _, path)| *k == id && access.role_on(path).is_some())
-                .map(|(_, name, _)| name.clone())
-        };
+        // Only tenants in the caller's reach are named; the history starts where it arrived.
+        let names = access.names_in_reach(conn, &ids)?;
+        let name = |id: TenantId| names.get(&id).cloned();
         let history = rows
             .iter()
             .filter_map(|r| {
