@@ -87,6 +87,27 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a device is.
+    DeviceKind {
+        SatellitePhone => "satellite_phone",
+        Tracker => "tracker",
+        Router => "router",
+        Phone => "phone",
+        Other => "other",
+    }
+);
+
+text_enum!(
+    /// Where a device is in its life.
+    DeviceStatus {
+        InStock => "in_stock",
+        Active => "active",
+        InRepair => "in_repair",
+        Retired => "retired",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

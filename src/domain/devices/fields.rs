@@ -2,6 +2,8 @@
 //! number; a phone number in E.164; a kind and a status from fixed lists.
 use std::collections::BTreeMap;
 
+use crate::domain::states::{DeviceKind, DeviceStatus};
+
 /// Field name → message, shown beside the field (or in an import row's report).
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
@@ -166,8 +168,8 @@ pub struct DeviceFields {
     pub identifier: Identifier,
     pub name: String,
     pub model: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: DeviceKind,
+    pub status: DeviceStatus,
     pub phone: Option<String>,
     pub notes: String,
 }
@@ -194,24 +196,24 @@ impl DeviceInput {
         }
         let model = text(&self.model, 100, "model", &mut errors);
         let notes = text(&self.notes, 2000, "notes", &mut errors);
-        let kind = self.kind.trim().to_string();
-        if !KINDS.iter().any(|(k, _)| *k == kind) {
+        let kind = DeviceKind::parse(self.kind.trim());
+        if kind.is_none() {
             errors.insert("kind", "Choose a kind.".into());
         }
         let status = if self.status.trim().is_empty() {
-            "in_stock".to_string()
+            Some(DeviceStatus::InStock)
         } else {
-            self.status.trim().to_string()
+            DeviceStatus::parse(self.status.trim())
         };
-        if !STATUSES.iter().any(|(k, _)| *k == status) {
+        if status.is_none() {
             errors.insert("status", "Choose a status.".into());
         }
         let phone = parse_phone(&self.phone)
             .map_err(|m| errors.insert("phone", m))
             .ok()
             .flatten();
-        match identifier {
-            Some(identifier) if errors.is_empty() => Ok(DeviceFields {
+        match (identifier, kind, status) {
+            (Some(identifier), Some(kind), Some(status)) if errors.is_empty() => Ok(DeviceFields {
                 identifier,
                 name,
                 model,

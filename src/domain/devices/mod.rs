@@ -14,6 +14,7 @@ use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
 
@@ -27,8 +28,8 @@ pub struct Device {
     pub id_kind: String,
     pub name: String,
     pub model: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: DeviceKind,
+    pub status: DeviceStatus,
     pub phone: Option<String>,
     pub notes: String,
     pub created_at: DateTime<Utc>,
@@ -37,10 +38,10 @@ pub struct Device {
 
 impl Device {
     pub fn kind_label(&self) -> &'static str {
-        fields::label(fields::KINDS, &self.kind)
+        fields::label(fields::KINDS, self.kind.as_str())
     }
     pub fn status_label(&self) -> &'static str {
-        fields::label(fields::STATUSES, &self.status)
+        fields::label(fields::STATUSES, self.status.as_str())
     }
     /// The form values that show this device as it is.
     pub fn input(&self) -> DeviceInput {
@@ -53,8 +54,8 @@ impl Device {
             serial,
             name: self.name.clone(),
             model: self.model.clone(),
-            kind: self.kind.clone(),
-            status: self.status.clone(),
+            kind: self.kind.to_string(),
+            status: self.status.to_string(),
             phone: self.phone.clone().unwrap_or_default(),
             notes: self.notes.clone(),
         }
@@ -248,7 +249,7 @@ pub fn update(
             action: "device.update",
             target_type: "device",
             target_id: Some(device.id.into()),
-            detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status }),
+            detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status.as_str() }),
         })?;
         Ok(updated)
     })

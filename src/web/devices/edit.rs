@@ -9,6 +9,7 @@ use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
 use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -70,8 +71,8 @@ pub async fn new_form(
     })
     .await?;
     let input = DeviceInput {
-        status: "in_stock".into(),
-        kind: "satellite_phone".into(),
+        status: DeviceStatus::InStock.to_string(),
+        kind: DeviceKind::SatellitePhone.to_string(),
         ..Default::default()
     };
     html(&form(
@@ -193,7 +194,7 @@ pub async fn retire(
     db::run(&state.pool, move |conn| {
         let (device, _) = access.device(conn, id, Action::OperateDevices)?;
         let mut input = device.input();
-        input.status = "retired".into();
+        input.status = DeviceStatus::Retired.to_string();
         let fields = input
             .parse()
             .map_err(|_| AppError::Internal("stored device fails its own rules".into()))?;
