@@ -236,6 +236,17 @@ pub struct MemberRow {
     pub tenant_name: String,
 }
 
+/// The memberships of a tenant's whole subtree, as the database keeps the count
+/// (`subtree_counts`): one row, however large the subtree.
+pub fn count_in_subtree(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, DomainError> {
+    let n: Option<i64> = subtree_counts::table
+        .find(tenant)
+        .select(subtree_counts::members)
+        .first(conn)
+        .optional()?;
+    Ok(n.unwrap_or(0))
+}
+
 /// A page of members and the total that match.
 pub fn search(
     conn: &mut PgConnection,
@@ -243,12 +254,7 @@ pub fn search(
 ) -> Result<(Vec<MemberRow>, i64), DomainError> {
     // Without a search term a subtree's count is kept by the database (`subtree_counts`).
     let kept = if q.subtree && q.search.trim().is_empty() {
-        let n: Option<i64> = subtree_counts::table
-            .find(q.tenant.id())
-            .select(subtree_counts::members)
-            .first(conn)
-            .optional()?;
-        Some(n.unwrap_or(0))
+        Some(count_in_subtree(conn, q.tenant.id())?)
     } else {
         None
     };

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Tenant, TenantError, subtree, subtree_bounds};
 use crate::access::{Access, Reached};
-use crate::db::schema::{memberships, tenants};
+use crate::db::schema::tenants;
 use crate::domain::audit::{self, Event};
 use crate::domain::error::DomainError;
 
@@ -18,19 +18,9 @@ pub struct MovePreview {
 }
 
 pub fn move_preview(conn: &mut PgConnection, tenant: &Tenant) -> Result<MovePreview, DomainError> {
-    crate::db::plans::per_execution(conn, |conn| {
-        let tenants = subtree(conn, &tenant.traversal_ids)?;
-        let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-        let members = memberships::table
-            .filter(
-                memberships::tenant_path
-                    .ge(lo)
-                    .and(memberships::tenant_path.lt(hi)),
-            )
-            .count()
-            .get_result(conn)?;
-        Ok(MovePreview { tenants, members })
-    })
+    let tenants = subtree(conn, &tenant.traversal_ids)?;
+    let members = crate::domain::memberships::count_in_subtree(conn, tenant.id)?;
+    Ok(MovePreview { tenants, members })
 }
 
 /// Moves a tenant and everything below it under `to`, in one transaction. The caller's right
