@@ -5,11 +5,11 @@
 //! The rule: a member of T reaches T; an admin of T also reaches every tenant below T.
 //! Memberships in a suspended tenant (or below one) grant nothing.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
 
 use crate::domain::audit::Actor;
+use crate::domain::branding::{self, Brand};
 use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId, UserId};
@@ -23,8 +23,6 @@ pub struct Access {
     pub user: User,
     pub grants: Vec<Grant>,
     pub actor: Actor,
-    /// Tenants this request has loaded already (only on GET, which changes nothing).
-    seen: Arc<Mutex<Vec<Tenant>>>,
 }
 
 /// The proof that the caller reaches a tenant, with the role that applies there. Only this
@@ -104,7 +102,6 @@ impl Access {
             },
             user,
             grants,
-            seen: Arc::default(),
         }))
     }
 
@@ -113,23 +110,13 @@ impl Access {
         memberships::role_at(&self.grants, path)
     }
 
-    /// Keeps a tenant this (read-only) request loaded, for `tenant` to reuse.
-    pub fn remember(&self, tenant: &Tenant) {
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push(tenant.clone());
-        }
-    }
-
-    fn seen(&self, id: TenantId) -> Option<Tenant> {
-        self.seen.lock().ok()?.iter().find(|t| t.id == id).cloned()
-    }
-
     /// The tenant if it is in reach; `NotFound` otherwise.
     pub fn tenant(&self, conn: &mut PgConnection, id: TenantId) -> Result<Reached, DomainError> {
-        let tenant = match self.seen(id) {
-            Some(t) => t,
-            None => tenants::find(conn, id)?.ok_or(DomainError::NotFound)?,
-        };
+        let tenant = tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
+        self.reached(tenant)
+    }
+
+    fn reached(&self, tenant: Tenant) -> Result<Reached, DomainError> {
         let role = self
             .role_on(&tenant.traversal_ids)
             .ok_or(DomainError::NotFound)?;
@@ -146,6 +133,20 @@ impl Access {
         let reached = self.tenant(conn, id)?;
         self.check(&reached, action)?;
         Ok(reached)
+    }
+
+    /// `tenant_for` with the brand the tenant shows, in the same one statement: for pages.
+    pub fn tenant_with_brand(
+        &self,
+        conn: &mut PgConnection,
+        id: TenantId,
+        action: Action,
+    ) -> Result<(Reached, Brand), DomainError> {
+        let (tenant, brand) =
+            branding::tenant_with_brand(conn, id)?.ok_or(DomainError::NotFound)?;
+        let reached = self.reached(tenant)?;
+        self.check(&reached, action)?;
+        Ok((reached, brand))
     }
 
     pub fn allows(&self, reached: &Reached, action: Action) -> bool {
@@ -197,6 +198,41 @@ impl Access {
             .ok_or(DomainError::NotFound)?;
         let reached = self.tenant_for(conn, device.tenant_id, action)?;
         Ok((device, reached))
+    }
+
+    /// Whether the caller may give `user_id`, a member of `reached`, the role `role`: never
+    /// above their own, and never to themselves (another admin must do that).
+    pub fn may_change_role(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<(), DomainError> {
+        self.check(reached, Action::Administer)?;
+        if role > reached.role() {
+            return Err(DomainError::NotAllowed(
+                "You cannot grant a role above your own.".into(),
+            ));
+        }
+        if user_id == self.user.id {
+            return Err(DomainError::NotAllowed(
+                "Ask another admin to change your own role.".into(),
+            ));
+        }
+        memberships::role_in(conn, user_id, reached.id())?.ok_or(DomainError::NotFound)?;
+        Ok(())
+    }
+
+    /// Whether the caller may end `user_id`'s membership of `reached`: not their own.
+    pub fn may_remove(&self, reached: &Reached, user_id: UserId) -> Result<(), DomainError> {
+        self.check(reached, Action::Administer)?;
+        if user_id == self.user.id {
+            return Err(DomainError::NotAllowed(
+                "Ask another admin to remove your own membership.".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the caller may disable or enable `user_id`, a member of `reached`: never

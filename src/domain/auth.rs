@@ -4,7 +4,7 @@
 //! layer reads the request, calls `sign_in`, and turns the outcome into a session and cookies.
 use diesel::PgConnection;
 
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
 use crate::domain::{device_tokens, memberships, password, throttle, users};
@@ -70,8 +70,8 @@ pub fn sign_in(conn: &mut PgConnection, attempt: Attempt<'_>) -> Result<SignIn, 
         &actor,
         Event {
             tenant_path: None,
-            action: "session.sign_in",
-            target_type: "user",
+            action: AuditAction::SessionSignIn,
+            target_type: TargetType::User,
             target_id: Some(user.id.into()),
             detail: serde_json::json!({}),
         },

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{memberships, subtree_counts, tenants, users};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
@@ -198,8 +198,8 @@ pub fn grant(
         actor,
         Event {
             tenant_path: Some(&tenant.traversal_ids),
-            action: "membership.grant",
-            target_type: "user",
+            action: AuditAction::MembershipGrant,
+            target_type: TargetType::User,
             target_id: Some(user_id.into()),
             detail: serde_json::json!({ "role": role.as_str() }),
         },
@@ -366,8 +366,8 @@ pub fn revoke(
             actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "membership.revoke",
-                target_type: "user",
+                action: AuditAction::MembershipRevoke,
+                target_type: TargetType::User,
                 target_id: Some(user_id.into()),
                 detail: serde_json::json!({}),
             },

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::crypto;
 use crate::db::schema::{password_resets, reset_requests, users as user_rows};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::branding::{self, Brand};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
@@ -104,7 +104,7 @@ pub fn request(
             ))
             .execute(conn)?;
         let link = format!("{base_url}/password/reset/{token}");
-        let brand = messages::MailBrand::new(&home_brand(conn, &user)?, base_url);
+        let brand = home_brand(conn, &user)?.for_mail(base_url);
         let m = messages::password_reset(&brand, &user.display_name, &link, ttl.as_secs() / 60)?;
         outbox::enqueue(
             conn,
@@ -187,8 +187,8 @@ pub fn reset(
             },
             Event {
                 tenant_path: None,
-                action: "user.password_reset",
-                target_type: "user",
+                action: AuditAction::UserPasswordReset,
+                target_type: TargetType::User,
                 target_id: Some(user.id.into()),
                 detail: serde_json::json!({}),
             },

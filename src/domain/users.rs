@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use validator::ValidateEmail;
 
 use crate::db::schema::{sessions, users};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::password::Password;
@@ -177,11 +177,11 @@ pub fn set_active(
             Event {
                 tenant_path: Some(tenant_path),
                 action: if active {
-                    "user.enable"
+                    AuditAction::UserEnable
                 } else {
-                    "user.disable"
+                    AuditAction::UserDisable
                 },
-                target_type: "user",
+                target_type: TargetType::User,
                 target_id: Some(user.id.into()),
                 detail: serde_json::json!({ "email": user.email }),
             },

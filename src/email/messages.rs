@@ -3,24 +3,14 @@
 //! control characters, so nothing can break out of a line).
 use askama::Template;
 
-use crate::domain::branding::Brand;
 use crate::domain::error::DomainError;
 
-/// The brand as an email shows it: name, colour, and the logo as an absolute URL.
+/// The brand as an email shows it: name, colour, and the logo as an absolute URL (the
+/// domain makes one from a tenant's brand: email knows no tenants).
 pub struct MailBrand {
     pub name: String,
     pub accent: String,
     pub logo_url: Option<String>,
-}
-
-impl MailBrand {
-    pub fn new(brand: &Brand, base_url: &str) -> Self {
-        Self {
-            name: brand.name.clone(),
-            accent: brand.accent.clone().unwrap_or_else(|| "#1f6f5c".into()),
-            logo_url: brand.logo.as_ref().map(|h| format!("{base_url}/logos/{h}")),
-        }
-    }
 }
 
 pub struct Rendered {

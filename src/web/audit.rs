@@ -9,14 +9,14 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::access::{Access, Action};
+use crate::access::Access;
 use crate::db;
-use crate::domain::audit::log::{self, ACTIONS, LogEntry, LogFilter, TARGET_TYPES};
-use crate::domain::ids::TenantId;
+use crate::domain::audit::log::{self, LogEntry, LogFilter};
+use crate::domain::audit::{AuditAction, TargetType};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Administer, Reach};
 use crate::web::render::{html, html_status, url_encode};
 use crate::web::report::csv_download;
 
@@ -45,6 +45,14 @@ pub struct AuditQuery {
 
 type FieldErrors = BTreeMap<&'static str, String>;
 
+/// A choice from a list: nothing when left empty, `Err` when not one of the list.
+fn chosen<T>(raw: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ()> {
+    match raw.trim() {
+        "" => Ok(None),
+        word => parse(word).map(Some).ok_or(()),
+    }
+}
+
 impl AuditQuery {
     fn filter(&self) -> Result<LogFilter, FieldErrors> {
         let mut errors = FieldErrors::new();
@@ -64,18 +72,14 @@ impl AuditQuery {
         {
             errors.insert("to", "The end date comes before the start date.".into());
         }
-        let action = Some(self.action.trim()).filter(|a| !a.is_empty());
-        if let Some(a) = action
-            && !ACTIONS.iter().any(|(x, _)| *x == a)
-        {
-            errors.insert("action", "Choose an action from the list.".into());
-        }
-        let target_type = Some(self.r#type.trim()).filter(|t| !t.is_empty());
-        if let Some(t) = target_type
-            && !TARGET_TYPES.contains(&t)
-        {
-            errors.insert("type", "Choose an object type from the list.".into());
-        }
+        let action = chosen(&self.action, AuditAction::parse)
+            .map_err(|_| errors.insert("action", "Choose an action from the list.".into()))
+            .ok()
+            .flatten();
+        let target_type = chosen(&self.r#type, TargetType::parse)
+            .map_err(|_| errors.insert("type", "Choose an object type from the list.".into()))
+            .ok()
+            .flatten();
         let object = self.object.trim();
         let target_id = if object.is_empty() {
             None
@@ -98,8 +102,8 @@ impl AuditQuery {
         }
         Ok(LogFilter {
             actor: self.actor.trim().to_string(),
-            action: action.map(str::to_string),
-            target_type: target_type.map(str::to_string),
+            action,
+            target_type,
             target_id,
             from,
             to,
@@ -151,32 +155,25 @@ struct AuditPage {
     errors: FieldErrors,
     entries: Vec<(LogEntry, String)>,
     next: Option<i64>,
-    actions: &'static [(&'static str, &'static str)],
-    types: &'static [&'static str],
+    actions: &'static [AuditAction],
+    types: &'static [TargetType],
 }
 
 impl AuditPage {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
     }
-    fn describe(&self, action: &str) -> String {
-        log::describe(action).to_string()
-    }
 }
 
 pub async fn list(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
     let query = query.into_inner();
     let filter = query.filter();
     let f = filter.clone();
-    let (tenant, entries) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (tenant, entries) = db::run(&pool, move |conn| {
         let entries = match f {
             Ok(f) => {
                 let found = log::search(conn, &reached, &f, PAGE + 1)?;
@@ -205,8 +202,8 @@ pub async fn list(
         errors,
         entries,
         next,
-        actions: ACTIONS,
-        types: TARGET_TYPES,
+        actions: AuditAction::ALL,
+        types: TargetType::ALL,
     };
     if status == StatusCode::OK {
         html(&page)
@@ -216,18 +213,15 @@ pub async fn list(
 }
 
 pub async fn export(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, _, reached, pool) = r.into_parts();
     let mut filter = query
         .filter()
         .map_err(|e| AppError::BadRequest(e.into_values().collect::<Vec<_>>().join(" ")))?;
     filter.before = None;
-    let (tenant, rows) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (tenant, rows) = db::run(&pool, move |conn| {
         let mut rows = Vec::new();
         loop {
             let batch = log::search(conn, &reached, &filter, EXPORT_BATCH)?;
@@ -260,8 +254,8 @@ pub async fn export(
                 e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 e.actor_name.unwrap_or_else(|| "system".into()),
                 e.actor_email.unwrap_or_default(),
-                e.action,
-                e.target_type,
+                e.action.to_string(),
+                e.target_type.to_string(),
                 e.target_id.map(|i| i.to_string()).unwrap_or_default(),
                 detail,
                 e.client_addr.unwrap_or_default(),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::access::Access;
 use crate::db;
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::auth::{self, SignIn};
 use crate::domain::ids::UserId;
 use crate::domain::{device_tokens, tenants, users};
@@ -173,8 +173,8 @@ pub async fn logout(
                 &actor,
                 Event {
                     tenant_path: None,
-                    action: "session.sign_out",
-                    target_type: "user",
+                    action: AuditAction::SessionSignOut,
+                    target_type: TargetType::User,
                     target_id: Some(user_id.into()),
                     detail: serde_json::json!({}),
                 },
@@ -200,8 +200,8 @@ pub async fn logout_everywhere(
             &actor,
             Event {
                 tenant_path: None,
-                action: "session.end_all",
-                target_type: "user",
+                action: AuditAction::SessionEndAll,
+                target_type: TargetType::User,
                 target_id: actor.user_id.map(Into::into),
                 detail: serde_json::json!({}),
             },

@@ -7,14 +7,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::branding::{self, Brand, BrandChange, BrandErrors, Logo};
-use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Administer, Reach};
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -43,21 +42,14 @@ pub struct SavedQuery {
 }
 
 pub async fn form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let (tenant, inherited) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
-        let inherited = branding::inherited(conn, reached.tenant())?;
-        Ok((reached.into_tenant(), inherited))
-    })
-    .await?;
+    let tenant = r.tenant.into_tenant();
+    let t = tenant.clone();
+    let inherited = db::run(&r.pool, move |conn| Ok(branding::inherited(conn, &t)?)).await?;
     html(&BrandingPage {
-        chrome,
+        chrome: r.chrome,
         name_value: tenant.brand_name.clone().unwrap_or_default(),
         accent_value: tenant.brand_accent.clone().unwrap_or_default(),
         tenant,
@@ -110,21 +102,14 @@ fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandCha
     }
 }
 
+/// `Reach` comes first: another tenant's form is 404 whatever was uploaded.
 pub async fn save(
     req: HttpRequest,
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    // Reach first: another tenant's form is 404 whatever was uploaded.
-    let a = access.clone();
-    let reached = db::run(&state.pool, move |conn| {
-        Ok(a.tenant_for(conn, id, Action::Administer)?)
-    })
-    .await?;
+    let (access, chrome, reached, pool) = r.into_parts();
+    let id = reached.id();
     let too_large = branding::LogoError::TooLarge.to_string();
     let limit = branding::LOGO_MAX_BYTES + 16 * 1024;
     let fields =
@@ -136,7 +121,7 @@ pub async fn save(
     match parsed {
         Ok(change) => {
             let tenant = reached.into_tenant();
-            db::run(&state.pool, move |conn| {
+            db::run(&pool, move |conn| {
                 Ok(branding::save(conn, &access.actor, &tenant, change)?)
             })
             .await?;
@@ -145,8 +130,7 @@ pub async fn save(
         Err(errors) => {
             let tenant = reached.into_tenant();
             let t = tenant.clone();
-            let inherited =
-                db::run(&state.pool, move |conn| Ok(branding::inherited(conn, &t)?)).await?;
+            let inherited = db::run(&pool, move |conn| Ok(branding::inherited(conn, &t)?)).await?;
             let fields = fields.unwrap_or_default();
             html_status(
                 StatusCode::UNPROCESSABLE_ENTITY,

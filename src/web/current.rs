@@ -1,22 +1,16 @@
 //! The signed-in caller: `Access` as an extractor, and the page chrome (brand, tenant switcher,
-//! the tenant in view) built from it.
-use std::future::Future;
-use std::pin::Pin;
-
+//! the tenant in view) built from it and from what the route reached (`web::reach`).
 use futures_util::FutureExt;
 use futures_util::future::{LocalBoxFuture, Shared};
 
 use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
-use diesel::PgConnection;
-use uuid::Uuid;
 
-use crate::access::Access;
+use crate::access::{Access, Action, Reached};
 use crate::db;
-use crate::domain::branding::{self, Brand};
+use crate::domain::branding::Brand;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
-use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::csrf;
@@ -106,87 +100,67 @@ impl Chrome {
     }
 }
 
-/// The tenant a request is about — the one its URL names, the tenant of the device it names,
-/// or the caller's home — with its brand. Anything out of reach falls back to home: the
-/// handler answers 404.
-fn tenant_in_view(
-    conn: &mut PgConnection,
-    access: &Access,
-    path: &str,
-    id: Option<Uuid>,
-) -> Result<Option<(Tenant, Brand)>, AppError> {
-    let named = match id {
-        Some(id) if path.starts_with("/tenants/") => Some(TenantId::from(id)),
-        Some(id) if path.starts_with("/devices/") => {
-            crate::domain::devices::find(conn, id.into())?.map(|d| d.tenant_id)
+impl Chrome {
+    /// The chrome of a page about `in_view` (with its brand), or about nothing in particular.
+    pub fn about(
+        session: &actix_session::Session,
+        access: &Access,
+        in_view: Option<(&Reached, Brand)>,
+    ) -> Self {
+        let memberships = access
+            .grants
+            .iter()
+            .map(|g| Membership {
+                tenant_id: g.tenant_id,
+                tenant_name: g.tenant_name.clone(),
+                role: g.role,
+            })
+            .collect();
+        let (brand, in_view) = match in_view {
+            Some((reached, brand)) => (
+                brand,
+                Some(InView {
+                    id: reached.id(),
+                    name: reached.tenant().name.clone(),
+                    admin: reached.is_admin(),
+                }),
+            ),
+            None => (Brand::default(), None),
+        };
+        Chrome {
+            user_name: access.user.display_name.clone(),
+            csrf: csrf::token(session),
+            brand,
+            in_view,
+            memberships,
         }
-        _ => None,
-    };
-    if let Some(id) = named
-        && let Some((t, brand)) = branding::tenant_with_brand(conn, id)?
-        && access.role_on(&t.traversal_ids).is_some()
-    {
-        return Ok(Some((t, brand)));
-    }
-    match access.home() {
-        Some(home) => Ok(branding::tenant_with_brand(conn, home)?),
-        None => Ok(None),
     }
 }
 
+/// The chrome of a page that names no tenant: the caller's home is in view. Pages about a
+/// tenant or a device take `Reach`/`DeviceReach` instead, whose route names it.
 impl FromRequest for Chrome {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let access = Access::from_request(req, payload);
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let path = req.path().to_string();
-        let is_get = req.method() == actix_web::http::Method::GET;
-        let id = req
-            .match_info()
-            .get("id")
-            .and_then(|s| Uuid::parse_str(s).ok());
         Box::pin(async move {
             let access = access.await?;
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
-            let memberships = access
-                .grants
-                .iter()
-                .map(|g| Membership {
-                    tenant_id: g.tenant_id,
-                    tenant_name: g.tenant_name.clone(),
-                    role: g.role,
-                })
-                .collect();
-            let user_name = access.user.display_name.clone();
-            let (brand, in_view) = db::run(&state.pool, move |conn| {
-                let Some((tenant, brand)) = tenant_in_view(conn, &access, &path, id)? else {
-                    return Ok((Brand::default(), None));
-                };
-                // A GET changes nothing, so the handler may reuse this tenant as loaded.
-                if is_get {
-                    access.remember(&tenant);
-                }
-                let admin = access.role_on(&tenant.traversal_ids) == Some(Role::Admin);
-                Ok((
-                    brand,
-                    Some(InView {
-                        id: tenant.id,
-                        name: tenant.name,
-                        admin,
-                    }),
-                ))
+            let a = access.clone();
+            let home = db::run(&state.pool, move |conn| match a.home() {
+                Some(id) => Ok(Some(a.tenant_with_brand(conn, id, Action::View)?)),
+                None => Ok(None),
             })
             .await?;
-            Ok(Chrome {
-                user_name,
-                csrf: csrf::token(&session),
-                brand,
-                in_view,
-                memberships,
-            })
+            Ok(Chrome::about(
+                &session,
+                &access,
+                home.as_ref().map(|(r, b)| (r, b.clone())),
+            ))
         })
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::{Access, Action, Reached};
+use crate::access::Reached;
 use crate::db;
 use crate::domain::ids::{InvitationId, TenantId};
 use crate::domain::invitations::{self, ChangeError, Invitation, InviteOutcome, Mail};
@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::redirect;
+use crate::web::reach::{Administer, Reach};
 use crate::web::render::html_status;
 
 pub struct Row {
@@ -105,15 +106,9 @@ impl InvitationsPage {
     }
 }
 
-pub async fn list(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let page = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+pub async fn list(r: Reach<Administer>) -> Result<HttpResponse, AppError> {
+    let (_, chrome, reached, pool) = r.into_parts();
+    let page = db::run(&pool, move |conn| {
         InvitationsPage::load(conn, chrome, reached)
     })
     .await?;
@@ -129,19 +124,16 @@ pub struct InviteForm {
 }
 
 pub async fn invite(
-    access: Access,
-    chrome: Chrome,
+    r: Reach<Administer>,
     state: web::Data<AppState>,
-    id: web::Path<TenantId>,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
     let form = form.into_inner();
     let email = Email::parse(&form.email);
     let role = Role::parse(&form.role);
     let state2 = state.clone();
-    let (status, page) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (status, page) = db::run(&pool, move |conn| {
         if let Some(r) = role
             && r > reached.role()
         {
@@ -209,15 +201,15 @@ enum Change {
 
 async fn change(
     req: HttpRequest,
-    access: Access,
+    r: Reach<Administer>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
     what: Change,
 ) -> Result<HttpResponse, AppError> {
     let (id, invitation_id) = path.into_inner();
+    let (access, _, reached, _) = r.into_parts();
     let state2 = state.clone();
     db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
         let mail = Mail {
             base_url: &state2.settings.base_url,
             ttl: state2.settings.mail.invitation_ttl,
@@ -247,27 +239,27 @@ async fn change(
 
 pub async fn resend(
     req: HttpRequest,
-    access: Access,
+    r: Reach<Administer>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
-    change(req, access, state, path, Change::Resend).await
+    change(req, r, state, path, Change::Resend).await
 }
 
 pub async fn revoke(
     req: HttpRequest,
-    access: Access,
+    r: Reach<Administer>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
-    change(req, access, state, path, Change::Revoke).await
+    change(req, r, state, path, Change::Revoke).await
 }
 
 pub async fn retry(
     req: HttpRequest,
-    access: Access,
+    r: Reach<Administer>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
-    change(req, access, state, path, Change::Retry).await
+    change(req, r, state, path, Change::Retry).await
 }

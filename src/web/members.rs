@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::{Access, Action};
+use crate::access::Action;
 use crate::db;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::memberships::{self, MemberQuery, MemberRow};
@@ -13,9 +13,9 @@ use crate::domain::states::UserStatus;
 use crate::domain::tenants::Tenant;
 use crate::domain::users;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::redirect;
+use crate::web::reach::{Administer, Reach, View};
 use crate::web::render::{html, url_encode};
 
 const PAGE: i64 = 50;
@@ -56,23 +56,16 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
-pub async fn list(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+pub async fn list(r: Reach<View>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+    let (access, chrome, reached, pool) = r.into_parts();
     let query = query.into_inner();
     let q: String = query.q.chars().take(100).collect();
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let wants_sub = query.sub.as_deref() == Some("1");
     let me = access.user.id;
-    let (reached, rows, total) = db::run(&state.pool, {
+    let (reached, rows, total) = db::run(&pool, {
         let q = q.clone();
         move |conn| {
-            let reached = access.tenant(conn, id)?;
             // Only admins reach below their tenant, so only they may include sub-tenants.
             let sub = wants_sub && access.allows(&reached, Action::Administer);
             let (rows, total) = memberships::search(
@@ -111,27 +104,16 @@ pub struct RoleForm {
 
 pub async fn change_role(
     req: actix_web::HttpRequest,
-    access: Access,
-    state: web::Data<AppState>,
+    r: Reach<Administer>,
     path: web::Path<(TenantId, UserId)>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
+    let (access, _, reached, pool) = r.into_parts();
     let role =
         Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
-    db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
-        if role > reached.role() {
-            return Err(AppError::Forbidden(
-                "You cannot grant a role above your own.".into(),
-            ));
-        }
-        if user_id == access.user.id {
-            return Err(AppError::Forbidden(
-                "Ask another admin to change your own role.".into(),
-            ));
-        }
-        memberships::role_in(conn, user_id, id)?.ok_or(AppError::NotFound)?;
+    db::run(&pool, move |conn| {
+        access.may_change_role(conn, &reached, user_id, role)?;
         Ok(memberships::grant(
             conn,
             &access.actor,
@@ -146,18 +128,13 @@ pub async fn change_role(
 
 pub async fn remove(
     req: actix_web::HttpRequest,
-    access: Access,
-    state: web::Data<AppState>,
+    r: Reach<Administer>,
     path: web::Path<(TenantId, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
-    db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
-        if user_id == access.user.id {
-            return Err(AppError::Forbidden(
-                "Ask another admin to remove your own membership.".into(),
-            ));
-        }
+    let (access, _, reached, pool) = r.into_parts();
+    db::run(&pool, move |conn| {
+        access.may_remove(&reached, user_id)?;
         Ok(memberships::revoke(
             conn,
             &access.actor,
@@ -178,19 +155,18 @@ pub struct StatusForm {
 /// tenant the person belongs to, so that no customer can lock out their provider's staff.
 pub async fn set_status(
     req: actix_web::HttpRequest,
-    access: Access,
-    state: web::Data<AppState>,
+    r: Reach<Administer>,
     path: web::Path<(TenantId, UserId)>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
+    let (access, _, reached, pool) = r.into_parts();
     let active = match UserStatus::parse(&form.status) {
         Some(UserStatus::Active) => true,
         Some(UserStatus::Disabled) => false,
         None => return Err(AppError::BadRequest("Unknown status.".into())),
     };
-    db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    db::run(&pool, move |conn| {
         access.may_set_status(conn, &reached, user_id)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
         Ok(users::set_active(

@@ -16,6 +16,7 @@ pub mod members;
 pub mod middleware;
 pub mod password;
 pub mod portal;
+pub mod reach;
 pub mod render;
 pub mod report;
 pub mod routes;

@@ -3,7 +3,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::{Access, Action};
+use crate::access::Access;
 use crate::db;
 use crate::domain::audit::log::{self, LogEntry, LogFilter};
 use crate::domain::dashboard::{self, Bar, Figures};
@@ -14,6 +14,7 @@ use crate::domain::users;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Reach, View};
 use crate::web::render::{html, see_other};
 
 /// Events shown under "Recent activity".
@@ -69,25 +70,13 @@ struct Dashboard {
     recent: Vec<(LogEntry, String)>,
 }
 
-impl Dashboard {
-    fn describe(&self, action: &str) -> String {
-        log::describe(action).to_string()
-    }
-}
-
 /// Bar geometry of the device chart, in SVG user units.
 pub const BAR_FULL: u32 = 300;
 pub const BAR_STEP: u32 = 34;
 
-pub async fn dashboard(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let (reached, figures, recent) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::View)?;
+pub async fn dashboard(r: Reach<View>) -> Result<HttpResponse, AppError> {
+    let (access, chrome, reached, pool) = r.into_parts();
+    let (reached, figures, recent) = db::run(&pool, move |conn| {
         let admin = reached.role() == Role::Admin;
         let figures = dashboard::figures(conn, &reached, admin)?;
         let recent = if admin {

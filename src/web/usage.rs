@@ -8,14 +8,13 @@ use askama::Template;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
 use crate::domain::usage::{self, Line, Period};
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Administer, Reach};
 use crate::web::render::{html, html_status};
 use crate::web::report::csv_download;
 
@@ -61,18 +60,14 @@ fn month_label(m: NaiveDate, today: NaiveDate) -> String {
 }
 
 pub async fn report(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (_, chrome, reached, pool) = r.into_parts();
     let today = Utc::now().date_naive();
     let period = query.period(today);
     let p = period.clone();
-    let (tenant, lines) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (tenant, lines) = db::run(&pool, move |conn| {
         let lines = match p {
             Ok(p) => usage::report(conn, &reached, p, today)?,
             Err(_) => Vec::new(),
@@ -128,16 +123,13 @@ pub async fn report(
 }
 
 pub async fn export(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (_, _, reached, pool) = r.into_parts();
     let today = Utc::now().date_naive();
     let period = query.period(today).map_err(AppError::BadRequest)?;
-    let (tenant, lines) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (tenant, lines) = db::run(&pool, move |conn| {
         let lines = usage::report(conn, &reached, period, today)?;
         Ok((reached.into_tenant(), lines))
     })

@@ -59,7 +59,7 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
     .unwrap();
     assert_eq!(miscounted(&app), 0, "after moving devices");
 
-    canopy::domain::tenants::move_subtree(
+    canopy::domain::restructure::move_subtree(
         &mut app.conn(),
         &mover,
         &app.reach(uk.id),
@@ -149,7 +149,7 @@ async fn the_kept_subtree_counts_follow_every_kind_of_change() {
     assert!(members.body.contains("3 members"), "{}", members.body);
 
     let mover = app.admin_access(&[&rent]);
-    canopy::domain::tenants::move_subtree(
+    canopy::domain::restructure::move_subtree(
         &mut app.conn(),
         &mover,
         &app.reach(uk.id),
@@ -168,7 +168,7 @@ async fn the_kept_subtree_counts_follow_every_kind_of_change() {
     // Five with the admin `admin_access` made for the moves, less Ann.
     assert_eq!(kept(rent.id.uuid()), 4);
 
-    canopy::domain::tenants::delete(&mut app.conn(), &mover.actor, spare.id).unwrap();
+    canopy::domain::restructure::delete(&mut app.conn(), &mover.actor, spare.id).unwrap();
     assert_eq!(subtree_miscounted(&app), 0, "after deleting a tenant");
     let dash = alice.get(&format!("/tenants/{}/dashboard", rent.id)).await;
     assert!(dash.body.contains("(4 in all)"), "{}", dash.body);

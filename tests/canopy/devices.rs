@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use canopy::domain::audit::Actor;
 use canopy::domain::devices::{self, DeviceInput, fields};
 use canopy::domain::ids::{DeviceId, TenantId};
+use canopy::domain::restructure;
 use canopy::domain::roles::Role;
-use canopy::domain::tenants::{self, Tenant};
+use canopy::domain::tenants::Tenant;
 use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -416,7 +417,8 @@ async fn after_random_subtree_moves_every_device_carries_its_tenants_path() {
     for _ in 0..40 {
         let a = all[1 + next(all.len() - 1)].id;
         let b = all[next(all.len())].id;
-        if tenants::move_subtree(&mut app.conn(), &mover, &app.reach(a), &app.reach(b)).is_ok() {
+        if restructure::move_subtree(&mut app.conn(), &mover, &app.reach(a), &app.reach(b)).is_ok()
+        {
             moved += 1;
         }
     }

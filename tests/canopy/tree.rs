@@ -2,6 +2,7 @@
 use std::collections::HashMap;
 
 use canopy::domain::ids::TenantId;
+use canopy::domain::restructure;
 use canopy::domain::roles::Role;
 use canopy::domain::tenants::{self, TenantError};
 use reqwest::StatusCode;
@@ -314,7 +315,7 @@ async fn after_random_moves_stored_paths_equal_those_recomputed_from_parents() {
             let target = ids[rng.below(ids.len())];
             let cycle = model_path(&parents, target).contains(&moving);
             let same = parents[&moving] == Some(target);
-            let result = tenants::move_subtree(
+            let result = restructure::move_subtree(
                 &mut app.conn(),
                 &mover,
                 &app.reach(moving),
@@ -466,7 +467,7 @@ async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
     // Proofs made elsewhere (as a concurrent change could leave them): the move itself must
     // refuse whichever side the caller does not reach.
     for (moving, target) in [(&x, &z), (&z, &y)] {
-        let result = tenants::move_subtree(
+        let result = restructure::move_subtree(
             &mut app.conn(),
             &access,
             &app.reach(moving.id),
@@ -503,6 +504,7 @@ async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
         1
     );
     // Both sides in reach: it moves.
-    tenants::move_subtree(&mut app.conn(), &access, &app.reach(x.id), &app.reach(y.id)).unwrap();
+    restructure::move_subtree(&mut app.conn(), &access, &app.reach(x.id), &app.reach(y.id))
+        .unwrap();
     assert_eq!(app.tenant(x.id).parent_id, Some(y.id));
 }

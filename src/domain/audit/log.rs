@@ -9,50 +9,18 @@ use uuid::Uuid;
 
 use crate::access::Reached;
 use crate::db::schema::{audit_events, users};
+use crate::domain::audit::{AuditAction, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::subtree_bounds;
-
-/// Every action the portal records, with how the log says it.
-pub const ACTIONS: &[(&str, &str)] = &[
-    ("device.create", "created a device"),
-    ("device.update", "changed a device"),
-    ("device.move", "moved a device"),
-    ("device.import", "imported devices"),
-    ("invitation.create", "invited someone"),
-    ("invitation.resend", "resent an invitation"),
-    ("invitation.revoke", "revoked an invitation"),
-    ("invitation.accept", "accepted an invitation"),
-    ("membership.grant", "granted a membership"),
-    ("membership.revoke", "removed a membership"),
-    ("user.enable", "enabled a user"),
-    ("user.disable", "disabled a user"),
-    ("user.password_reset", "reset a password"),
-    ("tenant.create", "created a tenant"),
-    ("tenant.rename", "renamed a tenant"),
-    ("tenant.move", "moved a tenant"),
-    ("tenant.suspend", "suspended a tenant"),
-    ("tenant.reactivate", "reactivated a tenant"),
-    ("tenant.delete", "deleted a tenant"),
-    ("tenant.branding", "changed the branding"),
-];
-
-pub const TARGET_TYPES: &[&str] = &["device", "invitation", "membership", "tenant", "user"];
-
-pub fn describe(action: &str) -> &str {
-    ACTIONS
-        .iter()
-        .find(|(a, _)| *a == action)
-        .map_or(action, |(_, text)| text)
-}
 
 /// What to look for; every field is optional.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
     /// Part of the actor's email or name.
     pub actor: String,
-    pub action: Option<String>,
-    pub target_type: Option<String>,
+    pub action: Option<AuditAction>,
+    pub target_type: Option<TargetType>,
     pub target_id: Option<Uuid>,
     pub from: Option<NaiveDate>,
     /// Inclusive: the whole day counts.
@@ -66,8 +34,8 @@ pub struct LogEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub tenant_id: Option<TenantId>,
-    pub action: String,
-    pub target_type: String,
+    pub action: AuditAction,
+    pub target_type: TargetType,
     pub target_id: Option<Uuid>,
     pub detail: serde_json::Value,
     pub client_addr: Option<String>,
@@ -112,10 +80,10 @@ fn search_planned(
         );
     }
     if let Some(a) = &f.action {
-        q = q.filter(audit_events::action.eq(a.clone()));
+        q = q.filter(audit_events::action.eq(*a));
     }
     if let Some(t) = &f.target_type {
-        q = q.filter(audit_events::target_type.eq(t.clone()));
+        q = q.filter(audit_events::target_type.eq(*t));
     }
     if let Some(id) = f.target_id {
         q = q.filter(audit_events::target_id.eq(id));

@@ -8,7 +8,10 @@ use crate::db::schema::audit_events;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 
+mod actions;
 pub mod log;
+
+pub use actions::{AuditAction, TargetType};
 
 /// Who is acting, and from which client address.
 #[derive(Debug, Clone)]
@@ -32,8 +35,8 @@ struct NewAuditEvent<'a> {
     actor_id: Option<UserId>,
     tenant_id: Option<TenantId>,
     tenant_path: Option<&'a [TenantId]>,
-    action: &'a str,
-    target_type: &'a str,
+    action: AuditAction,
+    target_type: TargetType,
     target_id: Option<Uuid>,
     detail: serde_json::Value,
     client_addr: Option<&'a str>,
@@ -46,8 +49,8 @@ pub struct AuditEvent {
     pub at: DateTime<Utc>,
     pub actor_id: Option<UserId>,
     pub tenant_id: Option<TenantId>,
-    pub action: String,
-    pub target_type: String,
+    pub action: AuditAction,
+    pub target_type: TargetType,
     pub target_id: Option<Uuid>,
     pub detail: serde_json::Value,
     pub client_addr: Option<String>,
@@ -56,8 +59,8 @@ pub struct AuditEvent {
 /// What happened; `tenant_path` places the event in the tree for subtree queries.
 pub struct Event<'a> {
     pub tenant_path: Option<&'a [TenantId]>,
-    pub action: &'a str,
-    pub target_type: &'a str,
+    pub action: AuditAction,
+    pub target_type: TargetType,
     pub target_id: Option<Uuid>,
     pub detail: serde_json::Value,
 }

@@ -11,10 +11,11 @@ pub use logo::{
 use diesel::prelude::*;
 
 use crate::db::schema::tenants;
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
+use crate::email::messages::MailBrand;
 
 /// The name shown where no tenant up the tree has chosen one.
 pub const DEFAULT_NAME: &str = "Canopy";
@@ -40,6 +41,15 @@ impl Default for Brand {
 }
 
 impl Brand {
+    /// The brand as an email shows it, with the logo as a URL under `base_url`.
+    pub fn for_mail(&self, base_url: &str) -> MailBrand {
+        MailBrand {
+            name: self.name.clone(),
+            accent: self.accent.clone().unwrap_or_else(|| "#1f6f5c".into()),
+            logo_url: self.logo.as_ref().map(|h| format!("{base_url}/logos/{h}")),
+        }
+    }
+
     /// The accent without its `#`, as the stylesheet URL carries it.
     pub fn accent_hex(&self) -> Option<&str> {
         self.accent.as_deref().map(|a| a.trim_start_matches('#'))
@@ -206,8 +216,8 @@ pub fn save(
             actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "tenant.branding",
-                target_type: "tenant",
+                action: AuditAction::TenantBranding,
+                target_type: TargetType::Tenant,
                 target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({
                     "display_name": change.name,

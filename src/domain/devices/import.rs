@@ -10,7 +10,7 @@ use super::{Device, DeviceFields, DeviceInput, insert_many};
 /// New devices per insert statement (11 parameters each, well under PostgreSQL's 65 535).
 const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
@@ -316,8 +316,8 @@ pub fn apply(
             actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "device.import",
-                target_type: "tenant",
+                action: AuditAction::DeviceImport,
+                target_type: TargetType::Tenant,
                 target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({
                     "created": counts.created, "updated": counts.updated,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{device_moves, devices, tenants};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::states::{DeviceKind, DeviceStatus};
@@ -136,8 +136,8 @@ pub fn insert(
         actor,
         Event {
             tenant_path: Some(&tenant.traversal_ids),
-            action: "device.create",
-            target_type: "device",
+            action: AuditAction::DeviceCreate,
+            target_type: TargetType::Device,
             target_id: Some(device.id.into()),
             detail: serde_json::json!({ "identifier": device.identifier }),
         },
@@ -195,8 +195,8 @@ pub fn insert_many(
         .iter()
         .map(|(id, identifier)| Event {
             tenant_path: Some(&tenant.traversal_ids),
-            action: "device.create",
-            target_type: "device",
+            action: AuditAction::DeviceCreate,
+            target_type: TargetType::Device,
             target_id: Some((*id).into()),
             detail: serde_json::json!({ "identifier": identifier }),
         })
@@ -246,8 +246,8 @@ pub fn update(
             .get_result(conn)?;
         audit::record(conn, actor, Event {
             tenant_path: Some(&device.tenant_path),
-            action: "device.update",
-            target_type: "device",
+            action: AuditAction::DeviceUpdate,
+            target_type: TargetType::Device,
             target_id: Some(device.id.into()),
             detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status.as_str() }),
         })?;

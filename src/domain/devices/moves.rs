@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Device;
 use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::{self, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
@@ -83,8 +83,8 @@ pub fn move_all(
                 .execute(conn)?;
             audit::record(conn, actor, Event {
                 tenant_path: Some(&target.traversal_ids),
-                action: "device.move",
-                target_type: "device",
+                action: AuditAction::DeviceMove,
+                target_type: TargetType::Device,
                 target_id: Some(d.id.into()),
                 detail: serde_json::json!({ "from": d.tenant_id, "to": target.id, "identifier": d.identifier }),
             })?;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Invitation;
 use crate::crypto;
 use crate::db::schema::{invitations, tenants, users as user_rows};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::memberships as grants;
@@ -176,8 +176,8 @@ pub fn accept(
             &actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "invitation.accept",
-                target_type: "invitation",
+                action: AuditAction::InvitationAccept,
+                target_type: TargetType::Invitation,
                 target_id: Some(inv.id.into()),
                 detail: serde_json::json!({ "email": inv.email }),
             },

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
-use crate::domain::audit::{self, Actor, Event};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::branding;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{InvitationId, TenantId, UserId};
@@ -85,7 +85,7 @@ fn enqueue(
     token: &str,
     mail: &Mail<'_>,
 ) -> Result<(), DomainError> {
-    let brand = messages::MailBrand::new(&branding::effective(conn, tenant)?, mail.base_url);
+    let brand = branding::effective(conn, tenant)?.for_mail(mail.base_url);
     let link = format!("{}/invitations/{token}", mail.base_url);
     let expires = inv.expires_at.format("%-d %B %Y, %H:%M UTC").to_string();
     let m = messages::invitation(
@@ -172,8 +172,8 @@ pub fn invite(
             actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "invitation.create",
-                target_type: "invitation",
+                action: AuditAction::InvitationCreate,
+                target_type: TargetType::Invitation,
                 target_id: Some(inv.id.into()),
                 detail: serde_json::json!({ "email": inv.email, "role": role.as_str() }),
             },
@@ -205,8 +205,8 @@ fn resend_locked(
         actor,
         Event {
             tenant_path: Some(&tenant.traversal_ids),
-            action: "invitation.resend",
-            target_type: "invitation",
+            action: AuditAction::InvitationResend,
+            target_type: TargetType::Invitation,
             target_id: Some(inv.id.into()),
             detail: serde_json::json!({ "email": inv.email }),
         },
@@ -274,8 +274,8 @@ fn mark_revoked(
         actor,
         Event {
             tenant_path: Some(&inv.tenant_path),
-            action: "invitation.revoke",
-            target_type: "invitation",
+            action: AuditAction::InvitationRevoke,
+            target_type: TargetType::Invitation,
             target_id: Some(inv.id.into()),
             detail,
         },

@@ -5,16 +5,14 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::access::Reached;
-use crate::db::schema::{deleted_tenants, memberships, tenants};
-use crate::domain::audit::{self, Actor, Event};
+use crate::db::schema::{deleted_tenants, tenants};
+use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::states::TenantStatus;
 
-mod moves;
 mod tree;
 
-pub use moves::{MovePreview, move_preview, move_subtree};
 pub use tree::{TreeNode, children, nodes};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
@@ -179,8 +177,8 @@ fn insert(
         actor,
         Event {
             tenant_path: Some(&tenant.traversal_ids),
-            action: "tenant.create",
-            target_type: "tenant",
+            action: AuditAction::TenantCreate,
+            target_type: TargetType::Tenant,
             target_id: Some(tenant.id.into()),
             detail: serde_json::json!({ "name": tenant.name }),
         },
@@ -234,8 +232,8 @@ pub fn rename(
             actor,
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
-                action: "tenant.rename",
-                target_type: "tenant",
+                action: AuditAction::TenantRename,
+                target_type: TargetType::Tenant,
                 target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({ "from": tenant.name, "to": renamed.name }),
             },
@@ -268,86 +266,15 @@ pub fn set_suspended(
             Event {
                 tenant_path: Some(&tenant.traversal_ids),
                 action: if suspended {
-                    "tenant.suspend"
+                    AuditAction::TenantSuspend
                 } else {
-                    "tenant.reactivate"
+                    AuditAction::TenantReactivate
                 },
-                target_type: "tenant",
+                target_type: TargetType::Tenant,
                 target_id: Some(tenant.id.into()),
                 detail: serde_json::json!({}),
             },
         )
-    })
-}
-
-/// What deleting the tenant would lose; empty when it may go.
-pub fn blockers(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<String>, DomainError> {
-    let children: i64 = tenants::table
-        .filter(tenants::parent_id.eq(tenant.id))
-        .count()
-        .get_result(conn)?;
-    let members: i64 = memberships::table
-        .filter(memberships::tenant_id.eq(tenant.id))
-        .count()
-        .get_result(conn)?;
-    let devices = crate::domain::devices::count_in(conn, tenant)?;
-    let mut found = Vec::new();
-    if devices > 0 {
-        found.push(plural(devices, "device"));
-    }
-    if children > 0 {
-        found.push(plural(children, "sub-tenant"));
-    }
-    if members > 0 {
-        found.push(plural(members, "member"));
-    }
-    Ok(found)
-}
-
-fn plural(n: i64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-pub fn delete(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    tenant_id: TenantId,
-) -> Result<(), TenantError> {
-    conn.transaction(|conn| {
-        let tenant = tenants::table
-            .find(tenant_id)
-            .for_update()
-            .select(Tenant::as_select())
-            .first(conn)?;
-        let in_the_way = blockers(conn, &tenant)?;
-        if !in_the_way.is_empty() {
-            return Err(TenantError::NotEmpty(in_the_way));
-        }
-        // History (device moves, audit events) outlives the tenant and still names it.
-        diesel::insert_into(deleted_tenants::table)
-            .values((
-                deleted_tenants::id.eq(tenant.id),
-                deleted_tenants::name.eq(&tenant.name),
-                deleted_tenants::traversal_ids.eq(&tenant.traversal_ids),
-            ))
-            .execute(conn)?;
-        diesel::delete(tenants::table.find(tenant.id)).execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: "tenant.delete",
-                target_type: "tenant",
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({ "name": tenant.name }),
-            },
-        )?;
-        Ok(())
     })
 }
 

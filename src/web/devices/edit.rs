@@ -4,16 +4,16 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use crate::access::{Access, Action};
+use crate::access::Action;
 use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::ids::TenantId;
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{DeviceReach, OperateDevices, Reach, View};
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -59,17 +59,8 @@ fn form(
     }
 }
 
-pub async fn new_form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let reached = db::run(&state.pool, move |conn| {
-        Ok(access.tenant_for(conn, id, Action::OperateDevices)?)
-    })
-    .await?;
+pub async fn new_form(r: Reach<OperateDevices>) -> Result<HttpResponse, AppError> {
+    let (_, chrome, reached, _) = r.into_parts();
     let input = DeviceInput {
         status: DeviceStatus::InStock.to_string(),
         kind: DeviceKind::SatellitePhone.to_string(),
@@ -111,17 +102,14 @@ fn refused(
 }
 
 pub async fn create(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<OperateDevices>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let id = reached.id();
     let input = input.into_inner();
     let i = input.clone();
-    let (tenant, outcome) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::OperateDevices)?;
+    let (tenant, outcome) = db::run(&pool, move |conn| {
         let outcome = match i.parse() {
             Err(errors) => Err(Ok(errors)),
             Ok(fields) => devices::create(conn, &access.actor, id, &fields).map_err(Err),
@@ -135,39 +123,26 @@ pub async fn create(
     }
 }
 
-pub async fn edit_form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<DeviceId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let (device, reached) = db::run(&state.pool, move |conn| {
-        Ok(access.device(conn, id, Action::OperateDevices)?)
-    })
-    .await?;
-    let input = device.input();
+pub async fn edit_form(r: DeviceReach<OperateDevices>) -> Result<HttpResponse, AppError> {
+    let input = r.device.input();
     html(&form(
-        chrome,
-        reached.into_tenant(),
-        Some(device),
+        r.chrome,
+        r.tenant.into_tenant(),
+        Some(r.device),
         input,
         FieldErrors::new(),
     ))
 }
 
 pub async fn update(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<DeviceId>,
+    r: DeviceReach<OperateDevices>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, device, reached, pool) = r.into_parts();
+    let id = device.id;
     let input = input.into_inner();
     let i = input.clone();
-    let (device, tenant, outcome) = db::run(&state.pool, move |conn| {
-        let (device, reached) = access.device(conn, id, Action::OperateDevices)?;
+    let (device, tenant, outcome) = db::run(&pool, move |conn| {
         let outcome = match i.parse() {
             Err(errors) => Err(Ok(errors)),
             Ok(fields) => devices::update(conn, &access.actor, &device, &fields)
@@ -186,13 +161,11 @@ pub async fn update(
 /// Retiring keeps the device and its history; there is no hard delete.
 pub async fn retire(
     req: actix_web::HttpRequest,
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<DeviceId>,
+    r: DeviceReach<OperateDevices>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    db::run(&state.pool, move |conn| {
-        let (device, _) = access.device(conn, id, Action::OperateDevices)?;
+    let (access, _, device, _, pool) = r.into_parts();
+    let id = device.id;
+    db::run(&pool, move |conn| {
         let mut input = device.input();
         input.status = DeviceStatus::Retired.to_string();
         let fields = input
@@ -226,15 +199,10 @@ struct ShowPage {
     can_operate: bool,
 }
 
-pub async fn show(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<DeviceId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let page = db::run(&state.pool, move |conn| {
-        let (device, reached) = access.device(conn, id, Action::View)?;
+pub async fn show(r: DeviceReach<View>) -> Result<HttpResponse, AppError> {
+    let (access, chrome, device, reached, pool) = r.into_parts();
+    let id = device.id;
+    let page = db::run(&pool, move |conn| {
         let rows = devices::history(conn, id)?;
         let mut ids: Vec<TenantId> = rows
             .iter()

@@ -4,16 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::access::{Access, Action};
 use crate::db;
 use crate::domain::devices::import::{self, Counts, Outcome, Planned};
 use crate::domain::devices::jobs::{self, Job};
 use crate::domain::ids::{JobId, TenantId};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
+use crate::web::reach::{OperateDevices, Reach, View};
 use crate::web::render::{html, html_status, see_other};
 
 /// Rows shown in a report; the counts cover all of them.
@@ -41,17 +40,8 @@ impl ImportPage {
     }
 }
 
-pub async fn form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let reached = db::run(&state.pool, move |conn| {
-        Ok(access.tenant_for(conn, id, Action::OperateDevices)?)
-    })
-    .await?;
+pub async fn form(r: Reach<OperateDevices>) -> Result<HttpResponse, AppError> {
+    let (_, chrome, reached, _) = r.into_parts();
     html(&ImportPage {
         chrome,
         tenant: reached.into_tenant(),
@@ -70,27 +60,19 @@ async fn upload(payload: Multipart) -> Result<Vec<u8>, String> {
         .ok_or_else(|| "Choose a CSV file to import.".to_string())
 }
 
+/// `Reach` first: another tenant's import is 404 whatever was uploaded.
 pub async fn check(
     req: HttpRequest,
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<OperateDevices>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    // Reach first: another tenant's import is 404 whatever was uploaded.
-    let a = access.clone();
-    let reached = db::run(&state.pool, move |conn| {
-        Ok(a.tenant_for(conn, id, Action::OperateDevices)?)
-    })
-    .await?;
+    let (access, chrome, reached, pool) = r.into_parts();
     let user = access.user.id;
     let checked = match upload(Multipart::new(req.headers(), payload)).await {
         Err(message) => Err(message),
         Ok(bytes) => {
             let tenant = reached.tenant().clone();
-            db::run(&state.pool, move |conn| {
+            db::run(&pool, move |conn| {
                 let rows = match import::read(&bytes) {
                     Ok(rows) => rows,
                     Err(e) => return Ok(Err(e.to_string())),
@@ -134,19 +116,14 @@ pub async fn check(
 
 /// Starts the import in the background and shows its progress page.
 pub async fn run(
-    access: Access,
-    state: web::Data<AppState>,
+    r: Reach<OperateDevices>,
     path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
-    let actor = access.actor.clone();
-    let started = db::run(&state.pool, move |conn| {
-        access.tenant_for(conn, id, Action::OperateDevices)?;
-        Ok(jobs::start(conn, id, job)?)
-    })
-    .await?;
+    let actor = r.access.actor.clone();
+    let pool = r.pool;
+    let started = db::run(&pool, move |conn| Ok(jobs::start(conn, id, job)?)).await?;
     if started {
-        let pool = state.pool.clone();
         // On the blocking pool: a long import never holds up other requests.
         actix_web::rt::spawn(async move {
             let outcome = web::block(move || jobs::run(&pool, &actor, id, job)).await;
@@ -175,17 +152,12 @@ struct ProgressPage {
 
 pub async fn progress(
     req: HttpRequest,
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
+    r: Reach<View>,
     path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
-    let (tenant, job) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::View)?;
-        Ok((reached.into_tenant(), jobs::find(conn, id, job)?))
-    })
-    .await?;
+    let job = db::run(&r.pool, move |conn| Ok(jobs::find(conn, id, job)?)).await?;
+    let (chrome, tenant) = (r.chrome, r.tenant.into_tenant());
     let progress = Progress { tenant_id: id, job };
     if is_htmx(&req) {
         return html(&progress);

@@ -25,9 +25,9 @@ use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::roles::Role;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
+use crate::web::reach::{Reach, View};
 use crate::web::render::{html, url_encode};
 
 pub const PAGE: i64 = 50;
@@ -131,16 +131,15 @@ impl ListQuery {
         }
     }
 
-    /// Every id this query carries, resolved through the access layer: the page's tenant, the
-    /// tenant filter (which must lie in the page's subtree) and the cursor's device. Any of
+    /// Every id this query carries, resolved through the access layer: the tenant filter
+    /// (which must lie in the page's subtree, `reached`) and the cursor's device. Either of
     /// them outside reach is 404.
     fn resolve(
         &self,
         conn: &mut diesel::PgConnection,
         access: &Access,
-        id: TenantId,
+        reached: Reached,
     ) -> Result<Resolved, AppError> {
-        let reached = access.tenant(conn, id)?;
         let chosen = match self.tenant {
             Some(t) => {
                 let chosen = access.tenant(conn, t)?;
@@ -194,17 +193,15 @@ struct ListPage {
 
 pub async fn list(
     req: HttpRequest,
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<View>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, tenant, pool) = r.into_parts();
+    let id = tenant.id();
     let query = query.clean();
     let q = query.clone();
-    let (reached, chosen, rows, total) = db::run(&state.pool, move |conn| {
-        let view = q.resolve(conn, &access, id)?;
+    let (reached, chosen, rows, total) = db::run(&pool, move |conn| {
+        let view = q.resolve(conn, &access, tenant)?;
         let (rows, total) = list::page(conn, &q.filter(&view, PAGE))?;
         // Owners' names: this tenant's at hand, the others' in one look-up by key.
         let mut owners: Vec<Tenant> = vec![view.reached.tenant().clone()];
@@ -269,16 +266,14 @@ pub const CSV_HEADER: [&str; 8] = [
 
 /// The current filtered list as CSV (the import format, so export → import is a no-op).
 pub async fn export(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<View>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, _, tenant, pool) = r.into_parts();
     let mut query = query.clean();
     query.after_id = None;
-    let (tenant, rows) = db::run(&state.pool, move |conn| {
-        let view = query.resolve(conn, &access, id)?;
+    let (tenant, rows) = db::run(&pool, move |conn| {
+        let view = query.resolve(conn, &access, tenant)?;
         let rows = list::all(conn, &query.filter(&view, i64::MAX))?;
         Ok((view.reached.into_tenant(), rows))
     })

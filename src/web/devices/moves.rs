@@ -10,8 +10,8 @@ use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Reach, View};
 use crate::web::render::{html, see_other};
 
 /// Ids and the target from repeated `ids=` pairs (a query string or a form).
@@ -70,18 +70,15 @@ struct MovePage {
     audience: i64,
 }
 
+/// `Reach` first: another tenant's page is 404 whatever the selection says.
 pub async fn move_preview(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<View>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, tenant, pool) = r.into_parts();
+    let id = tenant.id();
     let query = query.into_inner();
-    let page = db::run(&state.pool, move |conn| {
-        // Reach first: another tenant's page is 404 whatever the selection says.
-        access.tenant(conn, id)?;
+    let page = db::run(&pool, move |conn| {
         let (ids, to) = selection(&query)?;
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
@@ -119,15 +116,13 @@ pub async fn move_preview(
 }
 
 pub async fn move_devices(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<View>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, _, tenant, pool) = r.into_parts();
+    let id = tenant.id();
     let form = form.into_inner();
-    db::run(&state.pool, move |conn| {
-        access.tenant(conn, id)?;
+    db::run(&pool, move |conn| {
         let (ids, to) = selection(&form)?;
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;

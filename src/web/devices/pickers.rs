@@ -6,12 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{ListQuery, TARGETS};
-use crate::access::Access;
 use crate::db;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
-use crate::web::AppState;
+use crate::web::reach::{Reach, View};
 use crate::web::render::html;
 
 #[derive(Debug, Deserialize)]
@@ -35,12 +34,10 @@ struct Options {
 /// The options of a tenant picker: the first `TARGETS` tenants of the page's subtree in tree
 /// order, the chosen filter (if any, resolved like the list's own) marked. Admins only.
 pub async fn tenant_options(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<View>,
     query: web::Query<PickerQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, _, tenant, pool) = r.into_parts();
     let query = query.into_inner();
     let blank = if query.purpose == "move" {
         "Choose a tenant…"
@@ -48,8 +45,8 @@ pub async fn tenant_options(
         "Any"
     };
     let list = query.list.clean();
-    let (tenants, selected) = db::run(&state.pool, move |conn| {
-        let view = list.resolve(conn, &access, id)?;
+    let (tenants, selected) = db::run(&pool, move |conn| {
+        let view = list.resolve(conn, &access, tenant)?;
         if !view.reached.is_admin() {
             return Err(AppError::Forbidden(
                 "Only the tenant's admins choose among its sub-tenants.".into(),

@@ -3,14 +3,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{Nodes, Subtenants, TenantPage, load_page, unprocessable};
-use crate::access::{Access, Action};
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::tenants::{self, TenantError, TenantName};
 use crate::error::AppError;
-use crate::web::AppState;
-use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
+use crate::web::reach::{Administer, Reach};
 use crate::web::render::{html, see_other};
 
 #[derive(Deserialize)]
@@ -29,17 +26,14 @@ fn name_error(e: TenantError) -> Result<String, AppError> {
 
 pub async fn create_child(
     req: HttpRequest,
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let id = reached.id();
     let raw = form.into_inner().name;
     let parsed = TenantName::parse(&raw);
-    let (data, error) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (data, error) = db::run(&pool, move |conn| {
         let error = match parsed {
             Err(m) => Some(m),
             Ok(name) => match tenants::create_child(conn, &access.actor, &reached, &name) {
@@ -47,7 +41,9 @@ pub async fn create_child(
                 Err(e) => Some(name_error(e)?),
             },
         };
-        Ok((load_page(conn, &access, id)?, error))
+        // Read again: the change may have renamed it.
+        let reached = access.tenant(conn, id)?;
+        Ok((load_page(conn, &access, reached)?, error))
     })
     .await?;
     let value = if error.is_some() { raw } else { String::new() };
@@ -76,17 +72,14 @@ pub async fn create_child(
 }
 
 pub async fn rename(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Administer>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let id = reached.id();
     let raw = form.into_inner().name;
     let parsed = TenantName::parse(&raw);
-    let (data, error) = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+    let (data, error) = db::run(&pool, move |conn| {
         let error = match parsed {
             Err(m) => Some(m),
             Ok(name) => match tenants::rename(conn, &access.actor, reached.tenant(), &name) {
@@ -94,7 +87,9 @@ pub async fn rename(
                 Err(e) => Some(name_error(e)?),
             },
         };
-        Ok((load_page(conn, &access, id)?, error))
+        // Read again: the change may have renamed it.
+        let reached = access.tenant(conn, id)?;
+        Ok((load_page(conn, &access, reached)?, error))
     })
     .await?;
     if error.is_none() {

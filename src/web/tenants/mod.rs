@@ -17,6 +17,7 @@ use crate::domain::tenants::{Tenant, TreeNode};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Administer, Reach, View};
 use crate::web::render::html;
 
 /// Children listed per expansion; more than this are summarised by a count.
@@ -72,14 +73,9 @@ pub async fn tree(
 }
 
 /// The children of a tenant, for the tree's lazy expansion.
-pub async fn children(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let nodes = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Administer)?;
+pub async fn children(r: Reach<Administer>) -> Result<HttpResponse, AppError> {
+    let (access, _, reached, pool) = r.into_parts();
+    let nodes = db::run(&pool, move |conn| {
         Ok(access.children(conn, &reached, CHILD_LIMIT)?)
     })
     .await?;
@@ -126,9 +122,9 @@ pub(crate) struct PageData {
 pub(crate) fn load_page(
     conn: &mut diesel::PgConnection,
     access: &Access,
-    id: TenantId,
+    reached: Reached,
 ) -> Result<PageData, AppError> {
-    let reached = access.tenant(conn, id)?;
+    let id = reached.id();
     Ok(PageData {
         crumbs: access.visible_ancestors(conn, reached.tenant())?,
         children: access.children(conn, &reached, CHILD_LIMIT)?,
@@ -166,14 +162,9 @@ impl TenantPage {
     }
 }
 
-pub async fn show(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let data = db::run(&state.pool, move |conn| load_page(conn, &access, id)).await?;
+pub async fn show(r: Reach<View>) -> Result<HttpResponse, AppError> {
+    let (access, chrome, tenant, pool) = r.into_parts();
+    let data = db::run(&pool, move |conn| load_page(conn, &access, tenant)).await?;
     html(&TenantPage::new(chrome, data))
 }
 

@@ -5,14 +5,15 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::unprocessable;
-use crate::access::{Access, Action};
+use crate::access::{Access, Action, Reached};
 use crate::db;
 use crate::domain::ids::TenantId;
+use crate::domain::restructure::{self, MovePreview};
 use crate::domain::states::TenantStatus;
-use crate::domain::tenants::{self, MovePreview, Tenant, TenantError};
+use crate::domain::tenants::{self, Tenant, TenantError};
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
+use crate::web::reach::{Reach, Restructure};
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -41,11 +42,10 @@ fn move_page(
     conn: &mut diesel::PgConnection,
     access: &Access,
     chrome: Chrome,
-    id: TenantId,
+    reached: Reached,
     parent_id: Option<TenantId>,
     error: Option<String>,
 ) -> Result<MovePage, AppError> {
-    let reached = access.tenant_for(conn, id, Action::Restructure)?;
     let chosen = match parent_id {
         Some(pid) => Some(
             access
@@ -57,7 +57,7 @@ fn move_page(
     Ok(MovePage {
         chrome,
         targets: access.move_targets(conn, reached.tenant())?,
-        preview: tenants::move_preview(conn, reached.tenant())?,
+        preview: restructure::move_preview(conn, reached.tenant())?,
         tenant: reached.into_tenant(),
         chosen,
         error,
@@ -66,15 +66,13 @@ fn move_page(
 
 /// Choose a new parent; with one chosen, the preview and the confirm button.
 pub async fn move_form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Restructure>,
     query: web::Query<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, parent_id) = (id.into_inner(), query.parent_id);
-    let page = db::run(&state.pool, move |conn| {
-        move_page(conn, &access, chrome, id, parent_id, None)
+    let (access, chrome, tenant, pool) = r.into_parts();
+    let parent_id = query.parent_id;
+    let page = db::run(&pool, move |conn| {
+        move_page(conn, &access, chrome, tenant, parent_id, None)
     })
     .await?;
     html(&page)
@@ -86,27 +84,24 @@ pub struct MoveForm {
 }
 
 pub async fn move_subtree(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Restructure>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let id = reached.id();
     let parent_id = form
         .parent_id
         .ok_or_else(|| AppError::BadRequest("Choose where to move the tenant.".into()))?;
-    let failed = db::run(&state.pool, move |conn| {
-        let moving = access.tenant_for(conn, id, Action::Restructure)?;
+    let failed = db::run(&pool, move |conn| {
         let to = access.tenant_for(conn, parent_id, Action::Administer)?;
-        match tenants::move_subtree(conn, &access, &moving, &to) {
+        match restructure::move_subtree(conn, &access, &reached, &to) {
             Ok(_) => Ok(None),
             Err(TenantError::Domain(e)) => Err(e.into()),
             Err(e) => Ok(Some(move_page(
                 conn,
                 &access,
                 chrome,
-                id,
+                reached,
                 Some(parent_id),
                 Some(e.to_string()),
             )?)),
@@ -131,16 +126,13 @@ struct ConfirmPage {
 }
 
 async fn confirm_page(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: TenantId,
+    r: Reach<Restructure>,
     action: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    let page = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Restructure)?;
+    let (_, chrome, reached, pool) = r.into_parts();
+    let page = db::run(&pool, move |conn| {
         let blockers = match action {
-            "delete" => tenants::blockers(conn, reached.tenant())?,
+            "delete" => restructure::blockers(conn, reached.tenant())?,
             _ => Vec::new(),
         };
         let subtree_size = tenants::subtree(conn, &reached.tenant().traversal_ids)?.len();
@@ -161,22 +153,12 @@ async fn confirm_page(
     html_status(status, &page)
 }
 
-pub async fn suspend_form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    confirm_page(access, chrome, state, id.into_inner(), "suspend").await
+pub async fn suspend_form(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+    confirm_page(r, "suspend").await
 }
 
-pub async fn delete_form(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    confirm_page(access, chrome, state, id.into_inner(), "delete").await
+pub async fn delete_form(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+    confirm_page(r, "delete").await
 }
 
 #[derive(Deserialize)]
@@ -185,19 +167,17 @@ pub struct StatusForm {
 }
 
 pub async fn set_status(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
+    r: Reach<Restructure>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+    let (access, _, reached, pool) = r.into_parts();
+    let id = reached.id();
     let suspend = match TenantStatus::parse(&form.status) {
         Some(TenantStatus::Suspended) => true,
         Some(TenantStatus::Active) => false,
         None => return Err(AppError::BadRequest("Unknown status.".into())),
     };
-    db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Restructure)?;
+    db::run(&pool, move |conn| {
         Ok(tenants::set_suspended(
             conn,
             &access.actor,
@@ -209,15 +189,11 @@ pub async fn set_status(
     Ok(see_other(&format!("/tenants/{id}")))
 }
 
-pub async fn delete(
-    access: Access,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let parent = db::run(&state.pool, move |conn| {
-        let reached = access.tenant_for(conn, id, Action::Restructure)?;
-        match tenants::delete(conn, &access.actor, id) {
+pub async fn delete(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+    let (access, _, reached, pool) = r.into_parts();
+    let id = reached.id();
+    let parent = db::run(&pool, move |conn| {
+        match restructure::delete(conn, &access.actor, id) {
             Ok(()) => Ok(reached.tenant().parent_id),
             Err(TenantError::Domain(e)) => Err(e.into()),
             Err(e) => Err(AppError::Conflict(format!(

@@ -4,11 +4,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt};
 use uuid::Uuid;
 
-use super::{Tenant, TenantError, subtree, subtree_bounds};
 use crate::access::{Access, Reached};
 use crate::db::schema::tenants;
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::{self, AuditAction, Event, TargetType};
 use crate::domain::error::DomainError;
+use crate::domain::tenants::{Tenant, TenantError, subtree, subtree_bounds};
 
 /// What moves along with a tenant: its whole subtree and the members in it.
 #[derive(Debug)]
@@ -113,8 +113,8 @@ pub fn move_subtree(
                 actor,
                 Event {
                     tenant_path: Some(&moved.traversal_ids),
-                    action: "tenant.move",
-                    target_type: "tenant",
+                    action: AuditAction::TenantMove,
+                    target_type: TargetType::Tenant,
                     target_id: Some(tenant.id.into()),
                     detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
                 },

@@ -1,0 +1,73 @@
+//! What the audit log records: a closed set of actions and object types.
+use crate::domain::states::text_enum;
+
+text_enum!(
+    /// Every action the portal records.
+    AuditAction {
+        DeviceCreate => "device.create",
+        DeviceUpdate => "device.update",
+        DeviceMove => "device.move",
+        DeviceImport => "device.import",
+        InvitationCreate => "invitation.create",
+        InvitationResend => "invitation.resend",
+        InvitationRevoke => "invitation.revoke",
+        InvitationAccept => "invitation.accept",
+        MembershipGrant => "membership.grant",
+        MembershipRevoke => "membership.revoke",
+        UserEnable => "user.enable",
+        UserDisable => "user.disable",
+        UserPasswordReset => "user.password_reset",
+        SessionSignIn => "session.sign_in",
+        SessionSignOut => "session.sign_out",
+        SessionEndAll => "session.end_all",
+        TenantCreate => "tenant.create",
+        TenantRename => "tenant.rename",
+        TenantMove => "tenant.move",
+        TenantSuspend => "tenant.suspend",
+        TenantReactivate => "tenant.reactivate",
+        TenantDelete => "tenant.delete",
+        TenantBranding => "tenant.branding",
+    }
+);
+
+impl AuditAction {
+    /// How the log says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::DeviceCreate => "created a device",
+            Self::DeviceUpdate => "changed a device",
+            Self::DeviceMove => "moved a device",
+            Self::DeviceImport => "imported devices",
+            Self::InvitationCreate => "invited someone",
+            Self::InvitationResend => "resent an invitation",
+            Self::InvitationRevoke => "revoked an invitation",
+            Self::InvitationAccept => "accepted an invitation",
+            Self::MembershipGrant => "granted a membership",
+            Self::MembershipRevoke => "removed a membership",
+            Self::UserEnable => "enabled a user",
+            Self::UserDisable => "disabled a user",
+            Self::UserPasswordReset => "reset a password",
+            Self::SessionSignIn => "signed in",
+            Self::SessionSignOut => "signed out",
+            Self::SessionEndAll => "ended every session",
+            Self::TenantCreate => "created a tenant",
+            Self::TenantRename => "renamed a tenant",
+            Self::TenantMove => "moved a tenant",
+            Self::TenantSuspend => "suspended a tenant",
+            Self::TenantReactivate => "reactivated a tenant",
+            Self::TenantDelete => "deleted a tenant",
+            Self::TenantBranding => "changed the branding",
+        }
+    }
+}
+
+text_enum!(
+    /// The kind of object an event is about.
+    TargetType {
+        Device => "device",
+        Invitation => "invitation",
+        Membership => "membership",
+        Tenant => "tenant",
+        User => "user",
+    }
+);
