@@ -4,7 +4,7 @@
 //! layer reads the request, calls `sign_in`, and turns the outcome into a session and cookies.
 use diesel::PgConnection;
 
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
 use crate::domain::{device_tokens, memberships, password, throttle, users};
@@ -65,20 +65,23 @@ pub fn sign_in(conn: &mut PgConnection, attempt: Attempt<'_>) -> Result<SignIn, 
         user_id: Some(user.id),
         client_addr: Some(addr.to_string()),
     };
-    audit::record(
-        conn,
-        &actor,
-        Event {
-            tenant_path: None,
-            action: AuditAction::SessionSignIn,
-            target_type: TargetType::User,
-            target_id: Some(user.id.into()),
-            detail: serde_json::json!({}),
-        },
-    )?;
+    Event::outside(AuditAction::SessionSignIn, Some(user.id.into())).record(conn, &actor)?;
     let issued = match device {
         Some(_) => None,
         None => Some(device_tokens::issue(conn, user.id)?),
     };
     Ok(SignIn::SignedIn(user.id, issued))
+}
+
+/// Records that the person behind `actor` signed out (the session itself is the caller's).
+pub fn sign_out(conn: &mut PgConnection, actor: &Actor) -> Result<(), DomainError> {
+    Event::outside(AuditAction::SessionSignOut, actor.user_id.map(Into::into)).record(conn, actor)
+}
+
+/// Ends every session of the person behind `actor`, on every device and instance.
+pub fn sign_out_everywhere(conn: &mut PgConnection, actor: &Actor) -> Result<(), DomainError> {
+    if let Some(id) = actor.user_id {
+        users::end_sessions(conn, id)?;
+    }
+    Event::outside(AuditAction::SessionEndAll, actor.user_id.map(Into::into)).record(conn, actor)
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{memberships, subtree_counts, tenants, users};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::roles::Role;
@@ -193,17 +193,9 @@ pub fn grant(
         .execute(conn)?;
     // A demoted admin's pending invitations go with the right to send them.
     crate::domain::invitations::revoke_unbacked(conn, user_id)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: AuditAction::MembershipGrant,
-            target_type: TargetType::User,
-            target_id: Some(user_id.into()),
-            detail: serde_json::json!({ "role": role.as_str() }),
-        },
-    )
+    Event::new(AuditAction::MembershipGrant, &tenant.traversal_ids, user_id)
+        .detail(serde_json::json!({ "role": role.as_str() }))
+        .record(conn, actor)
 }
 
 pub fn count_for_user(conn: &mut PgConnection, user_id: UserId) -> Result<i64, DomainError> {
@@ -361,16 +353,11 @@ pub fn revoke(
             return Err(DomainError::NotFound);
         }
         crate::domain::invitations::revoke_unbacked(conn, user_id)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::MembershipRevoke,
-                target_type: TargetType::User,
-                target_id: Some(user_id.into()),
-                detail: serde_json::json!({}),
-            },
+        Event::new(
+            AuditAction::MembershipRevoke,
+            &tenant.traversal_ids,
+            user_id,
         )
+        .record(conn, actor)
     })
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::crypto;
 use crate::db::schema::{password_resets, reset_requests, users as user_rows};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::branding::{self, Brand};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
@@ -179,18 +179,11 @@ pub fn reset(
             ))
             .execute(conn)?;
         users::end_sessions(conn, user.id)?;
-        audit::record(
+        Event::outside(AuditAction::UserPasswordReset, Some(user.id.into())).record(
             conn,
             &Actor {
                 user_id: Some(user.id),
                 client_addr,
-            },
-            Event {
-                tenant_path: None,
-                action: AuditAction::UserPasswordReset,
-                target_type: TargetType::User,
-                target_id: Some(user.id.into()),
-                detail: serde_json::json!({}),
             },
         )?;
         Ok(user)

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use validator::ValidateEmail;
 
 use crate::db::schema::{sessions, users};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::password::Password;
@@ -171,20 +171,16 @@ pub fn set_active(
             end_sessions(conn, user.id)?;
             crate::domain::invitations::revoke_unbacked(conn, user.id)?;
         }
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(tenant_path),
-                action: if active {
-                    AuditAction::UserEnable
-                } else {
-                    AuditAction::UserDisable
-                },
-                target_type: TargetType::User,
-                target_id: Some(user.id.into()),
-                detail: serde_json::json!({ "email": user.email }),
+        Event::new(
+            if active {
+                AuditAction::UserEnable
+            } else {
+                AuditAction::UserDisable
             },
+            tenant_path,
+            user.id,
         )
+        .detail(serde_json::json!({ "email": user.email }))
+        .record(conn, actor)
     })
 }

@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use crate::access::Access;
 use crate::db;
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::Actor;
 use crate::domain::auth::{self, SignIn};
 use crate::domain::ids::UserId;
-use crate::domain::{device_tokens, tenants, users};
+use crate::domain::{device_tokens, tenants};
 use crate::error::AppError;
 use crate::web::current::client_addr;
 use crate::web::render::{html_status, see_other};
@@ -167,20 +167,7 @@ pub async fn logout(
             user_id: Some(user_id),
             client_addr: client_addr(&req),
         };
-        db::run(&state.pool, move |conn| {
-            Ok(audit::record(
-                conn,
-                &actor,
-                Event {
-                    tenant_path: None,
-                    action: AuditAction::SessionSignOut,
-                    target_type: TargetType::User,
-                    target_id: Some(user_id.into()),
-                    detail: serde_json::json!({}),
-                },
-            )?)
-        })
-        .await?;
+        db::run(&state.pool, move |conn| Ok(auth::sign_out(conn, &actor)?)).await?;
     }
     session.purge();
     Ok(see_other("/login"))
@@ -192,20 +179,9 @@ pub async fn logout_everywhere(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let actor = access.actor.clone();
+    let actor = access.actor;
     db::run(&state.pool, move |conn| {
-        users::end_sessions(conn, access.user.id)?;
-        Ok(audit::record(
-            conn,
-            &actor,
-            Event {
-                tenant_path: None,
-                action: AuditAction::SessionEndAll,
-                target_type: TargetType::User,
-                target_id: actor.user_id.map(Into::into),
-                detail: serde_json::json!({}),
-            },
-        )?)
+        Ok(auth::sign_out_everywhere(conn, &actor)?)
     })
     .await?;
     session.purge();

@@ -31,6 +31,33 @@ text_enum!(
 );
 
 impl AuditAction {
+    /// The kind of object an event of this action is about.
+    pub fn target_type(self) -> TargetType {
+        match self {
+            Self::DeviceCreate | Self::DeviceUpdate | Self::DeviceMove => TargetType::Device,
+            Self::InvitationCreate
+            | Self::InvitationResend
+            | Self::InvitationRevoke
+            | Self::InvitationAccept => TargetType::Invitation,
+            Self::MembershipGrant
+            | Self::MembershipRevoke
+            | Self::UserEnable
+            | Self::UserDisable
+            | Self::UserPasswordReset
+            | Self::SessionSignIn
+            | Self::SessionSignOut
+            | Self::SessionEndAll => TargetType::User,
+            Self::DeviceImport
+            | Self::TenantCreate
+            | Self::TenantRename
+            | Self::TenantMove
+            | Self::TenantSuspend
+            | Self::TenantReactivate
+            | Self::TenantDelete
+            | Self::TenantBranding => TargetType::Tenant,
+        }
+    }
+
     /// How the log says it.
     pub fn describe(self) -> &'static str {
         match self {

@@ -1,6 +1,5 @@
 //! Audit events: who did what to which object in which tenant, from where. Written by the
 //! model method that makes the change, inside its transaction.
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -38,50 +37,66 @@ struct NewAuditEvent<'a> {
     action: AuditAction,
     target_type: TargetType,
     target_id: Option<Uuid>,
-    detail: serde_json::Value,
+    detail: &'a serde_json::Value,
     client_addr: Option<&'a str>,
-}
-
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
-pub struct AuditEvent {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor_id: Option<UserId>,
-    pub tenant_id: Option<TenantId>,
-    pub action: AuditAction,
-    pub target_type: TargetType,
-    pub target_id: Option<Uuid>,
-    pub detail: serde_json::Value,
-    pub client_addr: Option<String>,
 }
 
 /// What happened; `tenant_path` places the event in the tree for subtree queries.
 pub struct Event<'a> {
     pub tenant_path: Option<&'a [TenantId]>,
     pub action: AuditAction,
-    pub target_type: TargetType,
     pub target_id: Option<Uuid>,
     pub detail: serde_json::Value,
 }
 
-pub fn record(conn: &mut PgConnection, actor: &Actor, event: Event<'_>) -> Result<(), DomainError> {
-    diesel::insert_into(audit_events::table)
-        .values(NewAuditEvent {
+impl<'a> Event<'a> {
+    /// `action` done to `target` in the tenant at `tenant_path`.
+    pub fn new(action: AuditAction, tenant_path: &'a [TenantId], target: impl Into<Uuid>) -> Self {
+        Self {
+            tenant_path: Some(tenant_path),
+            action,
+            target_id: Some(target.into()),
+            detail: serde_json::json!({}),
+        }
+    }
+
+    /// `action` placed in no tenant (a person's own sessions and password).
+    pub fn outside(action: AuditAction, target: Option<Uuid>) -> Self {
+        Self {
+            tenant_path: None,
+            action,
+            target_id: target,
+            detail: serde_json::json!({}),
+        }
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Writes the event, inside the caller's transaction.
+    pub fn record(self, conn: &mut PgConnection, actor: &Actor) -> Result<(), DomainError> {
+        record_many(conn, actor, std::slice::from_ref(&self))
+    }
+}
+
+impl<'a> NewAuditEvent<'a> {
+    fn new(actor: &'a Actor, event: &'a Event<'a>) -> Self {
+        NewAuditEvent {
             actor_id: actor.user_id,
             tenant_id: event.tenant_path.and_then(|p| p.last().copied()),
             tenant_path: event.tenant_path,
             action: event.action,
-            target_type: event.target_type,
+            target_type: event.action.target_type(),
             target_id: event.target_id,
-            detail: event.detail,
+            detail: &event.detail,
             client_addr: actor.client_addr.as_deref(),
-        })
-        .execute(conn)?;
-    Ok(())
+        }
+    }
 }
 
-/// Several events in one statement (bulk work such as imports).
+/// Events in one statement (bulk work such as imports writes many at once).
 pub fn record_many(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -89,33 +104,10 @@ pub fn record_many(
 ) -> Result<(), DomainError> {
     let rows: Vec<NewAuditEvent<'_>> = events
         .iter()
-        .map(|event| NewAuditEvent {
-            actor_id: actor.user_id,
-            tenant_id: event.tenant_path.and_then(|p| p.last().copied()),
-            tenant_path: event.tenant_path,
-            action: event.action,
-            target_type: event.target_type,
-            target_id: event.target_id,
-            detail: event.detail.clone(),
-            client_addr: actor.client_addr.as_deref(),
-        })
+        .map(|e| NewAuditEvent::new(actor, e))
         .collect();
     diesel::insert_into(audit_events::table)
         .values(&rows)
         .execute(conn)?;
     Ok(())
-}
-
-/// The latest events about one target, newest first.
-pub fn for_target(
-    conn: &mut PgConnection,
-    target_id: Uuid,
-    limit: i64,
-) -> Result<Vec<AuditEvent>, DomainError> {
-    Ok(audit_events::table
-        .filter(audit_events::target_id.eq(target_id))
-        .order(audit_events::id.desc())
-        .limit(limit)
-        .select(AuditEvent::as_select())
-        .load(conn)?)
 }

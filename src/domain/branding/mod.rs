@@ -11,7 +11,7 @@ pub use logo::{
 use diesel::prelude::*;
 
 use crate::db::schema::tenants;
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::Tenant;
@@ -211,21 +211,17 @@ pub fn save(
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::TenantBranding,
-                target_type: TargetType::Tenant,
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({
-                    "display_name": change.name,
-                    "accent": change.accent,
-                    "logo": logo_hash,
-                }),
-            },
+        Event::new(
+            AuditAction::TenantBranding,
+            &tenant.traversal_ids,
+            tenant.id,
         )
+        .detail(serde_json::json!({
+            "display_name": change.name,
+            "accent": change.accent,
+            "logo": logo_hash,
+        }))
+        .record(conn, actor)
     })
 }
 

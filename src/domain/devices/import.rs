@@ -10,7 +10,7 @@ use super::{Device, DeviceFields, DeviceInput, insert_many};
 /// New devices per insert statement (11 parameters each, well under PostgreSQL's 65 535).
 const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
@@ -291,12 +291,7 @@ pub fn apply(
                 Outcome::Update(id, f) => {
                     diesel::update(devices::table.find(id))
                         .set((
-                            devices::name.eq(&f.name),
-                            devices::model.eq(&f.model),
-                            devices::kind.eq(&f.kind),
-                            devices::status.eq(&f.status),
-                            devices::phone.eq(&f.phone),
-                            devices::notes.eq(&f.notes),
+                            super::DeviceChange::new(f, false),
                             devices::updated_at.eq(diesel::dsl::now),
                         ))
                         .execute(conn)?;
@@ -311,20 +306,12 @@ pub fn apply(
         progress(planned.len());
         super::counts::refresh_tenant(conn, tenant.id)?;
         let counts = count(&planned);
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::DeviceImport,
-                target_type: TargetType::Tenant,
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({
-                    "created": counts.created, "updated": counts.updated,
-                    "unchanged": counts.unchanged, "refused": counts.refused,
-                }),
-            },
-        )?;
+        Event::new(AuditAction::DeviceImport, &tenant.traversal_ids, tenant.id)
+            .detail(serde_json::json!({
+                "created": counts.created, "updated": counts.updated,
+                "unchanged": counts.unchanged, "refused": counts.refused,
+            }))
+            .record(conn, actor)?;
         Ok(counts)
     })
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{device_moves, devices, tenants};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{self, Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::states::{DeviceKind, DeviceStatus};
@@ -102,6 +102,41 @@ pub fn find_by_identifier(
 }
 
 /// Inserts a device and its first history row; call inside the caller's transaction.
+/// A new device row of `tenant` with checked fields.
+#[derive(Insertable)]
+#[diesel(table_name = devices)]
+struct NewDevice<'a> {
+    id: DeviceId,
+    tenant_id: TenantId,
+    tenant_path: &'a [TenantId],
+    identifier: &'a str,
+    id_kind: &'a str,
+    name: &'a str,
+    model: &'a str,
+    kind: DeviceKind,
+    status: DeviceStatus,
+    phone: Option<&'a str>,
+    notes: &'a str,
+}
+
+impl<'a> NewDevice<'a> {
+    fn new(tenant: &'a Tenant, f: &'a DeviceFields) -> Self {
+        Self {
+            id: DeviceId::new(),
+            tenant_id: tenant.id,
+            tenant_path: &tenant.traversal_ids,
+            identifier: f.identifier.value(),
+            id_kind: f.identifier.kind(),
+            name: &f.name,
+            model: &f.model,
+            kind: f.kind,
+            status: f.status,
+            phone: f.phone.as_deref(),
+            notes: &f.notes,
+        }
+    }
+}
+
 pub fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -109,19 +144,7 @@ pub fn insert(
     f: &DeviceFields,
 ) -> Result<Device, DeviceError> {
     let device: Device = diesel::insert_into(devices::table)
-        .values((
-            devices::id.eq(DeviceId::new()),
-            devices::tenant_id.eq(tenant.id),
-            devices::tenant_path.eq(&tenant.traversal_ids),
-            devices::identifier.eq(f.identifier.value()),
-            devices::id_kind.eq(f.identifier.kind()),
-            devices::name.eq(&f.name),
-            devices::model.eq(&f.model),
-            devices::kind.eq(&f.kind),
-            devices::status.eq(&f.status),
-            devices::phone.eq(&f.phone),
-            devices::notes.eq(&f.notes),
-        ))
+        .values(NewDevice::new(tenant, f))
         .returning(Device::as_returning())
         .get_result(conn)?;
     diesel::insert_into(device_moves::table)
@@ -131,17 +154,9 @@ pub fn insert(
             device_moves::moved_by.eq(actor.user_id),
         ))
         .execute(conn)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: AuditAction::DeviceCreate,
-            target_type: TargetType::Device,
-            target_id: Some(device.id.into()),
-            detail: serde_json::json!({ "identifier": device.identifier }),
-        },
-    )?;
+    Event::new(AuditAction::DeviceCreate, &tenant.traversal_ids, device.id)
+        .detail(serde_json::json!({ "identifier": device.identifier }))
+        .record(conn, actor)?;
     Ok(device)
 }
 
@@ -156,24 +171,7 @@ pub fn insert_many(
     if fields.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<_> = fields
-        .iter()
-        .map(|f| {
-            (
-                devices::id.eq(DeviceId::new()),
-                devices::tenant_id.eq(tenant.id),
-                devices::tenant_path.eq(&tenant.traversal_ids),
-                devices::identifier.eq(f.identifier.value()),
-                devices::id_kind.eq(f.identifier.kind()),
-                devices::name.eq(&f.name),
-                devices::model.eq(&f.model),
-                devices::kind.eq(&f.kind),
-                devices::status.eq(&f.status),
-                devices::phone.eq(&f.phone),
-                devices::notes.eq(&f.notes),
-            )
-        })
-        .collect();
+    let rows: Vec<NewDevice<'_>> = fields.iter().map(|f| NewDevice::new(tenant, f)).collect();
     let created: Vec<(DeviceId, String)> = diesel::insert_into(devices::table)
         .values(&rows)
         .returning((devices::id, devices::identifier))
@@ -193,12 +191,9 @@ pub fn insert_many(
         .execute(conn)?;
     let events: Vec<Event<'_>> = created
         .iter()
-        .map(|(id, identifier)| Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: AuditAction::DeviceCreate,
-            target_type: TargetType::Device,
-            target_id: Some((*id).into()),
-            detail: serde_json::json!({ "identifier": identifier }),
+        .map(|(id, identifier)| {
+            Event::new(AuditAction::DeviceCreate, &tenant.traversal_ids, *id)
+                .detail(serde_json::json!({ "identifier": identifier }))
         })
         .collect();
     audit::record_many(conn, actor, &events)?;
@@ -222,6 +217,37 @@ pub fn create(
     })
 }
 
+/// New field values of a device (never its tenant). The identifier is left as it is unless
+/// asked for: an import matches devices by it.
+#[derive(AsChangeset)]
+#[diesel(table_name = devices)]
+pub(crate) struct DeviceChange<'a> {
+    identifier: Option<&'a str>,
+    id_kind: Option<&'a str>,
+    name: &'a str,
+    model: &'a str,
+    kind: DeviceKind,
+    status: DeviceStatus,
+    // Some(None) clears the phone.
+    phone: Option<Option<&'a str>>,
+    notes: &'a str,
+}
+
+impl<'a> DeviceChange<'a> {
+    pub(crate) fn new(f: &'a DeviceFields, with_identifier: bool) -> Self {
+        Self {
+            identifier: with_identifier.then(|| f.identifier.value()),
+            id_kind: with_identifier.then(|| f.identifier.kind()),
+            name: &f.name,
+            model: &f.model,
+            kind: f.kind,
+            status: f.status,
+            phone: Some(f.phone.as_deref()),
+            notes: &f.notes,
+        }
+    }
+}
+
 /// Writes new field values (not the tenant), audited.
 pub fn update(
     conn: &mut PgConnection,
@@ -232,25 +258,17 @@ pub fn update(
     conn.transaction(|conn| {
         let updated: Device = diesel::update(devices::table.find(device.id))
             .set((
-                devices::identifier.eq(f.identifier.value()),
-                devices::id_kind.eq(f.identifier.kind()),
-                devices::name.eq(&f.name),
-                devices::model.eq(&f.model),
-                devices::kind.eq(&f.kind),
-                devices::status.eq(&f.status),
-                devices::phone.eq(&f.phone),
-                devices::notes.eq(&f.notes),
+                DeviceChange::new(f, true),
                 devices::updated_at.eq(diesel::dsl::now),
             ))
             .returning(Device::as_returning())
             .get_result(conn)?;
-        audit::record(conn, actor, Event {
-            tenant_path: Some(&device.tenant_path),
-            action: AuditAction::DeviceUpdate,
-            target_type: TargetType::Device,
-            target_id: Some(device.id.into()),
-            detail: serde_json::json!({ "identifier": updated.identifier, "status": updated.status.as_str() }),
-        })?;
+        let detail = serde_json::json!({
+            "identifier": updated.identifier, "status": updated.status.as_str(),
+        });
+        Event::new(AuditAction::DeviceUpdate, &device.tenant_path, device.id)
+            .detail(detail)
+            .record(conn, actor)?;
         Ok(updated)
     })
 }

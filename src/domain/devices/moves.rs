@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Device;
 use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
-use crate::domain::audit::{self, AuditAction, Event, TargetType};
+use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
@@ -81,13 +81,12 @@ pub fn move_all(
                     device_moves::moved_by.eq(actor.user_id),
                 ))
                 .execute(conn)?;
-            audit::record(conn, actor, Event {
-                tenant_path: Some(&target.traversal_ids),
-                action: AuditAction::DeviceMove,
-                target_type: TargetType::Device,
-                target_id: Some(d.id.into()),
-                detail: serde_json::json!({ "from": d.tenant_id, "to": target.id, "identifier": d.identifier }),
-            })?;
+            let detail = serde_json::json!({
+                "from": d.tenant_id, "to": target.id, "identifier": d.identifier,
+            });
+            Event::new(AuditAction::DeviceMove, &target.traversal_ids, d.id)
+                .detail(detail)
+                .record(conn, actor)?;
             moved += 1;
         }
         Ok(moved)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Invitation;
 use crate::crypto;
 use crate::db::schema::{invitations, tenants, users as user_rows};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::memberships as grants;
@@ -171,17 +171,9 @@ pub fn accept(
                 invitations::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::InvitationAccept,
-                target_type: TargetType::Invitation,
-                target_id: Some(inv.id.into()),
-                detail: serde_json::json!({ "email": inv.email }),
-            },
-        )?;
+        Event::new(AuditAction::InvitationAccept, &tenant.traversal_ids, inv.id)
+            .detail(serde_json::json!({ "email": inv.email }))
+            .record(conn, &actor)?;
         Ok((user, tenant.id))
     })
 }

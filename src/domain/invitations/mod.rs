@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::branding;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{InvitationId, TenantId, UserId};
@@ -167,17 +167,9 @@ pub fn invite(
             .returning(Invitation::as_returning())
             .get_result(conn)?;
         enqueue(conn, &inv, tenant, &token, mail)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::InvitationCreate,
-                target_type: TargetType::Invitation,
-                target_id: Some(inv.id.into()),
-                detail: serde_json::json!({ "email": inv.email, "role": role.as_str() }),
-            },
-        )?;
+        Event::new(AuditAction::InvitationCreate, &tenant.traversal_ids, inv.id)
+            .detail(serde_json::json!({ "email": inv.email, "role": role.as_str() }))
+            .record(conn, actor)?;
         Ok(InviteOutcome::Sent(inv))
     })
 }
@@ -200,17 +192,9 @@ fn resend_locked(
         .returning(Invitation::as_returning())
         .get_result(conn)?;
     enqueue(conn, &renewed, tenant, &token, mail)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: AuditAction::InvitationResend,
-            target_type: TargetType::Invitation,
-            target_id: Some(inv.id.into()),
-            detail: serde_json::json!({ "email": inv.email }),
-        },
-    )?;
+    Event::new(AuditAction::InvitationResend, &tenant.traversal_ids, inv.id)
+        .detail(serde_json::json!({ "email": inv.email }))
+        .record(conn, actor)?;
     Ok(renewed)
 }
 
@@ -269,17 +253,9 @@ fn mark_revoked(
             invitations::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            tenant_path: Some(&inv.tenant_path),
-            action: AuditAction::InvitationRevoke,
-            target_type: TargetType::Invitation,
-            target_id: Some(inv.id.into()),
-            detail,
-        },
-    )
+    Event::new(AuditAction::InvitationRevoke, &inv.tenant_path, inv.id)
+        .detail(detail)
+        .record(conn, actor)
 }
 
 /// An invitation of exactly this tenant, locked for a change.

@@ -6,7 +6,7 @@ mod moves;
 use diesel::prelude::*;
 
 use crate::db::schema::{deleted_tenants, memberships, tenants};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenants::{Tenant, TenantError};
@@ -69,17 +69,9 @@ pub fn delete(
             ))
             .execute(conn)?;
         diesel::delete(tenants::table.find(tenant.id)).execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::TenantDelete,
-                target_type: TargetType::Tenant,
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({ "name": tenant.name }),
-            },
-        )?;
+        Event::new(AuditAction::TenantDelete, &tenant.traversal_ids, tenant.id)
+            .detail(serde_json::json!({ "name": tenant.name }))
+            .record(conn, actor)?;
         Ok(())
     })
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::access::{Access, Reached};
 use crate::db::schema::tenants;
-use crate::domain::audit::{self, AuditAction, Event, TargetType};
+use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::tenants::{Tenant, TenantError, subtree, subtree_bounds};
 
@@ -108,17 +108,9 @@ pub fn move_subtree(
                 ))
                 .returning(Tenant::as_returning())
                 .get_result(conn)?;
-            audit::record(
-                conn,
-                actor,
-                Event {
-                    tenant_path: Some(&moved.traversal_ids),
-                    action: AuditAction::TenantMove,
-                    target_type: TargetType::Tenant,
-                    target_id: Some(tenant.id.into()),
-                    detail: serde_json::json!({ "from": tenant.parent_id, "to": parent.id }),
-                },
-            )?;
+            Event::new(AuditAction::TenantMove, &moved.traversal_ids, tenant.id)
+                .detail(serde_json::json!({ "from": tenant.parent_id, "to": parent.id }))
+                .record(conn, actor)?;
             Ok(moved)
         })
     })

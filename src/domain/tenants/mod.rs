@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::access::Reached;
 use crate::db::schema::{deleted_tenants, tenants};
-use crate::domain::audit::{self, Actor, AuditAction, Event, TargetType};
+use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::states::TenantStatus;
@@ -172,17 +172,9 @@ fn insert(
         })
         .returning(Tenant::as_returning())
         .get_result(conn)?;
-    audit::record(
-        conn,
-        actor,
-        Event {
-            tenant_path: Some(&tenant.traversal_ids),
-            action: AuditAction::TenantCreate,
-            target_type: TargetType::Tenant,
-            target_id: Some(tenant.id.into()),
-            detail: serde_json::json!({ "name": tenant.name }),
-        },
-    )?;
+    Event::new(AuditAction::TenantCreate, &tenant.traversal_ids, tenant.id)
+        .detail(serde_json::json!({ "name": tenant.name }))
+        .record(conn, actor)?;
     Ok(tenant)
 }
 
@@ -227,17 +219,9 @@ pub fn rename(
             ))
             .returning(Tenant::as_returning())
             .get_result(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: AuditAction::TenantRename,
-                target_type: TargetType::Tenant,
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({ "from": tenant.name, "to": renamed.name }),
-            },
-        )?;
+        Event::new(AuditAction::TenantRename, &tenant.traversal_ids, tenant.id)
+            .detail(serde_json::json!({ "from": tenant.name, "to": renamed.name }))
+            .record(conn, actor)?;
         Ok(renamed)
     })
 }
@@ -260,21 +244,16 @@ pub fn set_suspended(
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Event {
-                tenant_path: Some(&tenant.traversal_ids),
-                action: if suspended {
-                    AuditAction::TenantSuspend
-                } else {
-                    AuditAction::TenantReactivate
-                },
-                target_type: TargetType::Tenant,
-                target_id: Some(tenant.id.into()),
-                detail: serde_json::json!({}),
+        Event::new(
+            if suspended {
+                AuditAction::TenantSuspend
+            } else {
+                AuditAction::TenantReactivate
             },
+            &tenant.traversal_ids,
+            tenant.id,
         )
+        .record(conn, actor)
     })
 }
 
