@@ -11,6 +11,7 @@ use crate::db::functions::{keyset, lower, upper};
 use crate::db::schema::{device_counts, devices};
 use crate::domain::error::DomainError;
 use crate::domain::ids::DeviceId;
+use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::subtree_bounds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +54,8 @@ pub struct Filter<'a> {
     pub scope: Scope<'a>,
     /// Prefix of the IMEI/serial, or part of the name.
     pub search: &'a str,
-    pub status: Option<&'a str>,
-    pub kind: Option<&'a str>,
+    pub status: Option<DeviceStatus>,
+    pub kind: Option<DeviceKind>,
     pub sort: Sort,
     /// The last row of the previous page: (sort key, id).
     pub after: Option<(String, DeviceId)>,
@@ -112,10 +113,10 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
         );
     }
     if let Some(s) = f.status {
-        q = q.filter(devices::status.eq(s.to_string()));
+        q = q.filter(devices::status.eq(s));
     }
     if let Some(k) = f.kind {
-        q = q.filter(devices::kind.eq(k.to_string()));
+        q = q.filter(devices::kind.eq(k));
     }
     q
 }
@@ -175,7 +176,7 @@ fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, Do
         .filter(device_counts::tenant_id.eq(tenant))
         .into_boxed();
     if let Some(s) = f.status {
-        q = q.filter(device_counts::status.eq(s.to_string()));
+        q = q.filter(device_counts::status.eq(s.as_str()));
     }
     let rows: Vec<i64> = if subtree {
         q.select(device_counts::total).load(conn)?

@@ -23,6 +23,7 @@ use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::roles::Role;
+use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::current::Chrome;
@@ -123,8 +124,8 @@ impl ListQuery {
         Filter {
             scope,
             search: &self.q,
-            status: (!self.status.is_empty()).then_some(self.status.as_str()),
-            kind: (!self.kind.is_empty()).then_some(self.kind.as_str()),
+            status: DeviceStatus::parse(&self.status),
+            kind: DeviceKind::parse(&self.kind),
             sort: Sort::parse(&self.sort),
             after: self.after_id.map(|id| (self.after.clone(), id)),
             limit,
