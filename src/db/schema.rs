@@ -104,7 +104,6 @@ diesel::table! {
         tenant_id -> Uuid,
         tenant_path -> Array<Uuid>,
         email -> Text,
-        role -> Text,
         inviter_id -> Nullable<Uuid>,
         token_hash -> Text,
         state -> Text,
@@ -112,6 +111,7 @@ diesel::table! {
         accepted_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        role_id -> Uuid,
     }
 }
 
@@ -127,9 +127,24 @@ diesel::table! {
     memberships (user_id, tenant_id) {
         user_id -> Uuid,
         tenant_id -> Uuid,
-        role -> Text,
         tenant_path -> Array<Uuid>,
         created_at -> Timestamptz,
+        role_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        tenant_id -> Nullable<Uuid>,
+        preset -> Nullable<Text>,
+        name -> Text,
+        description -> Text,
+        permissions -> Array<Text>,
+        reach -> Text,
+        shared -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -244,6 +259,9 @@ diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> roles (role_id));
+diesel::joinable!(invitations -> roles (role_id));
+diesel::joinable!(roles -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(device_tokens -> users (user_id));
 
@@ -264,6 +282,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     password_resets,
     memberships,
+    roles,
     sessions,
     subtree_counts,
     tenants,

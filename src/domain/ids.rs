@@ -114,3 +114,7 @@ mod tests {
         assert_eq!(json, format!("\"{text}\""));
     }
 }
+typed_id!(
+    /// A role: one of the built-in presets or one a tenant defined.
+    RoleId
+);

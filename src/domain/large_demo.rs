@@ -139,19 +139,20 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
             .iter()
             .enumerate()
             .map(|(n, user)| {
+                use crate::domain::roles::Role;
                 let (t, role) = match n {
-                    0 => (0, "admin"),
-                    1 => (mid, "admin"),
-                    2 => (leaf, "admin"),
+                    0 => (0, Role::Admin),
+                    1 => (mid, Role::Admin),
+                    2 => (leaf, Role::Admin),
                     n => (
                         n % nodes.len(),
-                        ["admin", "operator", "viewer", "viewer"][n % 4],
+                        [Role::Admin, Role::Operator, Role::Viewer, Role::Viewer][n % 4],
                     ),
                 };
                 (
                     memberships::user_id.eq(*user),
                     memberships::tenant_id.eq(nodes[t].id),
-                    memberships::role.eq(role),
+                    memberships::role_id.eq(role.id()),
                     memberships::tenant_path.eq(nodes[t].path.clone()),
                 )
             })
@@ -201,7 +202,7 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
                     invitations::tenant_id.eq(t.id),
                     invitations::tenant_path.eq(t.path.clone()),
                     invitations::email.eq(format!("invitee{n:05}@large.example")),
-                    invitations::role.eq("viewer"),
+                    invitations::role_id.eq(crate::domain::roles::Role::Viewer.id()),
                     invitations::inviter_id.eq(user_ids[0]),
                     invitations::token_hash.eq(crate::crypto::sha256_hex(
                         format!("large-{n}-{}", t.id).as_bytes(),

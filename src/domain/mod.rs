@@ -12,6 +12,7 @@ pub mod large_demo;
 pub mod memberships;
 pub mod password;
 pub mod password_resets;
+pub mod permissions;
 pub mod restructure;
 pub mod roles;
 pub mod setup;

@@ -90,7 +90,7 @@ fn page(
             .map(|(n, _)| n.clone())
             .unwrap_or_else(|| "An administrator".into()),
         email: o.invitation.email.clone(),
-        role: o.invitation.role.to_string(),
+        role: o.role_name.clone(),
         signed_in_as: me.map(|u| u.email.clone()),
         has_account,
         name_value: String::new(),

@@ -13,10 +13,11 @@ use crate::access::Access;
 use crate::db;
 use crate::domain::audit::log::{self, LogEntry, LogFilter};
 use crate::domain::audit::{AuditAction, TargetType};
+use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::current::Chrome;
-use crate::web::reach::{Administer, Reach};
+use crate::web::reach::Reach;
 use crate::web::render::{html, html_status, url_encode};
 use crate::web::report::csv_download;
 
@@ -166,7 +167,7 @@ impl AuditPage {
 }
 
 pub async fn list(
-    r: Reach<Administer>,
+    r: Reach<perm::AuditView>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
@@ -213,7 +214,7 @@ pub async fn list(
 }
 
 pub async fn export(
-    r: Reach<Administer>,
+    r: Reach<perm::AuditExport>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, reached, pool) = r.into_parts();

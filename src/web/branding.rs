@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::domain::branding::{self, Brand, BrandChange, BrandErrors, Logo};
+use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
-use crate::web::reach::{Administer, Reach};
+use crate::web::reach::Reach;
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -42,7 +43,7 @@ pub struct SavedQuery {
 }
 
 pub async fn form(
-    r: Reach<Administer>,
+    r: Reach<perm::BrandingEdit>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let tenant = r.tenant.into_tenant();
@@ -105,7 +106,7 @@ fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandCha
 /// `Reach` comes first: another tenant's form is 404 whatever was uploaded.
 pub async fn save(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::BrandingEdit>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();

@@ -6,11 +6,11 @@ use futures_util::future::{LocalBoxFuture, Shared};
 use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
-use crate::access::{Access, Action, Reached};
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::branding::Brand;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::roles::Role;
+use crate::domain::permissions::{Permission, Permissions};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::csrf;
@@ -68,12 +68,25 @@ impl FromRequest for Access {
     }
 }
 
-/// The tenant a page is about, as the header shows it.
+/// The tenant a page is about, as the header shows it: its links follow what the caller may
+/// do there.
 #[derive(Debug, Clone)]
 pub struct InView {
     pub id: TenantId,
     pub name: String,
-    pub admin: bool,
+    pub permissions: Permissions,
+    pub sees_below: bool,
+}
+
+impl InView {
+    pub fn may(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
+
+    /// The tenant page is for those who shape the tenant or see below it.
+    pub fn shows_tenant_page(&self) -> bool {
+        self.sees_below || self.may(Permission::TenantRename) || self.may(Permission::TenantCreate)
+    }
 }
 
 /// One of the caller's memberships, as the switcher offers it.
@@ -81,7 +94,7 @@ pub struct InView {
 pub struct Membership {
     pub tenant_id: TenantId,
     pub tenant_name: String,
-    pub role: Role,
+    pub role: String,
 }
 
 /// What every signed-in page shows around its content.
@@ -113,7 +126,7 @@ impl Chrome {
             .map(|g| Membership {
                 tenant_id: g.tenant_id,
                 tenant_name: g.tenant_name.clone(),
-                role: g.role,
+                role: g.role.name.clone(),
             })
             .collect();
         let (brand, in_view) = match in_view {
@@ -122,7 +135,8 @@ impl Chrome {
                 Some(InView {
                     id: reached.id(),
                     name: reached.tenant().name.clone(),
-                    admin: reached.is_admin(),
+                    permissions: reached.permissions(),
+                    sees_below: reached.sees_below(),
                 }),
             ),
             None => (Brand::default(), None),
@@ -152,7 +166,11 @@ impl FromRequest for Chrome {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let a = access.clone();
             let home = db::run(&state.pool, move |conn| match a.home() {
-                Some(id) => Ok(Some(a.tenant_with_brand(conn, id, Action::View)?)),
+                Some(id) => Ok(Some(a.tenant_with_brand(
+                    conn,
+                    id,
+                    Permission::TenantView,
+                )?)),
                 None => Ok(None),
             })
             .await?;

@@ -4,11 +4,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::Reached;
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::ids::{InvitationId, TenantId};
 use crate::domain::invitations::{self, ChangeError, Invitation, InviteOutcome, Mail};
-use crate::domain::roles::Role;
+use crate::domain::permissions::perm;
+use crate::domain::roles::{self, Role, custom::RoleDef};
 use crate::domain::tenants::Tenant;
 use crate::domain::users::Email;
 use crate::email::outbox;
@@ -16,11 +17,12 @@ use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::redirect;
-use crate::web::reach::{Administer, Reach};
+use crate::web::reach::Reach;
 use crate::web::render::html_status;
 
 pub struct Row {
     pub invitation: Invitation,
+    pub role_name: String,
     pub state: &'static str,
     pub delivery: String,
 }
@@ -31,7 +33,7 @@ struct InvitationsPage {
     chrome: Chrome,
     tenant: Tenant,
     rows: Vec<Row>,
-    roles: Vec<&'static str>,
+    roles: Vec<RoleDef>,
     email_value: String,
     role_value: String,
     email_error: Option<String>,
@@ -41,11 +43,11 @@ struct InvitationsPage {
 
 fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>, AppError> {
     let list = invitations::list(conn, tenant_id, 200)?;
-    let ids: Vec<InvitationId> = list.iter().map(|i| i.id).collect();
+    let ids: Vec<InvitationId> = list.iter().map(|(i, _)| i.id).collect();
     let messages = outbox::latest_for_invitations(conn, &ids)?;
     Ok(list
         .into_iter()
-        .map(|invitation| {
+        .map(|(invitation, role_name)| {
             let m = messages
                 .iter()
                 .find(|m| m.invitation_id == Some(invitation.id));
@@ -71,6 +73,7 @@ fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>
             };
             Row {
                 invitation,
+                role_name,
                 state,
                 delivery,
             }
@@ -78,27 +81,20 @@ fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>
         .collect())
 }
 
-fn grantable(reached: &Reached) -> Vec<&'static str> {
-    Role::ALL
-        .iter()
-        .filter(|r| **r <= reached.role())
-        .map(|r| r.as_str())
-        .collect()
-}
-
 impl InvitationsPage {
     fn load(
         conn: &mut diesel::PgConnection,
+        access: &Access,
         chrome: Chrome,
         reached: Reached,
     ) -> Result<Self, AppError> {
         Ok(Self {
             chrome,
             rows: rows(conn, reached.tenant().id)?,
-            roles: grantable(&reached),
+            roles: roles::custom::grantable(conn, access, &reached)?,
             tenant: reached.into_tenant(),
             email_value: String::new(),
-            role_value: "viewer".into(),
+            role_value: Role::Viewer.id().to_string(),
             email_error: None,
             role_error: None,
             notice: None,
@@ -106,10 +102,10 @@ impl InvitationsPage {
     }
 }
 
-pub async fn list(r: Reach<Administer>) -> Result<HttpResponse, AppError> {
-    let (_, chrome, reached, pool) = r.into_parts();
+pub async fn list(r: Reach<perm::MembersInvite>) -> Result<HttpResponse, AppError> {
+    let (access, chrome, reached, pool) = r.into_parts();
     let page = db::run(&pool, move |conn| {
-        InvitationsPage::load(conn, chrome, reached)
+        InvitationsPage::load(conn, &access, chrome, reached)
     })
     .await?;
     html_status(StatusCode::OK, &page)
@@ -124,27 +120,26 @@ pub struct InviteForm {
 }
 
 pub async fn invite(
-    r: Reach<Administer>,
+    r: Reach<perm::MembersInvite>,
     state: web::Data<AppState>,
     form: web::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let form = form.into_inner();
     let email = Email::parse(&form.email);
-    let role = Role::parse(&form.role);
+    let role = roles::choice(&form.role);
     let state2 = state.clone();
     let (status, page) = db::run(&pool, move |conn| {
-        if let Some(r) = role
-            && r > reached.role()
-        {
-            return Err(AppError::Forbidden(
-                "You cannot grant a role above your own.".into(),
-            ));
+        // Out of reach or beyond the caller's own role is refused before anything else.
+        if let Some(r) = role {
+            let offered = roles::custom::find_available(conn, reached.tenant(), r)?;
+            access.may_hold(&reached, &offered.grant())?;
         }
         let tenant = reached.tenant().clone();
-        let mut page = InvitationsPage::load(conn, chrome, reached)?;
+        let mut page = InvitationsPage::load(conn, &access, chrome, reached.clone())?;
         page.email_value = form.email.chars().take(254).collect();
-        page.role_value = form.role.chars().take(20).collect();
+        page.role_value =
+            role.map_or_else(|| form.role.chars().take(40).collect(), |r| r.to_string());
         let (email, role) = match (email, role) {
             (Ok(e), Some(r)) => (e, r),
             (email, role) => {
@@ -159,7 +154,7 @@ pub async fn invite(
             inviter_name: &access.user.display_name,
             limits: state2.settings.mail.invitation_limits,
         };
-        let status = match invitations::invite(conn, &access.actor, &tenant, &email, role, &mail)? {
+        let status = match invitations::invite(conn, &access, &reached, &email, role, &mail)? {
             InviteOutcome::Sent(inv) => {
                 page.notice = Some(format!("Invitation sent to {}.", inv.email));
                 page.email_value.clear();
@@ -201,7 +196,7 @@ enum Change {
 
 async fn change(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersInvite>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
     what: Change,
@@ -239,7 +234,7 @@ async fn change(
 
 pub async fn resend(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersInvite>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
@@ -248,7 +243,7 @@ pub async fn resend(
 
 pub async fn revoke(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersInvite>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
@@ -257,7 +252,7 @@ pub async fn revoke(
 
 pub async fn retry(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersInvite>,
     state: web::Data<AppState>,
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {

@@ -4,19 +4,22 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::Action;
 use crate::db;
-use crate::domain::ids::{TenantId, UserId};
+use crate::domain::error::DomainError;
+use crate::domain::ids::{RoleId, TenantId, UserId};
 use crate::domain::memberships::{self, MemberQuery, MemberRow};
-use crate::domain::roles::Role;
+use crate::domain::permissions::perm;
+use crate::domain::permissions::{Permission, Permissions};
+use crate::domain::roles::{self, custom::RoleDef};
 use crate::domain::states::UserStatus;
 use crate::domain::tenants::Tenant;
 use crate::domain::users;
 use crate::error::AppError;
 use crate::web::current::Chrome;
 use crate::web::htmx::redirect;
-use crate::web::reach::{Administer, Reach, View};
-use crate::web::render::{html, url_encode};
+use crate::web::reach::Reach;
+use crate::web::render::{html, html_status, url_encode};
+use actix_web::http::StatusCode;
 
 const PAGE: i64 = 50;
 
@@ -25,7 +28,8 @@ const PAGE: i64 = 50;
 struct MembersPage {
     chrome: Chrome,
     tenant: Tenant,
-    can_administer: bool,
+    may: Permissions,
+    sees_below: bool,
     rows: Vec<MemberRow>,
     total: i64,
     q: String,
@@ -36,6 +40,11 @@ struct MembersPage {
 }
 
 impl MembersPage {
+    /// Whether the actions column shows: the caller changes roles or removes people here.
+    fn manages(&self) -> bool {
+        self.may.has(Permission::MembersChangeRole) || self.may.has(Permission::MembersRemove)
+    }
+
     fn page_link(&self, page: i64) -> String {
         let q: String = url_encode(&self.q);
         format!(
@@ -56,7 +65,10 @@ pub struct ListQuery {
     page: Option<i64>,
 }
 
-pub async fn list(r: Reach<View>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    r: Reach<perm::MembersView>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let query = query.into_inner();
     let q: String = query.q.chars().take(100).collect();
@@ -66,8 +78,8 @@ pub async fn list(r: Reach<View>, query: web::Query<ListQuery>) -> Result<HttpRe
     let (reached, rows, total) = db::run(&pool, {
         let q = q.clone();
         move |conn| {
-            // Only admins reach below their tenant, so only they may include sub-tenants.
-            let sub = wants_sub && access.allows(&reached, Action::Administer);
+            // Only those who reach below the tenant may include its sub-tenants.
+            let sub = wants_sub && reached.sees_below();
             let (rows, total) = memberships::search(
                 conn,
                 &MemberQuery {
@@ -82,12 +94,13 @@ pub async fn list(r: Reach<View>, query: web::Query<ListQuery>) -> Result<HttpRe
         }
     })
     .await?;
-    let can_administer = reached.role() == Role::Admin;
+    let sees_below = reached.sees_below();
     html(&MembersPage {
         chrome,
-        sub: wants_sub && can_administer,
+        sub: wants_sub && sees_below,
+        may: reached.permissions(),
+        sees_below,
         tenant: reached.into_tenant(),
-        can_administer,
         pages: (total + PAGE - 1) / PAGE,
         rows,
         total,
@@ -102,39 +115,96 @@ pub struct RoleForm {
     role: String,
 }
 
+#[derive(Template)]
+#[template(path = "members/role.html")]
+struct RolePage {
+    chrome: Chrome,
+    tenant: Tenant,
+    member: MemberRow,
+    roles: Vec<RoleDef>,
+    error: Option<String>,
+}
+
+/// The roles on offer here that the caller may give, with the member as they are.
+fn role_page(
+    conn: &mut diesel::PgConnection,
+    access: &crate::access::Access,
+    chrome: Chrome,
+    reached: crate::access::Reached,
+    user_id: UserId,
+    error: Option<String>,
+) -> Result<RolePage, AppError> {
+    let member = memberships::member(conn, &reached, user_id)?.ok_or(AppError::NotFound)?;
+    let roles = roles::custom::grantable(conn, access, &reached)?;
+    Ok(RolePage {
+        chrome,
+        tenant: reached.into_tenant(),
+        member,
+        roles,
+        error,
+    })
+}
+
+/// Choose another role for a member: each role on offer with what it allows.
+pub async fn role_form(
+    r: Reach<perm::MembersChangeRole>,
+    path: web::Path<(TenantId, UserId)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, user_id) = path.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let page = db::run(&pool, move |conn| {
+        role_page(conn, &access, chrome, reached, user_id, None)
+    })
+    .await?;
+    html(&page)
+}
+
 pub async fn change_role(
     req: actix_web::HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersChangeRole>,
     path: web::Path<(TenantId, UserId)>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
-    let (access, _, reached, pool) = r.into_parts();
-    let role =
-        Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a role.".into()))?;
-    db::run(&pool, move |conn| {
-        access.may_change_role(conn, &reached, user_id, role)?;
-        Ok(memberships::grant(
-            conn,
-            &access.actor,
-            user_id,
-            reached.tenant(),
-            role,
-        )?)
+    let (access, chrome, reached, pool) = r.into_parts();
+    let role: Option<RoleId> = roles::choice(&form.role);
+    let refused = db::run(&pool, move |conn| {
+        let Some(role) = role else {
+            let page = role_page(conn, &access, chrome, reached, user_id, None)?;
+            return Ok(Some((
+                StatusCode::BAD_REQUEST,
+                "Choose a role.".to_string(),
+                page,
+            )));
+        };
+        match memberships::change_role(conn, &access, &reached, user_id, role) {
+            Ok(()) => Ok(None),
+            Err(DomainError::NotAllowed(why)) => {
+                let page = role_page(conn, &access, chrome, reached, user_id, None)?;
+                Ok(Some((StatusCode::FORBIDDEN, why, page)))
+            }
+            Err(e) => Err(e.into()),
+        }
     })
     .await?;
-    Ok(redirect(&req, &format!("/tenants/{id}/members")))
+    match refused {
+        None => Ok(redirect(&req, &format!("/tenants/{id}/members"))),
+        Some((status, why, mut page)) => {
+            page.error = Some(why);
+            html_status(status, &page)
+        }
+    }
 }
 
 pub async fn remove(
     req: actix_web::HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersRemove>,
     path: web::Path<(TenantId, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, user_id) = path.into_inner();
     let (access, _, reached, pool) = r.into_parts();
     db::run(&pool, move |conn| {
-        access.may_remove(&reached, user_id)?;
+        access.may_remove(conn, &reached, user_id)?;
         Ok(memberships::revoke(
             conn,
             &access.actor,
@@ -155,7 +225,7 @@ pub struct StatusForm {
 /// tenant the person belongs to, so that no customer can lock out their provider's staff.
 pub async fn set_status(
     req: actix_web::HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::MembersRemove>,
     path: web::Path<(TenantId, UserId)>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {

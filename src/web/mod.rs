@@ -19,6 +19,7 @@ pub mod portal;
 pub mod reach;
 pub mod render;
 pub mod report;
+pub mod roles;
 pub mod routes;
 pub mod session_store;
 pub mod tenants;

@@ -8,13 +8,14 @@ use crate::db;
 use crate::domain::audit::log::{self, LogEntry, LogFilter};
 use crate::domain::dashboard::{self, Bar, Figures};
 use crate::domain::ids::TenantId;
-use crate::domain::roles::Role;
+use crate::domain::permissions::perm;
+use crate::domain::permissions::{Permission, Permissions};
 use crate::domain::tenants::Tenant;
 use crate::domain::users;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
-use crate::web::reach::{Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::{html, see_other};
 
 /// Events shown under "Recent activity".
@@ -63,7 +64,9 @@ pub async fn switch(
 struct Dashboard {
     chrome: Chrome,
     tenant: Tenant,
-    role: Role,
+    role: String,
+    may: Permissions,
+    /// The figures cover the whole subtree.
     admin: bool,
     figures: Figures,
     bars: Vec<Bar>,
@@ -74,12 +77,11 @@ struct Dashboard {
 pub const BAR_FULL: u32 = 300;
 pub const BAR_STEP: u32 = 34;
 
-pub async fn dashboard(r: Reach<View>) -> Result<HttpResponse, AppError> {
+pub async fn dashboard(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let (reached, figures, recent) = db::run(&pool, move |conn| {
-        let admin = reached.role() == Role::Admin;
-        let figures = dashboard::figures(conn, &reached, admin)?;
-        let recent = if admin {
+        let figures = dashboard::figures(conn, &reached, reached.sees_below())?;
+        let recent = if reached.may(Permission::AuditView) {
             let entries = log::search(conn, &reached, &LogFilter::default(), RECENT)?;
             crate::web::audit::with_details(conn, &access, entries)?
         } else {
@@ -91,8 +93,9 @@ pub async fn dashboard(r: Reach<View>) -> Result<HttpResponse, AppError> {
     let bars = dashboard::bars(&figures.devices, BAR_FULL, BAR_STEP);
     html(&Dashboard {
         chrome,
-        admin: reached.role() == Role::Admin,
-        role: reached.role(),
+        admin: reached.sees_below(),
+        may: reached.permissions(),
+        role: reached.role_names().to_string(),
         tenant: reached.into_tenant(),
         figures,
         bars,

@@ -1,5 +1,6 @@
 //! The tenant (or device) a route is about, reached before the handler runs. A handler states
-//! what it needs in its signature — `Reach<Administer>`, `DeviceReach<OperateDevices>` — and
+//! the permission it needs in its signature — `Reach<perm::BrandingEdit>`,
+//! `DeviceReach<perm::DevicesEdit>`, one type per entry of the catalogue — and
 //! gets the proof (`Reached`) with the page chrome already showing that tenant: the route
 //! carries the tenant in view, nothing guesses it from the URL.
 //!
@@ -10,29 +11,14 @@ use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 
-use crate::access::{Access, Action, Reached};
+use crate::access::{Access, Reached};
 use crate::db::{self, DbPool};
 use crate::domain::devices::Device;
 use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::permissions::Needs;
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
-
-/// What a route needs to do with its tenant, as a type (see `Action`).
-pub trait Needs: 'static {
-    const ACTION: Action;
-}
-
-macro_rules! needs {
-    ($($name:ident),+) => {$(
-        #[doc = concat!("`Action::", stringify!($name), "` as a type.")]
-        pub struct $name;
-        impl Needs for $name {
-            const ACTION: Action = Action::$name;
-        }
-    )+};
-}
-needs!(View, Administer, Restructure, OperateDevices);
 
 /// A signed-in request about the tenant its route names as `{id}`.
 pub struct Reach<A> {
@@ -97,7 +83,7 @@ impl<A: Needs> FromRequest for Reach<A> {
             let (access, id, pool) = (access.await?, id?, pool?);
             let a = access.clone();
             let (tenant, brand) = db::run(&pool, move |conn| {
-                Ok(a.tenant_with_brand(conn, id, A::ACTION)?)
+                Ok(a.tenant_with_brand(conn, id, A::PERMISSION)?)
             })
             .await?;
             let chrome = Chrome::about(&session, &access, Some((&tenant, brand)));
@@ -125,7 +111,7 @@ impl<A: Needs> FromRequest for DeviceReach<A> {
             let a = access.clone();
             let (device, tenant, brand) = db::run(&pool, move |conn| {
                 let device = a.device_seen(conn, id)?;
-                let (tenant, brand) = a.tenant_with_brand(conn, device.tenant_id, A::ACTION)?;
+                let (tenant, brand) = a.tenant_with_brand(conn, device.tenant_id, A::PERMISSION)?;
                 Ok((device, tenant, brand))
             })
             .await?;

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
     accept, assets, audit, auth, branding, devices, health, invitations, mailbox, members,
-    password, portal, tenants, usage,
+    password, portal, roles, tenants, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,8 @@ pub enum Place {
 pub enum IdKind {
     Tenant,
     Device,
+    /// A role: one of the presets or one defined at (or shared down to) the path's tenant.
+    Role,
     Filter,
 }
 
@@ -174,7 +176,8 @@ route_table! {
     get "/tenants/{id}/delete" => tenants::delete_form, signed_in;
     post "/tenants/{id}/delete" => tenants::delete, signed_in;
     get "/tenants/{id}/members" => members::list, signed_in;
-    post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in;
+    get "/tenants/{id}/members/{user}/role" => members::role_form, signed_in;
+    post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in, form role: Role;
     post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
     post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
     get "/tenants/{id}/devices" => devices::list, signed_in,
@@ -196,8 +199,15 @@ route_table! {
     post "/devices/{id}" => devices::update, signed_in;
     get "/devices/{id}/edit" => devices::edit_form, signed_in;
     post "/devices/{id}/retire" => devices::retire, signed_in;
+    get "/tenants/{id}/roles" => roles::list, signed_in;
+    get "/tenants/{id}/roles/new" => roles::new_form, signed_in;
+    post "/tenants/{id}/roles" => roles::create, signed_in;
+    get "/tenants/{id}/roles/{role}" => roles::show, signed_in;
+    post "/tenants/{id}/roles/{role}" => roles::update, signed_in;
+    get "/tenants/{id}/roles/{role}/delete" => roles::delete_form, signed_in;
+    post "/tenants/{id}/roles/{role}/delete" => roles::delete, signed_in, form to: Role;
     get "/tenants/{id}/invitations" => invitations::list, signed_in;
-    post "/tenants/{id}/invitations" => invitations::invite, signed_in;
+    post "/tenants/{id}/invitations" => invitations::invite, signed_in, form role: Role;
     post "/tenants/{id}/invitations/{invitation}/resend" => invitations::resend, signed_in;
     post "/tenants/{id}/invitations/{invitation}/revoke" => invitations::revoke, signed_in;
     post "/tenants/{id}/invitations/{invitation}/retry" => invitations::retry, signed_in;

@@ -10,11 +10,12 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::domain::ids::TenantId;
+use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::domain::usage::{self, Line, Period};
 use crate::error::AppError;
 use crate::web::current::Chrome;
-use crate::web::reach::{Administer, Reach};
+use crate::web::reach::Reach;
 use crate::web::render::{html, html_status};
 use crate::web::report::csv_download;
 
@@ -60,7 +61,7 @@ fn month_label(m: NaiveDate, today: NaiveDate) -> String {
 }
 
 pub async fn report(
-    r: Reach<Administer>,
+    r: Reach<perm::UsageView>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, chrome, reached, pool) = r.into_parts();
@@ -123,7 +124,7 @@ pub async fn report(
 }
 
 pub async fn export(
-    r: Reach<Administer>,
+    r: Reach<perm::UsageView>,
     query: web::Query<UsageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, _, reached, pool) = r.into_parts();

@@ -108,6 +108,13 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
     let victor = app.user("victor@acme.example", &acme, Role::Viewer);
     let device = crate::devices::device_in(&app, &acme, "ACME-1");
     let invitation = crate::invitations::invite_directly(&app, &acme, "inv@acme.example");
+    let role = crate::roles::custom_role(
+        &app,
+        &acme,
+        "Dispatcher",
+        &[canopy::domain::permissions::Permission::DevicesView],
+    )
+    .to_string();
     let (a, u, o, d, v) = (
         acme.id.to_string(),
         uk.id.to_string(),
@@ -147,6 +154,29 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
         post(
             format!("/tenants/{a}/invitations"),
             &[("email", "x@acme.example"), ("role", "viewer")],
+        ),
+        post(
+            format!("/tenants/{a}/roles"),
+            &[
+                ("name", "Field technician"),
+                ("description", "Edits devices"),
+                ("permissions", "devices.edit"),
+                ("reach", "tenant"),
+                ("shared", "1"),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/roles/{role}"),
+            &[
+                ("name", "Dispatcher"),
+                ("description", "Sees devices"),
+                ("permissions", "devices.view"),
+                ("reach", "subtree"),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/roles/{role}/delete"),
+            &[("to", "viewer")],
         ),
         post(
             "/login".into(),

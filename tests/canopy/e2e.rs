@@ -421,7 +421,7 @@ async fn a_user_with_two_memberships_switches_tenants_from_the_header() {
     );
     assert!(wait_for_text(&c, "h1", "Globex").await);
     assert!(
-        wait_for_text(&c, ".meta", "admin").await,
+        wait_for_text(&c, ".meta", "Admin").await,
         "Globex's role applies"
     );
     assert!(wait_for_text(&c, ".main-nav", "Audit log").await);

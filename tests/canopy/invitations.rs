@@ -25,12 +25,12 @@ pub fn invite_directly(app: &TestApp, tenant: &Tenant, email: &str) -> Invitatio
         limits: Default::default(),
     };
     let email = Email::parse(email).unwrap();
-    match invitations::invite(
+    match invitations::create(
         &mut app.conn(),
         &Actor::system(),
         tenant,
         &email,
-        Role::Viewer,
+        &Role::Viewer.grant(),
         &mail,
     )
     .unwrap()
@@ -111,7 +111,7 @@ async fn an_invited_new_person_accepts_from_the_email_and_is_signed_into_the_ten
     assert!(
         tenant_page
             .body
-            .contains("Your role here: <strong>operator</strong>")
+            .contains("Your role here: <strong>Operator</strong>")
     );
     // The link is spent.
     let again = app.browser().get(url.trim_start_matches(&app.base)).await;
@@ -156,7 +156,7 @@ async fn an_existing_person_signs_in_and_accepts_and_gains_the_membership() {
 
     assert_eq!(accepted.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        app.count(&format!("SELECT count(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'gina@great.example' AND m.tenant_id = '{}' AND m.role = 'viewer'", acme.id)),
+        app.count(&format!("SELECT count(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'gina@great.example' AND m.tenant_id = '{}' AND m.role_id = '00000000-0000-7000-8000-000000000003'", acme.id)),
         1
     );
     assert_eq!(
@@ -452,7 +452,15 @@ async fn a_rolled_back_invitation_sends_nothing() {
     let email = Email::parse("ghost@example.com").unwrap();
 
     let result: Result<(), diesel::result::Error> = app.conn().transaction(|conn| {
-        invitations::invite(conn, &Actor::system(), &acme, &email, Role::Viewer, &mail).unwrap();
+        invitations::create(
+            conn,
+            &Actor::system(),
+            &acme,
+            &email,
+            &Role::Viewer.grant(),
+            &mail,
+        )
+        .unwrap();
         Err(diesel::result::Error::RollbackTransaction)
     });
     assert!(result.is_err());
@@ -539,7 +547,7 @@ async fn invitations_outside_reach_answer_404_and_roles_cannot_be_escalated() {
         1
     );
     assert_eq!(
-        app.count("SELECT count(*) AS n FROM memberships WHERE role = 'admin'"),
+        app.count("SELECT count(*) AS n FROM memberships WHERE role_id = '00000000-0000-7000-8000-000000000001'"),
         1
     );
 }
@@ -673,7 +681,7 @@ async fn opening_or_accepting_re_checks_that_the_sender_may_still_grant_the_acce
     assert_eq!(app.browser().get(&link).await.status, StatusCode::OK);
     // Ann's admin grant goes without passing through the code that revokes her invitations.
     app.count(
-        "WITH u AS (UPDATE memberships SET role = 'operator' RETURNING 1) SELECT count(*) AS n FROM u",
+        "WITH u AS (UPDATE memberships SET role_id = '00000000-0000-7000-8000-000000000002' RETURNING 1) SELECT count(*) AS n FROM u",
     );
 
     let mut invitee = app.browser();

@@ -22,6 +22,7 @@ mod portal;
 mod proxy;
 mod queries;
 mod reports;
+mod roles;
 mod routes;
 mod security;
 mod smtp;

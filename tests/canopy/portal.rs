@@ -87,8 +87,8 @@ async fn a_user_with_two_memberships_switches_and_each_tenant_uses_its_own_role(
     let first = pat_b.get("/").await.location().unwrap().to_string();
     let page = pat_b.get(&first).await;
     // The switcher lists both memberships with their roles.
-    assert!(page.body.contains("Acme (viewer)"));
-    assert!(page.body.contains("Globex (admin)"));
+    assert!(page.body.contains("Acme (Viewer)"));
+    assert!(page.body.contains("Globex (Admin)"));
     assert!(!page.body.contains("Other Co"));
 
     let res = pat_b

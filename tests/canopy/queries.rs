@@ -213,8 +213,8 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
          SELECT gen_random_uuid(), 'person' || n || '@example.com', 'Person ' || lpad(n::text, 5, '0'), 'x'
          FROM generate_series(1, 6000) n"
             .to_string(),
-        "INSERT INTO memberships (user_id, tenant_id, role, tenant_path)
-         SELECT u.id, t.id, 'viewer', t.traversal_ids
+        "INSERT INTO memberships (user_id, tenant_id, role_id, tenant_path)
+         SELECT u.id, t.id, '00000000-0000-7000-8000-000000000003', t.traversal_ids
          FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users
                WHERE email LIKE 'person%') u
          JOIN (SELECT id, traversal_ids, row_number() OVER (ORDER BY id) AS n FROM tenants

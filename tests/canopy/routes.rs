@@ -48,6 +48,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     app.user("ann@acme.example", &acme, Role::Admin);
     let otto = app.user("otto@other.example", &other, Role::Admin);
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
+    let foreign_role = crate::roles::custom_role(&app, &other, "Other's role", &[]);
     let device = crate::devices::device_in(&app, &other, "OTHER-001");
     let job =
         canopy::domain::devices::jobs::create(&mut app.conn(), other.id, Some(otto), "imei\n", 0)
@@ -67,6 +68,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             .replace("{id}", &object.to_string())
             .replace("{user}", &otto.to_string())
             .replace("{invitation}", &invitation.to_string())
+            .replace("{role}", &foreign_role.to_string())
             .replace("{job}", &job.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
@@ -148,6 +150,14 @@ async fn send(
     }
 }
 
+/// The fields besides ids that a form needs to be accepted at all.
+fn other_fields(path: &str) -> Vec<(&'static str, String)> {
+    match path {
+        "/tenants/{id}/invitations" => vec![("email", "new@acme.example".to_string())],
+        _ => Vec::new(),
+    }
+}
+
 #[tokio::test]
 async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_changes_nothing() {
     use canopy::web::routes::IdKind;
@@ -162,6 +172,8 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     let otto = app.user("otto@other.example", &other_child, Role::Admin);
     let foreign_device = crate::devices::device_in(&app, &other_child, "OTHER-001");
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
+    let foreign_role = crate::roles::custom_role(&app, &other, "Other's role", &[]);
+    let own_role = canopy::domain::roles::Role::Viewer.id();
     // Foreign ids of every kind: each must be refused in every id-carrying place.
     let foreign = [
         other.id.uuid(),
@@ -169,27 +181,45 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
         foreign_device.uuid(),
         otto.uuid(),
         invitation.uuid(),
+        foreign_role.uuid(),
     ];
+    // A member whose role the caller changes, and a role of Acme's own held by someone.
+    let mo = app.user("mo@acme.example", &acme, Role::Operator);
+    let own_custom = crate::roles::custom_role(&app, &acme, "Dispatcher", &[]);
+    let mia = app.user("mia@acme.example", &acme, Role::Viewer);
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        mia,
+        &acme,
+        canopy::domain::roles::custom::grant_of(&mut app.conn(), own_custom).unwrap(),
+    )
+    .unwrap();
     let mut ann = app.signed_in("ann@acme.example").await;
     ann.get("/tenants").await;
 
     let mut tried = 0;
     for r in ROUTES.iter().filter(|r| !r.params.is_empty()) {
-        let path = r.path.replace(
-            "{id}",
-            &if r.path.ends_with("/move") && !r.path.contains("devices") {
-                fr.id
-            } else {
-                acme.id
-            }
-            .to_string(),
-        );
+        let path = r
+            .path
+            .replace(
+                "{id}",
+                &if r.path.ends_with("/move") && !r.path.contains("devices") {
+                    fr.id
+                } else {
+                    acme.id
+                }
+                .to_string(),
+            )
+            .replace("{user}", &mo.to_string())
+            .replace("{role}", &own_custom.to_string());
         // The caller's own values: the control request must pass the access rule.
         let own = |name: &str, kind: IdKind| -> String {
             match (kind, name, r.path) {
                 (_, "tenant", "/switch") => acme.id.to_string(),
                 (IdKind::Tenant, _, _) => uk.id.to_string(),
                 (IdKind::Device | IdKind::Filter, _, _) => own_device.to_string(),
+                (IdKind::Role, _, _) => own_role.to_string(),
             }
         };
         for p in r.params {
@@ -205,6 +235,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
                         };
                         (q.name, v)
                     })
+                    .chain(other_fields(r.path))
                     .collect();
                 let before = app.fingerprint();
                 let res = send(&mut ann, r.method, &path, &values).await;
@@ -240,6 +271,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
             .params
             .iter()
             .map(|q| (q.name, own(q.name, q.kind)))
+            .chain(other_fields(r.path))
             .collect();
         let res = send(&mut ann, r.method, &path, &values).await;
         assert!(

@@ -27,6 +27,9 @@ text_enum!(
         TenantReactivate => "tenant.reactivate",
         TenantDelete => "tenant.delete",
         TenantBranding => "tenant.branding",
+        RoleCreate => "role.create",
+        RoleUpdate => "role.update",
+        RoleDelete => "role.delete",
     }
 );
 
@@ -55,6 +58,7 @@ impl AuditAction {
             | Self::TenantReactivate
             | Self::TenantDelete
             | Self::TenantBranding => TargetType::Tenant,
+            Self::RoleCreate | Self::RoleUpdate | Self::RoleDelete => TargetType::Role,
         }
     }
 
@@ -84,6 +88,9 @@ impl AuditAction {
             Self::TenantReactivate => "reactivated a tenant",
             Self::TenantDelete => "deleted a tenant",
             Self::TenantBranding => "changed the branding",
+            Self::RoleCreate => "created a role",
+            Self::RoleUpdate => "changed a role",
+            Self::RoleDelete => "deleted a role",
         }
     }
 }
@@ -96,5 +103,6 @@ text_enum!(
         Membership => "membership",
         Tenant => "tenant",
         User => "user",
+        Role => "role",
     }
 );

@@ -8,6 +8,7 @@ use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::permissions::Permission;
 use crate::domain::tenants::Tenant;
 
 /// Devices grouped by the tenant they leave.
@@ -58,9 +59,10 @@ pub fn move_all(
             .for_update()
             .select(Device::as_select())
             .load(conn)?;
-        if !access.administers(&target.traversal_ids)
+        let may_move = |path: &[TenantId]| access.permits(path, Permission::DevicesMove);
+        if !may_move(&target.traversal_ids)
             || locked.len() != ids.len()
-            || !locked.iter().all(|d| access.administers(&d.tenant_path))
+            || !locked.iter().all(|d| may_move(&d.tenant_path))
         {
             return Err(DomainError::NotFound);
         }

@@ -17,6 +17,7 @@ use crate::domain::users::{self, CreateUserError, Email, User};
 /// What an invitation link shows: the invitation, its tenant and who invited.
 pub struct Opened {
     pub invitation: Invitation,
+    pub role_name: String,
     pub tenant_name: String,
     pub brand: crate::domain::branding::Brand,
     pub inviter: Option<(String, String)>,
@@ -71,8 +72,10 @@ fn open_locked(conn: &mut PgConnection, token: &str, lock: bool) -> Result<Opene
             .map_err(DomainError::from)?,
         None => None,
     };
+    let role_name = crate::domain::roles::custom::grant_of(conn, invitation.role_id)?.name;
     let opened = Opened {
         invitation,
+        role_name,
         tenant_name,
         brand,
         inviter,
@@ -161,7 +164,8 @@ pub fn accept(
             user_id: Some(user.id),
             client_addr,
         };
-        grants::grant(conn, &actor, user.id, &tenant, inv.role)?;
+        let role = crate::domain::roles::custom::grant_of(conn, inv.role_id)?;
+        grants::grant(conn, &actor, user.id, &tenant, &role)?;
         // The new membership is where the person lands, now and at their next sign-in.
         users::set_last_tenant(conn, user.id, tenant.id)?;
         diesel::update(invitations::table.find(inv.id))

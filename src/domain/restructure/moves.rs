@@ -8,6 +8,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::tenants;
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
+use crate::domain::permissions::Permission;
 use crate::domain::tenants::{Tenant, TenantError, subtree, subtree_bounds};
 
 /// What moves along with a tenant: its whole subtree and the members in it.
@@ -53,7 +54,7 @@ pub fn move_subtree(
                 .find(|t| t.id == new_parent_id)
                 .ok_or(DomainError::NotFound)?;
             if !access.may_restructure(&tenant.traversal_ids)
-                || !access.administers(&parent.traversal_ids)
+                || !access.holds(&parent.traversal_ids, Permission::TenantRestructure)
             {
                 return Err(DomainError::NotFound.into());
             }

@@ -4,16 +4,17 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use crate::access::Action;
 use crate::db;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
 use crate::domain::ids::TenantId;
+use crate::domain::permissions::Permission;
+use crate::domain::permissions::perm;
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::current::Chrome;
-use crate::web::reach::{DeviceReach, OperateDevices, Reach, View};
+use crate::web::reach::{DeviceReach, Reach};
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -59,7 +60,7 @@ fn form(
     }
 }
 
-pub async fn new_form(r: Reach<OperateDevices>) -> Result<HttpResponse, AppError> {
+pub async fn new_form(r: Reach<perm::DevicesCreate>) -> Result<HttpResponse, AppError> {
     let (_, chrome, reached, _) = r.into_parts();
     let input = DeviceInput {
         status: DeviceStatus::InStock.to_string(),
@@ -102,7 +103,7 @@ fn refused(
 }
 
 pub async fn create(
-    r: Reach<OperateDevices>,
+    r: Reach<perm::DevicesCreate>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
@@ -123,7 +124,7 @@ pub async fn create(
     }
 }
 
-pub async fn edit_form(r: DeviceReach<OperateDevices>) -> Result<HttpResponse, AppError> {
+pub async fn edit_form(r: DeviceReach<perm::DevicesEdit>) -> Result<HttpResponse, AppError> {
     let input = r.device.input();
     html(&form(
         r.chrome,
@@ -135,7 +136,7 @@ pub async fn edit_form(r: DeviceReach<OperateDevices>) -> Result<HttpResponse, A
 }
 
 pub async fn update(
-    r: DeviceReach<OperateDevices>,
+    r: DeviceReach<perm::DevicesEdit>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, device, reached, pool) = r.into_parts();
@@ -161,7 +162,7 @@ pub async fn update(
 /// Retiring keeps the device and its history; there is no hard delete.
 pub async fn retire(
     req: actix_web::HttpRequest,
-    r: DeviceReach<OperateDevices>,
+    r: DeviceReach<perm::DevicesRetire>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, device, _, pool) = r.into_parts();
     let id = device.id;
@@ -196,10 +197,11 @@ struct ShowPage {
     tenant: Tenant,
     device: Device,
     history: Vec<Held>,
-    can_operate: bool,
+    can_edit: bool,
+    can_retire: bool,
 }
 
-pub async fn show(r: DeviceReach<View>) -> Result<HttpResponse, AppError> {
+pub async fn show(r: DeviceReach<perm::DevicesView>) -> Result<HttpResponse, AppError> {
     let (access, chrome, device, reached, pool) = r.into_parts();
     let id = device.id;
     let page = db::run(&pool, move |conn| {
@@ -230,7 +232,8 @@ pub async fn show(r: DeviceReach<View>) -> Result<HttpResponse, AppError> {
             .collect();
         Ok(ShowPage {
             chrome,
-            can_operate: access.allows(&reached, Action::OperateDevices),
+            can_edit: reached.may(Permission::DevicesEdit),
+            can_retire: reached.may(Permission::DevicesRetire),
             tenant: reached.into_tenant(),
             device,
             history,

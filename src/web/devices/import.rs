@@ -8,11 +8,12 @@ use crate::db;
 use crate::domain::devices::import::{self, Counts, Outcome, Planned};
 use crate::domain::devices::jobs::{self, Job};
 use crate::domain::ids::{JobId, TenantId};
+use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
-use crate::web::reach::{OperateDevices, Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::{html, html_status, see_other};
 
 /// Rows shown in a report; the counts cover all of them.
@@ -40,7 +41,7 @@ impl ImportPage {
     }
 }
 
-pub async fn form(r: Reach<OperateDevices>) -> Result<HttpResponse, AppError> {
+pub async fn form(r: Reach<perm::DevicesImport>) -> Result<HttpResponse, AppError> {
     let (_, chrome, reached, _) = r.into_parts();
     html(&ImportPage {
         chrome,
@@ -63,7 +64,7 @@ async fn upload(payload: Multipart) -> Result<Vec<u8>, String> {
 /// `Reach` first: another tenant's import is 404 whatever was uploaded.
 pub async fn check(
     req: HttpRequest,
-    r: Reach<OperateDevices>,
+    r: Reach<perm::DevicesImport>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
@@ -116,7 +117,7 @@ pub async fn check(
 
 /// Starts the import in the background and shows its progress page.
 pub async fn run(
-    r: Reach<OperateDevices>,
+    r: Reach<perm::DevicesImport>,
     path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
@@ -152,7 +153,7 @@ struct ProgressPage {
 
 pub async fn progress(
     req: HttpRequest,
-    r: Reach<View>,
+    r: Reach<perm::DevicesView>,
     path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();

@@ -22,13 +22,14 @@ use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
 use crate::domain::ids::{DeviceId, TenantId};
-use crate::domain::roles::Role;
+use crate::domain::permissions::Permission;
+use crate::domain::permissions::perm;
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
-use crate::web::reach::{Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::{html, url_encode};
 
 pub const PAGE: i64 = 50;
@@ -117,8 +118,8 @@ impl ListQuery {
     fn filter<'a>(&'a self, view: &'a Resolved, limit: i64) -> Filter<'a> {
         let reached = &view.reached;
         let scope = match &view.chosen {
-            Some(chosen) if reached.is_admin() => Scope::Tenant(chosen),
-            _ if reached.is_admin() && self.sub == "1" => Scope::Subtree(reached),
+            Some(chosen) if reached.sees_below() => Scope::Tenant(chosen),
+            _ if reached.sees_below() && self.sub == "1" => Scope::Subtree(reached),
             _ => Scope::Tenant(reached),
         };
         Filter {
@@ -182,8 +183,9 @@ struct ListPage {
     chrome: Chrome,
     tenant: Tenant,
     query: ListQuery,
-    can_operate: bool,
-    is_admin: bool,
+    can_create: bool,
+    can_import: bool,
+    sees_below: bool,
     results: Results,
     kinds: &'static [(&'static str, &'static str)],
     statuses: &'static [(&'static str, &'static str)],
@@ -194,7 +196,7 @@ struct ListPage {
 
 pub async fn list(
     req: HttpRequest,
-    r: Reach<View>,
+    r: Reach<perm::DevicesView>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, tenant, pool) = r.into_parts();
@@ -235,7 +237,7 @@ pub async fn list(
                 .map(|(d, _)| query.url(&id, "devices", Some((&sort.key(d), d.id))))
         })
         .flatten();
-    let is_admin = reached.role() == Role::Admin;
+    let sees_below = reached.sees_below();
     let results = Results {
         tenant_id: id,
         first_page: query.after_id.is_none(),
@@ -243,7 +245,7 @@ pub async fn list(
         rows,
         total,
         next,
-        can_move: is_admin,
+        can_move: sees_below && reached.may(Permission::DevicesMove),
     };
     if is_htmx(&req) {
         return html(&results);
@@ -251,8 +253,9 @@ pub async fn list(
     html(&ListPage {
         chrome,
         chosen,
-        can_operate: reached.role() >= Role::Operator,
-        is_admin,
+        can_create: reached.may(Permission::DevicesCreate),
+        can_import: reached.may(Permission::DevicesImport),
+        sees_below,
         tenant: reached.into_tenant(),
         query,
         results,
@@ -267,7 +270,7 @@ pub const CSV_HEADER: [&str; 8] = [
 
 /// The current filtered list as CSV (the import format, so export → import is a no-op).
 pub async fn export(
-    r: Reach<View>,
+    r: Reach<perm::DevicesExport>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();

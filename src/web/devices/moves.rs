@@ -3,15 +3,17 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::access::{Access, Action};
+use crate::access::Access;
 use crate::db;
 use crate::domain::devices::{self, Device, moves};
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships;
+use crate::domain::permissions::Permission;
+use crate::domain::permissions::perm;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
 use crate::web::current::Chrome;
-use crate::web::reach::{Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::{html, see_other};
 
 /// Ids and the target from repeated `ids=` pairs (a query string or a form).
@@ -50,7 +52,7 @@ fn load(
     ids.iter()
         .map(|id| {
             access
-                .device(conn, *id, Action::Administer)
+                .device(conn, *id, Permission::DevicesMove)
                 .map(|(d, _)| d)
                 .map_err(AppError::from)
         })
@@ -72,7 +74,7 @@ struct MovePage {
 
 /// `Reach` first: another tenant's page is 404 whatever the selection says.
 pub async fn move_preview(
-    r: Reach<View>,
+    r: Reach<perm::DevicesView>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, tenant, pool) = r.into_parts();
@@ -84,7 +86,7 @@ pub async fn move_preview(
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         let selected = load(conn, &access, &ids)?;
         let target = access
-            .tenant_for(conn, to, Action::Administer)?
+            .tenant_for(conn, to, Permission::DevicesMove)?
             .into_tenant();
         let p = moves::preview(selected, &target);
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
@@ -116,7 +118,7 @@ pub async fn move_preview(
 }
 
 pub async fn move_devices(
-    r: Reach<View>,
+    r: Reach<perm::DevicesView>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();
@@ -127,7 +129,7 @@ pub async fn move_devices(
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         load(conn, &access, &ids)?;
-        let target = access.tenant_for(conn, to, Action::Administer)?;
+        let target = access.tenant_for(conn, to, Permission::DevicesMove)?;
         Ok(devices::moves::move_all(conn, &access, &ids, &target)?)
     })
     .await?;

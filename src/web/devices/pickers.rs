@@ -8,9 +8,10 @@ use serde::Deserialize;
 use super::{ListQuery, TARGETS};
 use crate::db;
 use crate::domain::ids::TenantId;
+use crate::domain::permissions::perm;
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
-use crate::web::reach::{Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::html;
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +35,7 @@ struct Options {
 /// The options of a tenant picker: the first `TARGETS` tenants of the page's subtree in tree
 /// order, the chosen filter (if any, resolved like the list's own) marked. Admins only.
 pub async fn tenant_options(
-    r: Reach<View>,
+    r: Reach<perm::DevicesView>,
     query: web::Query<PickerQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();
@@ -47,7 +48,7 @@ pub async fn tenant_options(
     let list = query.list.clean();
     let (tenants, selected) = db::run(&pool, move |conn| {
         let view = list.resolve(conn, &access, tenant)?;
-        if !view.reached.is_admin() {
+        if !view.reached.sees_below() {
             return Err(AppError::Forbidden(
                 "Only the tenant's admins choose among its sub-tenants.".into(),
             ));

@@ -4,10 +4,11 @@ use serde::Deserialize;
 
 use super::{Nodes, Subtenants, TenantPage, load_page, unprocessable};
 use crate::db;
+use crate::domain::permissions::perm;
 use crate::domain::tenants::{self, TenantError, TenantName};
 use crate::error::AppError;
 use crate::web::htmx::is_htmx;
-use crate::web::reach::{Administer, Reach};
+use crate::web::reach::Reach;
 use crate::web::render::{html, see_other};
 
 #[derive(Deserialize)]
@@ -26,7 +27,7 @@ fn name_error(e: TenantError) -> Result<String, AppError> {
 
 pub async fn create_child(
     req: HttpRequest,
-    r: Reach<Administer>,
+    r: Reach<perm::TenantCreate>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
@@ -54,6 +55,7 @@ pub async fn create_child(
             nodes: Nodes {
                 nodes: data.children,
             },
+            can_create: true,
             name_value: value,
             name_error: error.clone(),
         };
@@ -72,7 +74,7 @@ pub async fn create_child(
 }
 
 pub async fn rename(
-    r: Reach<Administer>,
+    r: Reach<perm::TenantRename>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();

@@ -9,15 +9,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::access::{Access, Action, Reached};
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::ids::TenantId;
 use crate::domain::memberships::{self, Member};
+use crate::domain::permissions::{Permission, Permissions, perm};
+use crate::domain::roles::RoleReach;
 use crate::domain::tenants::{Tenant, TreeNode};
 use crate::error::AppError;
 use crate::web::AppState;
 use crate::web::current::Chrome;
-use crate::web::reach::{Administer, Reach, View};
+use crate::web::reach::Reach;
 use crate::web::render::html;
 
 /// Children listed per expansion; more than this are summarised by a count.
@@ -51,7 +53,7 @@ pub async fn tree(
                 let expandable = access
                     .grants
                     .iter()
-                    .any(|g| g.tenant_id == n.id && g.role == crate::domain::roles::Role::Admin);
+                    .any(|g| g.tenant_id == n.id && g.role.reach == RoleReach::Subtree);
                 (n, expandable)
             })
             .collect::<Vec<_>>())
@@ -73,8 +75,14 @@ pub async fn tree(
 }
 
 /// The children of a tenant, for the tree's lazy expansion.
-pub async fn children(r: Reach<Administer>) -> Result<HttpResponse, AppError> {
+/// Only those who reach below the tenant expand it.
+pub async fn children(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
     let (access, _, reached, pool) = r.into_parts();
+    if !reached.sees_below() {
+        return Err(AppError::Forbidden(
+            "Only those whose role reaches the tenants below see them.".into(),
+        ));
+    }
     let nodes = db::run(&pool, move |conn| {
         Ok(access.children(conn, &reached, CHILD_LIMIT)?)
     })
@@ -89,7 +97,8 @@ pub(crate) struct TenantPage {
     tenant: Tenant,
     role: String,
     crumbs: Vec<Tenant>,
-    can_administer: bool,
+    may: Permissions,
+    sees_below: bool,
     can_restructure: bool,
     subtenants: Subtenants,
     members: Vec<Member>,
@@ -105,6 +114,7 @@ pub(crate) struct Subtenants {
     tenant_id: TenantId,
     csrf: String,
     nodes: Nodes,
+    can_create: bool,
     name_value: String,
     name_error: Option<String>,
 }
@@ -128,16 +138,19 @@ pub(crate) fn load_page(
     Ok(PageData {
         crumbs: access.visible_ancestors(conn, reached.tenant())?,
         children: access.children(conn, &reached, CHILD_LIMIT)?,
-        members: memberships::members_of(conn, id, 50)?,
+        members: if reached.may(Permission::MembersView) {
+            memberships::members_of(conn, id, 50)?
+        } else {
+            Vec::new()
+        },
         member_count: memberships::count_in(conn, id)?,
-        can_restructure: access.allows(&reached, Action::Restructure),
+        can_restructure: access.allows(&reached, Permission::TenantRestructure),
         reached,
     })
 }
 
 impl TenantPage {
     pub(crate) fn new(chrome: Chrome, data: PageData) -> Self {
-        let can_administer = data.reached.role() == crate::domain::roles::Role::Admin;
         Self {
             subtenants: Subtenants {
                 tenant_id: data.reached.tenant().id,
@@ -145,16 +158,18 @@ impl TenantPage {
                 nodes: Nodes {
                     nodes: data.children,
                 },
+                can_create: data.reached.may(Permission::TenantCreate),
                 name_value: String::new(),
                 name_error: None,
             },
             chrome,
             rename_value: data.reached.tenant().name.clone(),
             rename_error: None,
-            role: data.reached.role().to_string(),
+            role: data.reached.role_names().to_string(),
+            may: data.reached.permissions(),
+            sees_below: data.reached.sees_below(),
             tenant: data.reached.into_tenant(),
             crumbs: data.crumbs,
-            can_administer,
             can_restructure: data.can_restructure,
             members: data.members,
             member_count: data.member_count,
@@ -162,7 +177,7 @@ impl TenantPage {
     }
 }
 
-pub async fn show(r: Reach<View>) -> Result<HttpResponse, AppError> {
+pub async fn show(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
     let (access, chrome, tenant, pool) = r.into_parts();
     let data = db::run(&pool, move |conn| load_page(conn, &access, tenant)).await?;
     html(&TenantPage::new(chrome, data))

@@ -5,15 +5,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::unprocessable;
-use crate::access::{Access, Action, Reached};
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::ids::TenantId;
+use crate::domain::permissions::perm;
 use crate::domain::restructure::{self, MovePreview};
 use crate::domain::states::TenantStatus;
 use crate::domain::tenants::{self, Tenant, TenantError};
 use crate::error::AppError;
 use crate::web::current::Chrome;
-use crate::web::reach::{Reach, Restructure};
+use crate::web::reach::Reach;
 use crate::web::render::{html, html_status, see_other};
 
 #[derive(Template)]
@@ -47,11 +48,7 @@ fn move_page(
     error: Option<String>,
 ) -> Result<MovePage, AppError> {
     let chosen = match parent_id {
-        Some(pid) => Some(
-            access
-                .tenant_for(conn, pid, Action::Administer)?
-                .into_tenant(),
-        ),
+        Some(pid) => Some(access.move_target(conn, pid)?.into_tenant()),
         None => None,
     };
     Ok(MovePage {
@@ -66,7 +63,7 @@ fn move_page(
 
 /// Choose a new parent; with one chosen, the preview and the confirm button.
 pub async fn move_form(
-    r: Reach<Restructure>,
+    r: Reach<perm::TenantRestructure>,
     query: web::Query<MoveQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, tenant, pool) = r.into_parts();
@@ -84,7 +81,7 @@ pub struct MoveForm {
 }
 
 pub async fn move_subtree(
-    r: Reach<Restructure>,
+    r: Reach<perm::TenantRestructure>,
     form: web::Form<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
@@ -93,7 +90,7 @@ pub async fn move_subtree(
         .parent_id
         .ok_or_else(|| AppError::BadRequest("Choose where to move the tenant.".into()))?;
     let failed = db::run(&pool, move |conn| {
-        let to = access.tenant_for(conn, parent_id, Action::Administer)?;
+        let to = access.move_target(conn, parent_id)?;
         match restructure::move_subtree(conn, &access, &reached, &to) {
             Ok(_) => Ok(None),
             Err(TenantError::Domain(e)) => Err(e.into()),
@@ -126,7 +123,7 @@ struct ConfirmPage {
 }
 
 async fn confirm_page(
-    r: Reach<Restructure>,
+    r: Reach<perm::TenantRestructure>,
     action: &'static str,
 ) -> Result<HttpResponse, AppError> {
     let (_, chrome, reached, pool) = r.into_parts();
@@ -153,11 +150,11 @@ async fn confirm_page(
     html_status(status, &page)
 }
 
-pub async fn suspend_form(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+pub async fn suspend_form(r: Reach<perm::TenantRestructure>) -> Result<HttpResponse, AppError> {
     confirm_page(r, "suspend").await
 }
 
-pub async fn delete_form(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+pub async fn delete_form(r: Reach<perm::TenantRestructure>) -> Result<HttpResponse, AppError> {
     confirm_page(r, "delete").await
 }
 
@@ -167,7 +164,7 @@ pub struct StatusForm {
 }
 
 pub async fn set_status(
-    r: Reach<Restructure>,
+    r: Reach<perm::TenantRestructure>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, reached, pool) = r.into_parts();
@@ -189,7 +186,7 @@ pub async fn set_status(
     Ok(see_other(&format!("/tenants/{id}")))
 }
 
-pub async fn delete(r: Reach<Restructure>) -> Result<HttpResponse, AppError> {
+pub async fn delete(r: Reach<perm::TenantRestructure>) -> Result<HttpResponse, AppError> {
     let (access, _, reached, pool) = r.into_parts();
     let id = reached.id();
     let parent = db::run(&pool, move |conn| {

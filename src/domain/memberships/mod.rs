@@ -1,127 +1,20 @@
 //! Memberships: a user holds a role in a tenant. They carry a copy of the tenant's path so
 //! that a subtree's members are one index range scan.
-use crate::access::Reached;
+mod grants;
+
+use crate::access::{Access, Reached};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+pub use grants::{At, Grant, active_grants, at, home, role_names_at, tops, user_with_grants};
 
-use crate::db::schema::{memberships, subtree_counts, tenants, users};
+use crate::db::schema::{memberships, roles, subtree_counts, tenants, users};
 use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::RoleId;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::roles::Role;
+use crate::domain::roles::RoleGrant;
 use crate::domain::states::UserStatus;
 use crate::domain::tenants::Tenant;
-
-/// One of a user's memberships with what the access layer needs of its tenant.
-#[derive(Debug, Clone, Queryable)]
-pub struct Grant {
-    pub tenant_id: TenantId,
-    pub tenant_path: Vec<TenantId>,
-    #[diesel(deserialize_as = String)]
-    pub role: Role,
-    pub tenant_name: String,
-}
-
-/// The tenants at the top of a user's reach: grants not inside one of their admin grants.
-pub fn tops(grants: &[Grant]) -> Vec<TenantId> {
-    grants
-        .iter()
-        .filter(|g| {
-            !grants.iter().any(|o| {
-                o.role == Role::Admin
-                    && o.tenant_id != g.tenant_id
-                    && g.tenant_path.starts_with(&o.tenant_path)
-            })
-        })
-        .map(|g| g.tenant_id)
-        .collect()
-}
-
-/// The role that applies at the tenant at `path`: the grant there, or admin through an admin
-/// grant above it — the access rule, in one place.
-pub fn role_at(grants: &[Grant], path: &[TenantId]) -> Option<Role> {
-    let id = path.last()?;
-    grants
-        .iter()
-        .filter_map(|g| {
-            if g.tenant_id == *id {
-                Some(g.role)
-            } else if g.role == Role::Admin && path.starts_with(&g.tenant_path) {
-                Some(Role::Admin)
-            } else {
-                None
-            }
-        })
-        .max()
-}
-
-/// Where a user lands: the membership they last switched to, else their first top.
-pub fn home(last_tenant: Option<TenantId>, grants: &[Grant]) -> Option<TenantId> {
-    last_tenant
-        .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
-        .or_else(|| tops(grants).first().copied())
-}
-
-/// The user's memberships whose tenant, and every tenant above it, is active (the same
-/// statement as `user_with_grants`).
-pub fn active_grants(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Grant>, DomainError> {
-    Ok(user_with_grants(conn, user_id)?
-        .map(|(_, grants)| grants)
-        .unwrap_or_default())
-}
-
-/// One row of `user_with_grants`: the user, and one of their active memberships (if any).
-#[derive(QueryableByName)]
-struct UserGrantRow {
-    #[diesel(embed)]
-    user: crate::domain::users::User,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-    tenant_id: Option<TenantId>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
-    tenant_path: Option<Vec<TenantId>>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    tenant_name: Option<String>,
-}
-
-/// A user and their active grants (as `active_grants`) in one statement, for every request.
-pub fn user_with_grants(
-    conn: &mut PgConnection,
-    user_id: UserId,
-) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, DomainError> {
-    // A grant counts only while its tenant and every tenant above it are active.
-    let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
-        "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
-                u.last_tenant_id, g.tenant_id, g.tenant_path, g.role, g.tenant_name \
-         FROM users u LEFT JOIN LATERAL ( \
-             SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role, \
-                    tenants.name AS tenant_name \
-             FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
-             WHERE m.user_id = u.id AND NOT EXISTS (SELECT 1 FROM tenants s \
-                 WHERE s.id = ANY(tenants.traversal_ids) AND s.status = 'suspended') \
-         ) g ON true \
-         WHERE u.id = $1 ORDER BY g.tenant_name",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .load(conn)?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let user = first.user.clone();
-    let grants = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(Grant {
-                tenant_id: r.tenant_id?,
-                tenant_path: r.tenant_path?,
-                role: Role::try_from(r.role?).ok()?,
-                tenant_name: r.tenant_name?,
-            })
-        })
-        .collect();
-    Ok(Some((user, grants)))
-}
 
 #[derive(Debug, Clone, Queryable)]
 pub struct Member {
@@ -130,8 +23,8 @@ pub struct Member {
     pub display_name: String,
     pub status: UserStatus,
     pub last_sign_in_at: Option<DateTime<Utc>>,
-    #[diesel(deserialize_as = String)]
-    pub role: Role,
+    pub role_id: RoleId,
+    pub role_name: String,
 }
 
 /// Members of exactly this tenant, by name.
@@ -142,6 +35,7 @@ pub fn members_of(
 ) -> Result<Vec<Member>, DomainError> {
     Ok(memberships::table
         .inner_join(users::table)
+        .inner_join(roles::table)
         .filter(memberships::tenant_id.eq(tenant_id))
         .order(users::display_name.asc())
         .limit(limit)
@@ -151,7 +45,8 @@ pub fn members_of(
             users::display_name,
             users::status,
             users::last_sign_in_at,
-            memberships::role,
+            roles::id,
+            roles::name,
         ))
         .load(conn)?)
 }
@@ -168,34 +63,56 @@ pub fn count_in(conn: &mut PgConnection, tenant_id: TenantId) -> Result<i64, Dom
 struct NewMembership<'a> {
     user_id: UserId,
     tenant_id: TenantId,
-    role: &'a str,
+    role_id: RoleId,
     tenant_path: &'a [TenantId],
 }
 
-/// Adds (or changes) a membership, audited; call inside the caller's transaction.
+/// Adds (or changes) a membership, audited; call inside the caller's transaction. Whether
+/// the actor may give this role here is the access layer's question (`Access::may_grant`).
 pub fn grant(
     conn: &mut PgConnection,
     actor: &Actor,
     user_id: UserId,
     tenant: &Tenant,
-    role: Role,
+    role: impl Into<RoleGrant>,
 ) -> Result<(), DomainError> {
+    let role: RoleGrant = role.into();
+    let before = role_in(conn, user_id, tenant.id)?;
     diesel::insert_into(memberships::table)
         .values(NewMembership {
             user_id,
             tenant_id: tenant.id,
-            role: role.as_str(),
+            role_id: role.id,
             tenant_path: &tenant.traversal_ids,
         })
         .on_conflict((memberships::user_id, memberships::tenant_id))
         .do_update()
-        .set(memberships::role.eq(role.as_str()))
+        .set(memberships::role_id.eq(role.id))
         .execute(conn)?;
     // A demoted admin's pending invitations go with the right to send them.
     crate::domain::invitations::revoke_unbacked(conn, user_id)?;
     Event::new(AuditAction::MembershipGrant, &tenant.traversal_ids, user_id)
-        .detail(serde_json::json!({ "role": role.as_str() }))
+        .detail(serde_json::json!({
+            "role": role.name,
+            "before": before.map(|r| r.name),
+        }))
         .record(conn, actor)
+}
+
+/// Gives `user_id`, a member of `reached`, the role `role_id` (one on offer there), if the
+/// caller may (`Access::may_change_role`): one transaction, audited with before and after.
+pub fn change_role(
+    conn: &mut PgConnection,
+    access: &Access,
+    reached: &Reached,
+    user_id: UserId,
+    role_id: RoleId,
+) -> Result<(), DomainError> {
+    conn.transaction(|conn| {
+        let role = crate::domain::roles::custom::find_available(conn, reached.tenant(), role_id)?;
+        access.may_change_role(conn, reached, user_id, &role.grant())?;
+        grant(conn, &access.actor, user_id, reached.tenant(), role.grant())
+    })
 }
 
 pub fn count_for_user(conn: &mut PgConnection, user_id: UserId) -> Result<i64, DomainError> {
@@ -215,16 +132,27 @@ pub struct MemberQuery<'a> {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// A member as the members pages show them: the person, their role, the tenant.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
 pub struct MemberRow {
+    #[diesel(select_expression = users::id)]
     pub user_id: UserId,
+    #[diesel(select_expression = users::email)]
     pub email: String,
+    #[diesel(select_expression = users::display_name)]
     pub display_name: String,
+    #[diesel(select_expression = users::status)]
     pub status: UserStatus,
+    #[diesel(select_expression = users::last_sign_in_at)]
     pub last_sign_in_at: Option<DateTime<Utc>>,
-    #[diesel(deserialize_as = String)]
-    pub role: Role,
+    #[diesel(select_expression = roles::id)]
+    pub role_id: RoleId,
+    #[diesel(select_expression = roles::name)]
+    pub role_name: String,
+    #[diesel(select_expression = tenants::id)]
     pub tenant_id: TenantId,
+    #[diesel(select_expression = tenants::name)]
     pub tenant_name: String,
 }
 
@@ -262,6 +190,7 @@ fn search_planned(
         let mut query = memberships::table
             .inner_join(users::table)
             .inner_join(tenants::table)
+            .inner_join(roles::table)
             .into_boxed();
         query = match q.subtree.then(|| q.tenant.path()) {
             Some(path) => {
@@ -301,32 +230,43 @@ fn search_planned(
         ))
         .offset(q.offset)
         .limit(q.limit)
-        .select((
-            users::id,
-            users::email,
-            users::display_name,
-            users::status,
-            users::last_sign_in_at,
-            memberships::role,
-            tenants::id,
-            tenants::name,
-        ))
+        .select(MemberRow::as_select())
         .load(conn)?;
     Ok((rows, total))
 }
 
-/// The membership of `user_id` in exactly this tenant, if any.
+/// One member of exactly the reached tenant, as the members page shows them.
+pub fn member(
+    conn: &mut PgConnection,
+    reached: &Reached,
+    user_id: UserId,
+) -> Result<Option<MemberRow>, DomainError> {
+    Ok(memberships::table
+        .inner_join(users::table)
+        .inner_join(tenants::table)
+        .inner_join(roles::table)
+        .filter(memberships::tenant_id.eq(reached.id()))
+        .filter(memberships::user_id.eq(user_id))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The role `user_id` holds in exactly this tenant, if any.
 pub fn role_in(
     conn: &mut PgConnection,
     user_id: UserId,
     tenant_id: TenantId,
-) -> Result<Option<Role>, DomainError> {
-    let role: Option<String> = memberships::table
-        .find((user_id, tenant_id))
-        .select(memberships::role)
-        .first(conn)
-        .optional()?;
-    Ok(role.and_then(|r| Role::parse(&r)))
+) -> Result<Option<RoleGrant>, DomainError> {
+    let row: Option<(RoleId, String, Vec<String>, crate::domain::roles::RoleReach)> =
+        memberships::table
+            .inner_join(roles::table)
+            .filter(memberships::user_id.eq(user_id))
+            .filter(memberships::tenant_id.eq(tenant_id))
+            .select((roles::id, roles::name, roles::permissions, roles::reach))
+            .first(conn)
+            .optional()?;
+    Ok(row.map(|(id, name, keys, reach)| RoleGrant::loaded(id, name, &keys, reach)))
 }
 
 /// Every tenant path where the user holds a membership.

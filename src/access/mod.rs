@@ -1,0 +1,271 @@
+//! The request's access: who is asking, which tenants they reach and what they may do there.
+//! Every query for tenant-owned data starts here; a tenant outside the reach is `NotFound`,
+//! exactly like a tenant that does not exist; within reach but without the permission is
+//! `NotAllowed`, naming the permission.
+//!
+//! The rule (`memberships::at`): a membership of T reaches T, and every tenant below T when
+//! its role's reach is the subtree; what applies at a tenant is the union of the permissions
+//! of the grants that reach it. Memberships in a suspended tenant (or below one) grant
+//! nothing. Moving, suspending or deleting a tenant is decided one level up: it needs
+//! `tenant.restructure` at the parent.
+mod people;
+mod views;
+
+use diesel::PgConnection;
+
+use crate::domain::audit::Actor;
+use crate::domain::branding::{self, Brand};
+use crate::domain::devices::{self, Device};
+use crate::domain::error::DomainError;
+use crate::domain::ids::{DeviceId, TenantId, UserId};
+use crate::domain::memberships::{self, At, Grant};
+use crate::domain::permissions::{Permission, Permissions};
+use crate::domain::roles::RoleReach;
+use crate::domain::tenants::{self, Tenant};
+use crate::domain::users::User;
+
+/// The caller, loaded once per request: who they are and their grants. It caches nothing.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub user: User,
+    pub grants: Vec<Grant>,
+    pub actor: Actor,
+}
+
+/// The proof that the caller reaches a tenant, with what applies there. Only this module
+/// makes one (its fields are private), so a query that takes a `Reached` cannot be given an
+/// id nobody checked.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    tenant: Tenant,
+    at: At,
+    roles: String,
+}
+
+impl Reached {
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+    pub fn into_tenant(self) -> Tenant {
+        self.tenant
+    }
+    pub fn id(&self) -> TenantId {
+        self.tenant.id
+    }
+    pub fn path(&self) -> &[TenantId] {
+        &self.tenant.traversal_ids
+    }
+    /// What the caller may do here.
+    pub fn permissions(&self) -> Permissions {
+        self.at.permissions
+    }
+    pub fn may(&self, p: Permission) -> bool {
+        self.at.permissions.has(p)
+    }
+    /// Whether the caller reaches the tenants below this one too.
+    pub fn sees_below(&self) -> bool {
+        self.at.reach == RoleReach::Subtree
+    }
+    pub fn reach(&self) -> RoleReach {
+        self.at.reach
+    }
+    /// The names of the caller's roles that apply here, as "Your role here" says it.
+    pub fn role_names(&self) -> &str {
+        &self.roles
+    }
+    /// Whether `other` lies in this tenant's subtree (itself included).
+    pub fn contains(&self, other: &Reached) -> bool {
+        other.path().starts_with(self.path())
+    }
+}
+
+/// A tenant reached by work that no person asked for — the CLI, the demo data, tests — which
+/// may do everything everywhere. The web layer never calls it (a test reads `src/web/` to make
+/// sure): requests reach tenants through `Access` only.
+pub fn system_reach(conn: &mut PgConnection, id: TenantId) -> Result<Reached, DomainError> {
+    let tenant = tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
+    Ok(Reached {
+        tenant,
+        at: At {
+            permissions: Permissions::all(),
+            reach: RoleReach::Subtree,
+        },
+        roles: "System".into(),
+    })
+}
+
+impl Access {
+    /// Loads an active user's access; `None` when the user is gone or disabled.
+    pub fn load(
+        conn: &mut PgConnection,
+        user_id: UserId,
+        client_addr: Option<String>,
+    ) -> Result<Option<Self>, DomainError> {
+        let Some((user, grants)) = memberships::user_with_grants(conn, user_id)? else {
+            return Ok(None);
+        };
+        if !user.is_active() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            actor: Actor {
+                user_id: Some(user.id),
+                client_addr,
+            },
+            user,
+            grants,
+        }))
+    }
+
+    /// What applies at the tenant at `path`; `None` when it is out of reach.
+    pub fn at(&self, path: &[TenantId]) -> Option<At> {
+        memberships::at(&self.grants, path)
+    }
+
+    /// Whether the tenant at `path` is in reach.
+    pub fn reaches(&self, path: &[TenantId]) -> bool {
+        self.at(path).is_some()
+    }
+
+    /// Whether the caller holds `p` at the tenant at `path` (for checks repeated inside a
+    /// transaction on rows it has locked, whose paths may have changed since the request began).
+    pub fn permits(&self, path: &[TenantId], p: Permission) -> bool {
+        if p == Permission::TenantRestructure {
+            return self.may_restructure(path);
+        }
+        self.holds(path, p)
+    }
+
+    /// Whether `p` is among the permissions that apply at the tenant at `path` itself.
+    pub fn holds(&self, path: &[TenantId], p: Permission) -> bool {
+        self.at(path).is_some_and(|a| a.permissions.has(p))
+    }
+
+    /// A tenant that a subtree may be moved under: in reach, and the caller holds
+    /// `tenant.restructure` there (its children are theirs to arrange).
+    pub fn move_target(
+        &self,
+        conn: &mut PgConnection,
+        id: TenantId,
+    ) -> Result<Reached, DomainError> {
+        let target = self.tenant(conn, id)?;
+        if !self.holds(target.path(), Permission::TenantRestructure) {
+            return Err(DomainError::NotAllowed(format!(
+                "Moving a tenant under {:?} needs the permission “{}” there.",
+                target.tenant.name,
+                Permission::TenantRestructure
+            )));
+        }
+        Ok(target)
+    }
+
+    /// Whether the caller may move, suspend or delete the tenant at `path`: decided at its
+    /// parent, so a root is restructured by nobody and nobody restructures their own top.
+    pub fn may_restructure(&self, path: &[TenantId]) -> bool {
+        path.split_last()
+            .is_some_and(|(_, parent)| self.holds(parent, Permission::TenantRestructure))
+    }
+
+    fn reached(&self, tenant: Tenant) -> Result<Reached, DomainError> {
+        let at = self
+            .at(&tenant.traversal_ids)
+            .ok_or(DomainError::NotFound)?;
+        let roles = memberships::role_names_at(&self.grants, &tenant.traversal_ids);
+        Ok(Reached { tenant, at, roles })
+    }
+
+    /// The tenant if it is in reach; `NotFound` otherwise.
+    pub fn tenant(&self, conn: &mut PgConnection, id: TenantId) -> Result<Reached, DomainError> {
+        let tenant = tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
+        self.reached(tenant)
+    }
+
+    /// The tenant if it is in reach and `p` is held there: 404 outside, 403 inside.
+    pub fn tenant_for(
+        &self,
+        conn: &mut PgConnection,
+        id: TenantId,
+        p: Permission,
+    ) -> Result<Reached, DomainError> {
+        let reached = self.tenant(conn, id)?;
+        self.check(&reached, p)?;
+        Ok(reached)
+    }
+
+    /// `tenant_for` with the brand the tenant shows, in the same one statement: for pages.
+    pub fn tenant_with_brand(
+        &self,
+        conn: &mut PgConnection,
+        id: TenantId,
+        p: Permission,
+    ) -> Result<(Reached, Brand), DomainError> {
+        let (tenant, brand) =
+            branding::tenant_with_brand(conn, id)?.ok_or(DomainError::NotFound)?;
+        let reached = self.reached(tenant)?;
+        self.check(&reached, p)?;
+        Ok((reached, brand))
+    }
+
+    pub fn allows(&self, reached: &Reached, p: Permission) -> bool {
+        self.permits(reached.path(), p)
+    }
+
+    pub fn check(&self, reached: &Reached, p: Permission) -> Result<(), DomainError> {
+        if self.allows(reached, p) {
+            return Ok(());
+        }
+        Err(DomainError::NotAllowed(match p {
+            Permission::TenantRestructure => format!(
+                "Moving, suspending or deleting {:?} is decided at the tenant above it: it needs \
+                 the permission “{p}” there.",
+                reached.tenant.name
+            ),
+            _ => format!("This needs the permission “{p}”, which your role here does not hold."),
+        }))
+    }
+
+    /// A device in reach, with its tenant reached for `p`; `NotFound` otherwise.
+    pub fn device(
+        &self,
+        conn: &mut PgConnection,
+        id: DeviceId,
+        p: Permission,
+    ) -> Result<(Device, Reached), DomainError> {
+        let device = self.device_seen(conn, id)?;
+        let reached = self.tenant_for(conn, device.tenant_id, p)?;
+        Ok((device, reached))
+    }
+
+    /// A device in reach, whatever may be done with it (a list's cursor): one statement.
+    pub fn device_seen(
+        &self,
+        conn: &mut PgConnection,
+        id: DeviceId,
+    ) -> Result<Device, DomainError> {
+        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
+        if !self.reaches(&device.tenant_path) {
+            return Err(DomainError::NotFound);
+        }
+        Ok(device)
+    }
+
+    /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`
+    /// for any other tenant, even one reached through a grant above it.
+    pub fn own_membership(&self, id: TenantId) -> Result<TenantId, DomainError> {
+        self.grants
+            .iter()
+            .find(|g| g.tenant_id == id)
+            .map(|g| g.tenant_id)
+            .ok_or(DomainError::NotFound)
+    }
+
+    /// Where the caller lands (see `memberships::home`).
+    pub fn home(&self) -> Option<TenantId> {
+        memberships::home(self.user.last_tenant_id, &self.grants)
+    }
+
+    /// The tenants at the top of the caller's reach.
+    pub fn tops(&self) -> Vec<TenantId> {
+        memberships::tops(&self.grants)
+    }
+}

@@ -1,0 +1,169 @@
+//! The access rule, over a user's grants: a membership of T with a role whose reach is the
+//! tenant gives its permissions at T; one whose reach is the subtree gives them at T and at
+//! every tenant below. What applies at a tenant is the union of the grants that reach it.
+use diesel::prelude::*;
+
+use crate::domain::error::DomainError;
+use crate::domain::ids::{RoleId, TenantId, UserId};
+use crate::domain::permissions::Permissions;
+use crate::domain::roles::{RoleGrant, RoleReach};
+
+/// One of a user's memberships with what the access layer needs of its tenant and role.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub tenant_id: TenantId,
+    pub tenant_path: Vec<TenantId>,
+    pub role: RoleGrant,
+    pub tenant_name: String,
+}
+
+impl Grant {
+    fn applies_at(&self, path: &[TenantId]) -> bool {
+        match self.role.reach {
+            RoleReach::Tenant => path.last() == Some(&self.tenant_id),
+            RoleReach::Subtree => path.starts_with(&self.tenant_path),
+        }
+    }
+}
+
+/// What applies at one tenant: the permissions of every grant that reaches it, and whether
+/// one of them reaches below it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub permissions: Permissions,
+    pub reach: RoleReach,
+}
+
+/// What applies at the tenant at `path`; `None` when no grant reaches it (out of reach).
+pub fn at(grants: &[Grant], path: &[TenantId]) -> Option<At> {
+    grants
+        .iter()
+        .filter(|g| g.applies_at(path))
+        .fold(None, |acc: Option<At>, g| {
+            let here = At {
+                permissions: g.role.permissions,
+                reach: g.role.reach,
+            };
+            Some(match acc {
+                None => here,
+                Some(a) => At {
+                    permissions: a.permissions.union(here.permissions),
+                    reach: if a.reach == RoleReach::Subtree {
+                        a.reach
+                    } else {
+                        here.reach
+                    },
+                },
+            })
+        })
+}
+
+/// The names of the roles whose grants apply at `path`, strongest reach first.
+pub fn role_names_at(grants: &[Grant], path: &[TenantId]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    let mut applying: Vec<&Grant> = grants.iter().filter(|g| g.applies_at(path)).collect();
+    applying.sort_by_key(|g| g.role.reach != RoleReach::Subtree);
+    for g in applying {
+        if !names.contains(&g.role.name.as_str()) {
+            names.push(&g.role.name);
+        }
+    }
+    names.join(", ")
+}
+
+/// The tenants at the top of a user's reach: grants not inside another's subtree reach.
+pub fn tops(grants: &[Grant]) -> Vec<TenantId> {
+    grants
+        .iter()
+        .filter(|g| {
+            !grants.iter().any(|o| {
+                o.role.reach == RoleReach::Subtree
+                    && o.tenant_id != g.tenant_id
+                    && g.tenant_path.starts_with(&o.tenant_path)
+            })
+        })
+        .map(|g| g.tenant_id)
+        .collect()
+}
+
+/// Where a user lands: the membership they last switched to, else their first top.
+pub fn home(last_tenant: Option<TenantId>, grants: &[Grant]) -> Option<TenantId> {
+    last_tenant
+        .filter(|id| grants.iter().any(|g| g.tenant_id == *id))
+        .or_else(|| tops(grants).first().copied())
+}
+
+/// The user's memberships whose tenant, and every tenant above it, is active (the same
+/// statement as `user_with_grants`).
+pub fn active_grants(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Grant>, DomainError> {
+    Ok(user_with_grants(conn, user_id)?
+        .map(|(_, grants)| grants)
+        .unwrap_or_default())
+}
+
+/// One row of `user_with_grants`: the user, and one of their active memberships (if any).
+#[derive(QueryableByName)]
+struct UserGrantRow {
+    #[diesel(embed)]
+    user: crate::domain::users::User,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    tenant_id: Option<TenantId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
+    tenant_path: Option<Vec<TenantId>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    role_id: Option<RoleId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Text>>)]
+    role_permissions: Option<Vec<String>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    role_reach: Option<RoleReach>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    tenant_name: Option<String>,
+}
+
+/// A user and their active grants (as `active_grants`) in one statement, for every request.
+pub fn user_with_grants(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Option<(crate::domain::users::User, Vec<Grant>)>, DomainError> {
+    // A grant counts only while its tenant and every tenant above it are active.
+    let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
+        "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
+                u.last_tenant_id, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
+                g.role_permissions, g.role_reach, g.tenant_name \
+         FROM users u LEFT JOIN LATERAL ( \
+             SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role_id, \
+                    r.name AS role_name, r.permissions AS role_permissions, \
+                    r.reach AS role_reach, tenants.name AS tenant_name \
+             FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
+                  JOIN roles r ON r.id = m.role_id \
+             WHERE m.user_id = u.id AND NOT EXISTS (SELECT 1 FROM tenants s \
+                 WHERE s.id = ANY(tenants.traversal_ids) AND s.status = 'suspended') \
+         ) g ON true \
+         WHERE u.id = $1 ORDER BY g.tenant_name",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .load(conn)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = first.user.clone();
+    let grants = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Grant {
+                tenant_id: r.tenant_id?,
+                tenant_path: r.tenant_path?,
+                role: RoleGrant::loaded(
+                    r.role_id?,
+                    r.role_name?,
+                    &r.role_permissions?,
+                    r.role_reach?,
+                ),
+                tenant_name: r.tenant_name?,
+            })
+        })
+        .collect();
+    Ok(Some((user, grants)))
+}
