@@ -14,6 +14,9 @@ use crate::web::{
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
+    /// The handler as written in the table (`members::list`): tests read its signature for the
+    /// permission it needs.
+    pub handler: &'static str,
     pub public: bool,
     /// The ids this route reads from the query string or the form (path ids are the
     /// `{placeholders}`). The isolation tests try another tenant's id in each of them.
@@ -108,6 +111,7 @@ macro_rules! route_table {
             Route {
                 method: stringify!($method),
                 path: $path,
+                handler: stringify!($handler),
                 public: route_table!(@public $access),
                 params: &[$(Param {
                     place: route_table!(@place $place),

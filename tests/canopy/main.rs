@@ -17,6 +17,7 @@ mod instances;
 mod invitations;
 mod isolation;
 mod people;
+mod permissions;
 mod pickers;
 mod portal;
 mod proxy;
