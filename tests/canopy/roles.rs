@@ -72,7 +72,7 @@ impl Rng {
         )
     }
     pub fn reach(&mut self) -> RoleReach {
-        if self.next() % 2 == 0 {
+        if self.next().is_multiple_of(2) {
             RoleReach::Tenant
         } else {
             RoleReach::Subtree
@@ -139,7 +139,7 @@ async fn no_role_is_ever_given_beyond_the_givers_own() {
                 .filter(|p| mine.has(*p))
                 .collect::<Vec<_>>(),
         );
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             let outside: Vec<Permission> = Permission::ALL
                 .iter()
                 .copied()
