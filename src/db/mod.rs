@@ -18,7 +18,8 @@ use crate::error::AppError;
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
 pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// Every migration, in order (tests step through them to check a data migration).
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Builds the pool without waiting for the database: the portal starts (and `/readyz`
 /// answers) even while PostgreSQL is down, and recovers when it comes back.

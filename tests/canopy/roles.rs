@@ -232,3 +232,419 @@ async fn no_role_is_ever_given_beyond_the_givers_own() {
         "both outcomes drawn: {outcomes:?}"
     );
 }
+
+/// The migration to roles keeps what everyone held: each membership and invitation of the
+/// three fixed roles now holds the preset of the same name.
+#[test]
+fn the_roles_migration_keeps_every_membership_and_invitation() {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+    let pg = crate::helpers::embedded();
+    let name = format!("m_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::establish(&pg.url("postgres")).unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .unwrap();
+    let mut conn = PgConnection::establish(&pg.url(&name)).unwrap();
+    // Up to the last migration before roles.
+    loop {
+        let done = conn.run_next_migration(canopy::db::MIGRATIONS).unwrap();
+        if done.to_string().replace('-', "").ends_with("000010") {
+            break;
+        }
+    }
+    conn.batch_execute(
+        "INSERT INTO tenants (id, name, slug, traversal_ids) VALUES
+             ('00000000-0000-7000-8000-0000000000a1', 'Acme', 'acme',
+              ARRAY['00000000-0000-7000-8000-0000000000a1']::uuid[]);
+         INSERT INTO users (id, email, display_name, password_hash) VALUES
+             ('00000000-0000-7000-8000-0000000000b1', 'a@x.example', 'A', 'x'),
+             ('00000000-0000-7000-8000-0000000000b2', 'o@x.example', 'O', 'x'),
+             ('00000000-0000-7000-8000-0000000000b3', 'v@x.example', 'V', 'x');
+         INSERT INTO memberships (user_id, tenant_id, role, tenant_path)
+         SELECT u.id, t.id, r, t.traversal_ids
+         FROM tenants t, (VALUES ('00000000-0000-7000-8000-0000000000b1'::uuid, 'admin'),
+                                 ('00000000-0000-7000-8000-0000000000b2'::uuid, 'operator'),
+                                 ('00000000-0000-7000-8000-0000000000b3'::uuid, 'viewer')) u(id, r);
+         INSERT INTO invitations (id, tenant_id, tenant_path, email, role, token_hash, expires_at)
+         SELECT gen_random_uuid(), t.id, t.traversal_ids, r || '@y.example', r, 'h-' || r,
+                now() + interval '1 day'
+         FROM tenants t, unnest(ARRAY['admin', 'operator', 'viewer']) r;",
+    )
+    .unwrap();
+    conn.run_pending_migrations(canopy::db::MIGRATIONS).unwrap();
+
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        who: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        preset: String,
+    }
+    let held: Vec<Held> = diesel::sql_query(
+        "SELECT u.email AS who, r.preset FROM memberships m JOIN users u ON u.id = m.user_id
+             JOIN roles r ON r.id = m.role_id
+         UNION ALL
+         SELECT i.email, r.preset FROM invitations i JOIN roles r ON r.id = i.role_id
+         ORDER BY 1",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let pairs: Vec<(String, String)> = held.into_iter().map(|h| (h.who, h.preset)).collect();
+    let expected = [
+        ("a@x.example", "admin"),
+        ("admin@y.example", "admin"),
+        ("o@x.example", "operator"),
+        ("operator@y.example", "operator"),
+        ("v@x.example", "viewer"),
+        ("viewer@y.example", "viewer"),
+    ];
+    assert_eq!(
+        pairs,
+        expected
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    );
+    // And the code's ids for the presets are the rows the migration made.
+    for preset in canopy::domain::roles::Role::ALL {
+        let (id,): (uuid::Uuid,) = diesel::sql_query(format!(
+            "SELECT id FROM roles WHERE preset = '{}'",
+            preset.as_str()
+        ))
+        .get_result::<IdRow>(&mut conn)
+        .map(|r| (r.id,))
+        .unwrap();
+        assert_eq!(id, preset.id().uuid(), "{preset}");
+    }
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+}
+
+fn role_id_in(location: &str) -> RoleId {
+    location
+        .split("/roles/")
+        .nth(1)
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no role in {location}"))
+}
+
+#[tokio::test]
+async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
+    use canopy::domain::roles::Role;
+    use reqwest::StatusCode;
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let fred = app.user("fred@acme.example", &acme, Role::Viewer);
+    let device = crate::devices::device_in(&app, &acme, "ACME-1");
+    let roles = format!("/tenants/{}/roles", acme.id);
+    let mut ann = app.signed_in("ann@acme.example").await;
+
+    let list = ann.get(&roles).await;
+    for preset in ["Admin", "Operator", "Viewer"] {
+        assert!(list.body.contains(preset), "{preset} listed");
+    }
+    let form = ann.get(&format!("{roles}/new")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("value=\"devices.edit\""));
+    let count = || app.count("SELECT count(*) AS n FROM roles WHERE tenant_id IS NOT NULL");
+
+    // Refused with a message next to the field, and nothing stored.
+    let nameless = ann
+        .post(
+            &roles,
+            &[
+                ("name", " "),
+                ("permissions", "devices.view"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(nameless.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(nameless.body.contains("Give the role a name."));
+    let unknown = ann
+        .post(
+            &roles,
+            &[
+                ("name", "X"),
+                ("permissions", "devices.fly"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count(), 0);
+
+    let fields = [
+        ("name", "Field technician"),
+        ("description", "Edits and moves devices; never sees members"),
+        ("permissions", "tenant.view"),
+        ("permissions", "devices.view"),
+        ("permissions", "devices.edit"),
+        ("permissions", "devices.move"),
+        ("reach", "tenant"),
+    ];
+    let created = ann.post(&roles, &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let tech = role_id_in(created.location().unwrap());
+    assert_eq!(count(), 1);
+    let twice = ann.post(&roles, &fields).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(twice.body.contains("exists here already"));
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM audit_events WHERE action = 'role.create'"),
+        1
+    );
+
+    // Given to Fred: he edits devices, and members are closed to him.
+    let given = ann
+        .post(
+            &format!("/tenants/{}/members/{fred}/role", acme.id),
+            &[("role", &tech.to_string())],
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    let mut fred_b = app.signed_in("fred@acme.example").await;
+    assert_eq!(
+        fred_b.get(&format!("/devices/{device}/edit")).await.status,
+        StatusCode::OK
+    );
+    let members = fred_b.get(&format!("/tenants/{}/members", acme.id)).await;
+    assert_eq!(members.status, StatusCode::FORBIDDEN);
+    assert!(members.body.contains("Members: view"), "{}", members.body);
+    let dashboard = fred_b.get(&format!("/tenants/{}/dashboard", acme.id)).await;
+    assert!(dashboard.body.contains("Field technician"));
+    assert!(
+        !dashboard
+            .body
+            .contains(&format!("/tenants/{}/members\"", acme.id))
+    );
+
+    // Changed: without "devices: edit" the edit page closes at once.
+    let changed = ann
+        .post(
+            &format!("{roles}/{tech}"),
+            &[
+                ("name", "Field technician"),
+                ("permissions", "tenant.view"),
+                ("permissions", "devices.view"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    assert_eq!(
+        fred_b.get(&format!("/devices/{device}/edit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let audited = app.count(
+        "SELECT count(*) AS n FROM audit_events WHERE action = 'role.update' \
+         AND detail->'before'->'permissions' ? 'devices.edit' \
+         AND NOT detail->'after'->'permissions' ? 'devices.edit'",
+    );
+    assert_eq!(audited, 1, "before and after are in the log");
+
+    // Deleting a role someone holds needs a role to move them to, in the same step.
+    let delete = format!("{roles}/{tech}/delete");
+    let page = ann.get(&delete).await;
+    assert!(page.body.contains("fred@acme.example"));
+    let refused = ann.post(&delete, &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("1 person holds this role"));
+    assert_eq!(count(), 1);
+    let deleted = ann
+        .post(&delete, &[("to", &Role::Viewer.id().to_string())])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(count(), 0);
+    let held = canopy::domain::memberships::role_in(&mut app.conn(), fred, acme.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.id, Role::Viewer.id());
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'role.delete' \
+             AND detail->>'moved_to' = 'Viewer'"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn roles_never_outgrow_their_editor_and_presets_stay_as_built() {
+    use canopy::domain::roles::Role;
+    use reqwest::StatusCode;
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    let manager = custom_role(
+        &app,
+        &acme,
+        "Role manager",
+        &[
+            Permission::TenantView,
+            Permission::RolesView,
+            Permission::RolesManage,
+            Permission::DevicesView,
+        ],
+    );
+    let rita = app.user("rita@acme.example", &acme, Role::Viewer);
+    let held = canopy::domain::roles::custom::grant_of(&mut app.conn(), manager).unwrap();
+    canopy::domain::memberships::grant(
+        &mut app.conn(),
+        &canopy::domain::audit::Actor::system(),
+        rita,
+        &acme,
+        held,
+    )
+    .unwrap();
+    let roles = format!("/tenants/{}/roles", acme.id);
+    let count = || app.count("SELECT count(*) AS n FROM roles WHERE tenant_id IS NOT NULL");
+    let mut rita_b = app.signed_in("rita@acme.example").await;
+
+    // The matrix offers only what she holds.
+    let form = rita_b.get(&format!("{roles}/new")).await;
+    assert!(
+        form.body
+            .contains("value=\"devices.edit\" aria-label=\"Devices: edit\" disabled")
+    );
+    let stronger = rita_b
+        .post(
+            &roles,
+            &[
+                ("name", "Editor"),
+                ("permissions", "devices.edit"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(stronger.status, StatusCode::FORBIDDEN);
+    assert!(stronger.body.contains("Devices: edit"), "{}", stronger.body);
+    let wider = rita_b
+        .post(
+            &roles,
+            &[
+                ("name", "Wide"),
+                ("permissions", "devices.view"),
+                ("reach", "subtree"),
+            ],
+        )
+        .await;
+    assert_eq!(wider.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(), 1, "nothing stored");
+    let fine = rita_b
+        .post(
+            &roles,
+            &[
+                ("name", "Looker"),
+                ("permissions", "devices.view"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(fine.status, StatusCode::SEE_OTHER);
+
+    // Built-in roles are read only; her own role is someone else's to change.
+    let viewer = format!("{roles}/{}", Role::Viewer.id());
+    let preset = rita_b
+        .post(
+            &viewer,
+            &[
+                ("name", "Viewer"),
+                ("permissions", "tenant.view"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(preset.status, StatusCode::FORBIDDEN);
+    assert!(preset.body.contains("Built-in roles cannot be changed."));
+    assert_eq!(
+        rita_b.get(&format!("{viewer}/delete")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let own = rita_b
+        .post(
+            &format!("{roles}/{manager}"),
+            &[
+                ("name", "Role manager"),
+                ("permissions", "tenant.view"),
+                ("reach", "tenant"),
+            ],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    assert!(own.body.contains("You hold this role yourself"));
+}
+
+#[tokio::test]
+async fn roles_reach_sub_tenants_only_when_offered_and_never_other_trees() {
+    use canopy::domain::roles::Role;
+    use reqwest::StatusCode;
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    let other = app.root("Other Co");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let uma = app.user("uma@acme.example", &uk, Role::Viewer);
+    app.user("otto@other.example", &other, Role::Admin);
+    let otis = app.user("otis@other.example", &other, Role::Viewer);
+    let all = Permissions::of(&[Permission::TenantView, Permission::DevicesView]);
+    let regional = role_with(&app, acme.id, "Regional", all, RoleReach::Tenant, true);
+    let local = role_with(&app, acme.id, "Local", all, RoleReach::Tenant, false);
+    let mut ann = app.signed_in("ann@acme.example").await;
+
+    let below = ann.get(&format!("/tenants/{}/roles", uk.id)).await;
+    assert!(below.body.contains("Regional"));
+    assert!(!below.body.contains("Local"));
+    assert_eq!(
+        ann.get(&format!("/tenants/{}/roles/{local}", uk.id))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let not_offered = ann
+        .post(
+            &format!("/tenants/{}/members/{uma}/role", uk.id),
+            &[("role", &local.to_string())],
+        )
+        .await;
+    assert_eq!(not_offered.status, StatusCode::NOT_FOUND);
+    let offered = ann
+        .post(
+            &format!("/tenants/{}/members/{uma}/role", uk.id),
+            &[("role", &regional.to_string())],
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::SEE_OTHER, "{}", offered.body);
+
+    // Another tree knows neither.
+    let mut otto = app.signed_in("otto@other.example").await;
+    for id in [regional, local] {
+        let page = otto.get(&format!("/tenants/{}/roles/{id}", other.id)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert!(!page.body.contains("Regional") && !page.body.contains("Acme"));
+        let given = otto
+            .post(
+                &format!("/tenants/{}/members/{otis}/role", other.id),
+                &[("role", &id.to_string())],
+            )
+            .await;
+        assert_eq!(given.status, StatusCode::NOT_FOUND);
+        let invited = otto
+            .post(
+                &format!("/tenants/{}/invitations", other.id),
+                &[("email", "z@other.example"), ("role", &id.to_string())],
+            )
+            .await;
+        assert_eq!(invited.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM invitations WHERE email = 'z@other.example'"),
+        0
+    );
+}

@@ -221,9 +221,10 @@ pub fn update(
     id: RoleId,
     input: &RoleInput,
 ) -> Result<RoleDef, RoleError> {
-    let fields = input.parse().map_err(RoleError::Invalid)?;
     conn.transaction(|conn| {
+        // Whether it may be changed at all comes before what the form says.
         let before = own_locked(conn, access, reached, id)?;
+        let fields = input.parse().map_err(RoleError::Invalid)?;
         access.may_hold(reached, &fields.grant(id))?;
         let def: RoleDef = diesel::update(roles::table.find(id))
             .set((
