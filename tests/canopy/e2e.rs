@@ -432,3 +432,83 @@ async fn a_user_with_two_memberships_switches_tenants_from_the_header() {
     assert!(wait_for_text(&c, "h1", "Globex").await);
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_defines_a_field_technician_whose_invitee_edits_devices_but_not_members() {
+    let smtp = crate::smtp::SmtpServer::start();
+    let smtp_url = smtp.url();
+    let app = crate::helpers::spawn_app_with(&[("CANOPY_SMTP_URL", &smtp_url)]).await;
+    app.start_worker();
+    let acme = app.root("Acme Haulage Ltd");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let truck = crate::devices::device_in(&app, &acme, "ACME-TRUCK-1");
+
+    let (_admin_driver, admin) = browser().await;
+    sign_in(&admin, &app.base, "ann@acme.example").await;
+    click(&admin, ".main-nav a[href$='/roles']").await;
+    assert!(wait_for_text(&admin, "h1", "Roles of Acme Haulage Ltd").await);
+    click(&admin, "a[href$='/roles/new']").await;
+    assert!(wait_for_text(&admin, "h1", "New role").await);
+    type_into(&admin, "role-name", "Field technician").await;
+    type_into(&admin, "role-description", "Edits and moves devices").await;
+    for key in ["devices.view", "devices.edit", "devices.move"] {
+        click(&admin, &format!("input[name=permissions][value='{key}']")).await;
+    }
+    snapshot(&admin, "role-matrix").await;
+    click(&admin, "#role-form button[type=submit]").await;
+    assert!(wait_for_text(&admin, "h1", "Field technician").await);
+
+    admin
+        .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
+        .await
+        .unwrap();
+    type_into(&admin, "email", "tess@example.com").await;
+    admin
+        .find(Locator::Id("role"))
+        .await
+        .unwrap()
+        .select_by_label("Field technician")
+        .await
+        .unwrap();
+    click(&admin, "#invite-form button[type=submit]").await;
+    assert!(wait_for_text(&admin, "#notice", "Invitation sent to tess@example.com").await);
+    admin.close().await.unwrap();
+
+    let message = &smtp.wait_for(1).await[0];
+    let url = crate::smtp::link(message, &app.base, "/invitations/");
+    let (_driver, tess) = browser().await;
+    tess.goto(&url).await.unwrap();
+    assert!(wait_for_text(&tess, "main", "Field technician").await);
+    type_into(&tess, "display_name", "Tess Technician").await;
+    type_into(&tess, "password", "a long secret of her own").await;
+    type_into(&tess, "password_confirm", "a long secret of her own").await;
+    click(&tess, "#accept-form button[type=submit]").await;
+    assert!(wait_for_dashboard(&tess).await, "lands in the tenant");
+    assert!(wait_for_text(&tess, ".meta", "Field technician").await);
+    let nav = tess
+        .find(Locator::Css(".main-nav"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(nav.contains("Devices") && !nav.contains("Members"), "{nav}");
+
+    // She edits a device…
+    tess.goto(&format!("{}/devices/{truck}/edit", app.base))
+        .await
+        .unwrap();
+    let name = tess.find(Locator::Id("name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("Truck one").await.unwrap();
+    click(&tess, "#device-form button[type=submit]").await;
+    assert!(wait_for_path(&tess, &format!("/devices/{truck}")).await);
+    assert!(wait_for_text(&tess, "h1", "Truck one").await);
+    // …and the members page, typed by hand, is closed to her and says why.
+    tess.goto(&format!("{}/tenants/{}/members", app.base, acme.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&tess, "h1", "Not allowed").await);
+    assert!(wait_for_text(&tess, "main", "Members: view").await);
+    tess.close().await.unwrap();
+}
