@@ -157,6 +157,13 @@ pub fn report(
     period: Period,
     today: NaiveDate,
 ) -> Result<Vec<Line>, DomainError> {
+    // Its figures sum up the tenants below: only for those whose role reaches them.
+    if !reached.sees_below() {
+        return Err(DomainError::NotAllowed(
+            "The usage report sums up the tenants below, and your role here reaches this tenant only."
+                .into(),
+        ));
+    }
     crate::db::plans::per_execution(conn, |conn| report_planned(conn, reached, period, today))
 }
 

@@ -1,4 +1,5 @@
-//! Isolation, generated: random trees, memberships and devices; for random (user, object,
+//! Isolation, generated: random trees, memberships and devices, and roles drawn at random —
+//! built-in presets or custom roles of random permissions and reach; for random (user, object,
 //! action) triples the portal's HTTP answer must equal the access rule computed by a plain
 //! in-memory model. A failure prints the seed that reproduces it.
 use std::collections::HashMap;
@@ -6,7 +7,8 @@ use std::collections::HashMap;
 use canopy::domain::audit::Actor;
 use canopy::domain::ids::TenantId;
 use canopy::domain::memberships;
-use canopy::domain::roles::Role;
+use canopy::domain::permissions::{Permission, Permissions};
+use canopy::domain::roles::{Role, RoleReach};
 use canopy::domain::tenants::Tenant;
 use uuid::Uuid;
 
@@ -27,10 +29,21 @@ impl Rng {
     }
 }
 
+/// One membership as the model keeps it: where, and what its role gives.
+#[derive(Debug, Clone)]
+struct Held {
+    tenant: TenantId,
+    /// For the failure message.
+    #[allow(dead_code)]
+    role: String,
+    permissions: Permissions,
+    reach: RoleReach,
+}
+
 /// The access rule, written out plainly from the design rather than from the code.
 struct Model {
     parent: HashMap<TenantId, Option<TenantId>>,
-    grants: HashMap<usize, Vec<(TenantId, Role)>>,
+    grants: HashMap<usize, Vec<Held>>,
 }
 
 impl Model {
@@ -44,41 +57,85 @@ impl Model {
         out
     }
 
-    fn role(&self, user: usize, t: TenantId) -> Option<Role> {
+    /// What applies to `user` at `t`: the union of the permissions of the grants that reach
+    /// it (a grant at `t`, or one above whose reach is the subtree), and whether one of them
+    /// reaches below `t`; `None` out of reach.
+    fn at(&self, user: usize, t: TenantId) -> Option<(Permissions, bool)> {
         let above = self.ancestors_and_self(t);
         self.grants[&user]
             .iter()
-            .filter_map(|(g, role)| {
-                if *g == t {
-                    Some(*role)
-                } else if *role == Role::Admin && above.contains(g) {
-                    Some(Role::Admin)
-                } else {
-                    None
-                }
+            .filter(|h| {
+                h.tenant == t || (h.reach == RoleReach::Subtree && above.contains(&h.tenant))
             })
-            .max()
+            .fold(None, |acc, h| {
+                let (p, below) = acc.unwrap_or((Permissions::NONE, false));
+                Some((
+                    p.union(h.permissions),
+                    below || h.reach == RoleReach::Subtree,
+                ))
+            })
     }
 
-    /// 404 outside reach, 403 within reach but not allowed, 200 otherwise.
-    fn expect(&self, user: usize, t: TenantId, action: &str) -> u16 {
-        let Some(role) = self.role(user, t) else {
+    fn may(&self, user: usize, t: TenantId, p: Permission) -> bool {
+        self.at(user, t).is_some_and(|(held, _)| held.has(p))
+    }
+
+    fn below(&self, user: usize, t: TenantId) -> bool {
+        self.at(user, t).is_some_and(|(_, below)| below)
+    }
+
+    /// 404 outside reach, 403 within reach but without the permission, 200 otherwise.
+    /// Restructuring is decided at the parent.
+    fn expect(&self, user: usize, t: TenantId, p: Permission) -> u16 {
+        if self.at(user, t).is_none() {
             return 404;
-        };
-        let allowed = match action {
-            "view" => true,
-            "administer" => role == Role::Admin,
-            "operate" => role >= Role::Operator,
-            "restructure" => {
-                self.parent[&t].is_some_and(|p| self.role(user, p) == Some(Role::Admin))
+        }
+        let allowed = match p {
+            Permission::TenantRestructure => {
+                self.parent[&t].is_some_and(|parent| self.may(user, parent, p))
             }
-            _ => unreachable!(),
+            _ => self.may(user, t, p),
         };
         if allowed { 200 } else { 403 }
     }
 }
 
 const ROLES: [Role; 3] = [Role::Admin, Role::Operator, Role::Viewer];
+
+/// A role drawn at random: half the time a preset, else a custom role of `tenant` with
+/// random permissions (each with even odds, and always "tenant: view") and a random reach.
+fn draw_role(
+    app: &crate::helpers::TestApp,
+    rng: &mut Rng,
+    tenant: &Tenant,
+) -> (canopy::domain::roles::RoleGrant, Held) {
+    let grant = if rng.below(2) == 0 {
+        ROLES[rng.below(3)].grant()
+    } else {
+        let bits = rng.next();
+        let mut permissions = Permissions::of(&[Permission::TenantView]);
+        for (n, p) in Permission::ALL.iter().enumerate() {
+            if bits >> n & 1 == 1 {
+                permissions = permissions.with(*p);
+            }
+        }
+        let reach = if rng.below(2) == 0 {
+            RoleReach::Tenant
+        } else {
+            RoleReach::Subtree
+        };
+        let name = format!("Custom {}", rng.next() % 1_000_000);
+        let id = crate::roles::role_with(app, tenant.id, &name, permissions, reach, false);
+        canopy::domain::roles::custom::grant_of(&mut app.conn(), id).unwrap()
+    };
+    let held = Held {
+        tenant: tenant.id,
+        role: grant.name.clone(),
+        permissions: grant.permissions,
+        reach: grant.reach,
+    };
+    (grant, held)
+}
 
 /// A forest: two roots, then each tenant under a random earlier one; and the model of it.
 fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) {
@@ -106,14 +163,15 @@ async fn people(
     for u in 0..7 {
         let email = format!("user{u}@example.com");
         let first = &tenants[rng.below(tenants.len())];
-        let role = ROLES[rng.below(3)];
-        let id = app.user(&email, first, role);
-        let mut held = vec![(first.id, role)];
+        let (role, h) = draw_role(app, rng, first);
+        let id = app.user(&email, first, Role::Viewer);
+        memberships::grant(&mut app.conn(), &Actor::system(), id, first, role).unwrap();
+        let mut held = vec![h];
         let second = &tenants[rng.below(tenants.len())];
         if rng.below(2) == 0 && second.id != first.id {
-            let role = ROLES[rng.below(3)];
+            let (role, h) = draw_role(app, rng, second);
             memberships::grant(&mut app.conn(), &Actor::system(), id, second, role).unwrap();
-            held.push((second.id, role));
+            held.push(h);
         }
         model.grants.insert(u, held);
         users.push(app.signed_in(&email).await);
@@ -154,16 +212,20 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     let mut users = people(&app, &mut rng, &tenants, &mut model).await;
 
     // What each action is, as a request, and which rule applies.
-    let tenant_actions: [(&str, &str); 6] = [
-        ("/tenants/{t}", "view"),
-        ("/tenants/{t}/dashboard", "view"),
-        ("/tenants/{t}/devices", "view"),
-        ("/tenants/{t}/devices/new", "operate"),
-        ("/tenants/{t}/audit", "administer"),
-        ("/tenants/{t}/move", "restructure"),
+    let tenant_actions: [(&str, Permission); 8] = [
+        ("/tenants/{t}", Permission::TenantView),
+        ("/tenants/{t}/dashboard", Permission::TenantView),
+        ("/tenants/{t}/devices", Permission::DevicesView),
+        ("/tenants/{t}/devices/new", Permission::DevicesCreate),
+        ("/tenants/{t}/members", Permission::MembersView),
+        ("/tenants/{t}/audit", Permission::AuditView),
+        ("/tenants/{t}/roles", Permission::RolesView),
+        ("/tenants/{t}/move", Permission::TenantRestructure),
     ];
-    let device_actions: [(&str, &str); 2] =
-        [("/devices/{d}", "view"), ("/devices/{d}/edit", "operate")];
+    let device_actions: [(&str, Permission); 2] = [
+        ("/devices/{d}", Permission::DevicesView),
+        ("/devices/{d}/edit", Permission::DevicesEdit),
+    ];
     let mut seen: HashMap<u16, usize> = HashMap::new();
     for _ in 0..250 {
         let u = rng.below(users.len());
@@ -213,12 +275,16 @@ impl Model {
         t: TenantId,
         chosen: Option<TenantId>,
         devices: &[(String, TenantId)],
+        need: Permission,
     ) -> Result<Vec<String>, u16> {
-        let role = self.role(user, t).ok_or(404u16)?;
-        let admin = role == Role::Admin;
+        self.at(user, t).ok_or(404u16)?;
+        if !self.may(user, t, need) {
+            return Err(403);
+        }
+        let admin = self.below(user, t);
         let keep: Box<dyn Fn(TenantId) -> bool> = match chosen {
             Some(x) => {
-                if self.role(user, x).is_none() || !self.in_subtree(x, t) {
+                if self.at(user, x).is_none() || !self.in_subtree(x, t) {
                     return Err(404);
                 }
                 if admin {
@@ -241,16 +307,20 @@ impl Model {
 
     /// Members listed with "include sub-tenants": the users holding a grant there.
     fn members_listed(&self, user: usize, t: TenantId) -> Result<Vec<String>, u16> {
-        let role = self.role(user, t).ok_or(404u16)?;
+        self.at(user, t).ok_or(404u16)?;
+        if !self.may(user, t, Permission::MembersView) {
+            return Err(403);
+        }
+        let below = self.below(user, t);
         let mut out: Vec<String> = self
             .grants
             .iter()
             .filter(|(_, held)| {
-                held.iter().any(|(g, _)| {
-                    if role == Role::Admin {
-                        self.in_subtree(*g, t)
+                held.iter().any(|h| {
+                    if below {
+                        self.in_subtree(h.tenant, t)
                     } else {
-                        *g == t
+                        h.tenant == t
                     }
                 })
             })
@@ -261,12 +331,13 @@ impl Model {
         Ok(out)
     }
 
-    /// What an admin-only report of `t` covers: the subtree, or a refusal.
-    fn admin_report(&self, user: usize, t: TenantId) -> Result<(), u16> {
-        match self.role(user, t) {
-            None => Err(404),
-            Some(Role::Admin) => Ok(()),
-            Some(_) => Err(403),
+    /// Whether a report of `t` needing `p` is given: 404 out of reach, 403 without `p`.
+    fn report(&self, user: usize, t: TenantId, p: Permission) -> Result<(), u16> {
+        self.at(user, t).ok_or(404u16)?;
+        if self.may(user, t, p) {
+            Ok(())
+        } else {
+            Err(403)
         }
     }
 }
@@ -337,7 +408,12 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                 } else {
                     main_part(&res.body).to_string()
                 };
-                let expected = model.devices_listed(u, t, None, &devices);
+                let need = if csv {
+                    Permission::DevicesExport
+                } else {
+                    Permission::DevicesView
+                };
+                let expected = model.devices_listed(u, t, None, &devices, need);
                 (
                     if csv { "device export" } else { "device list" },
                     path,
@@ -357,7 +433,12 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                 } else {
                     main_part(&res.body).to_string()
                 };
-                let expected = model.devices_listed(u, t, Some(x), &devices);
+                let need = if csv {
+                    Permission::DevicesExport
+                } else {
+                    Permission::DevicesView
+                };
+                let expected = model.devices_listed(u, t, Some(x), &devices, need);
                 (
                     if csv {
                         "filtered export"
@@ -392,9 +473,34 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                 } else {
                     main_part(&res.body).to_string()
                 };
-                let expected = model
-                    .admin_report(u, t)
-                    .and_then(|()| model.devices_listed(u, t, None, &devices));
+                let need = if csv {
+                    Permission::AuditExport
+                } else {
+                    Permission::AuditView
+                };
+                // The log names the devices created where the reader reaches.
+                let expected = model.report(u, t, need).and_then(|()| {
+                    let all = Permissions::all();
+                    let mut as_if = Model {
+                        parent: model.parent.clone(),
+                        grants: HashMap::new(),
+                    };
+                    let below = model.below(u, t);
+                    as_if.grants.insert(
+                        0,
+                        vec![Held {
+                            tenant: t,
+                            role: String::new(),
+                            permissions: all,
+                            reach: if below {
+                                RoleReach::Subtree
+                            } else {
+                                RoleReach::Tenant
+                            },
+                        }],
+                    );
+                    as_if.devices_listed(0, t, None, &devices, Permission::DevicesView)
+                });
                 (
                     if csv { "audit export" } else { "audit log" },
                     path,
@@ -405,9 +511,9 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
             8 => {
                 let path = format!("/tenants/{t}/children");
                 let res = b.get(&path).await;
-                let expected = match model.role(u, t) {
+                let expected = match model.at(u, t) {
                     None => Err(404),
-                    Some(Role::Admin) => {
+                    Some((p, true)) if p.has(Permission::TenantView) => {
                         let mut names: Vec<String> = tenants
                             .iter()
                             .filter(|c| c.parent_id == Some(t))
@@ -428,16 +534,18 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
             9 => {
                 let path = "/tenants".to_string();
                 let res = b.get(&path).await;
-                // The tops of the reach: grants not inside one of the user's admin grants.
+                // The tops of the reach: grants not inside another's subtree reach.
                 let held = &model.grants[&u];
                 let mut expected: Vec<String> = held
                     .iter()
-                    .filter(|(g, _)| {
-                        !held
-                            .iter()
-                            .any(|(o, r)| *r == Role::Admin && o != g && model.in_subtree(*g, *o))
+                    .filter(|g| {
+                        !held.iter().any(|o| {
+                            o.reach == RoleReach::Subtree
+                                && o.tenant != g.tenant
+                                && model.in_subtree(g.tenant, o.tenant)
+                        })
                     })
-                    .map(|(g, _)| name_of[g].clone())
+                    .map(|g| name_of[&g.tenant].clone())
                     .collect();
                 expected.sort();
                 expected.dedup();
@@ -454,7 +562,14 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
             _ => {
                 let path = format!("/tenants/{t}/usage/export.csv");
                 let res = b.get(&path).await;
-                let expected = model.admin_report(u, t).map(|()| {
+                // The usage report sums up the subtree: for those who reach it.
+                let expected = model.report(u, t, Permission::UsageView).and_then(|()| {
+                    if !model.below(u, t) {
+                        return Err(403);
+                    }
+                    Ok(())
+                });
+                let expected = expected.map(|()| {
                     let mut names: Vec<String> = tenants
                         .iter()
                         .filter(|s| model.in_subtree(s.id, t))

@@ -60,15 +60,20 @@ fn search_planned(
     f: &LogFilter,
     limit: i64,
 ) -> Result<Vec<LogEntry>, DomainError> {
-    let (lo, hi) = subtree_bounds(reached.path());
     let mut q = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))
-        .filter(
+        .into_boxed();
+    // The subtree's history for those who reach it; the tenant's own otherwise.
+    q = if reached.sees_below() {
+        let (lo, hi) = subtree_bounds(reached.path());
+        q.filter(
             audit_events::tenant_path
                 .ge(lo)
                 .and(audit_events::tenant_path.lt(hi)),
         )
-        .into_boxed();
+    } else {
+        q.filter(audit_events::tenant_path.eq(reached.path().to_vec()))
+    };
     let actor = f.actor.trim().to_lowercase();
     if !actor.is_empty() {
         let pattern = format!("%{}%", crate::db::like_escape(&actor));

@@ -28,22 +28,26 @@ pub struct PickerQuery {
 struct Options {
     /// The first, empty choice: "Any" for the filter, a prompt for a move.
     blank: &'static str,
+    /// The select's id and field name, as the page had them.
+    select: (&'static str, &'static str),
     tenants: Vec<Tenant>,
     selected: Option<TenantId>,
 }
 
-/// The options of a tenant picker: the first `TARGETS` tenants of the page's subtree in tree
-/// order, the chosen filter (if any, resolved like the list's own) marked. Admins only.
+/// A tenant picker, filled: the first `TARGETS` tenants of the page's subtree in tree order,
+/// the chosen filter (if any, resolved like the list's own) marked. Admins only. It replaces
+/// the empty picker whole, so that it loads once: a second load could undo a choice made
+/// meanwhile.
 pub async fn tenant_options(
     r: Reach<perm::DevicesView>,
     query: web::Query<PickerQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();
     let query = query.into_inner();
-    let blank = if query.purpose == "move" {
-        "Choose a tenant…"
+    let (blank, select) = if query.purpose == "move" {
+        ("Choose a tenant…", ("move-to", "to"))
     } else {
-        "Any"
+        ("Any", ("tenant-filter", "tenant"))
     };
     let list = query.list.clean();
     let (tenants, selected) = db::run(&pool, move |conn| {
@@ -60,6 +64,7 @@ pub async fn tenant_options(
     .await?;
     html(&Options {
         blank,
+        select,
         tenants,
         selected,
     })
