@@ -166,11 +166,8 @@ impl FromRequest for Chrome {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let a = access.clone();
             let home = db::run(&state.pool, move |conn| match a.home() {
-                Some(id) => Ok(Some(a.tenant_with_brand(
-                    conn,
-                    id,
-                    Permission::TenantView,
-                )?)),
+                // The home is shown whatever the role there allows.
+                Some(id) => Ok(Some(a.tenant_with_brand(conn, id)?)),
                 None => Ok(None),
             })
             .await?;

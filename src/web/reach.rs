@@ -83,7 +83,9 @@ impl<A: Needs> FromRequest for Reach<A> {
             let (access, id, pool) = (access.await?, id?, pool?);
             let a = access.clone();
             let (tenant, brand) = db::run(&pool, move |conn| {
-                Ok(a.tenant_with_brand(conn, id, A::PERMISSION)?)
+                let (tenant, brand) = a.tenant_with_brand(conn, id)?;
+                a.check(&tenant, A::PERMISSION)?;
+                Ok((tenant, brand))
             })
             .await?;
             let chrome = Chrome::about(&session, &access, Some((&tenant, brand)));
@@ -111,7 +113,8 @@ impl<A: Needs> FromRequest for DeviceReach<A> {
             let a = access.clone();
             let (device, tenant, brand) = db::run(&pool, move |conn| {
                 let device = a.device_seen(conn, id)?;
-                let (tenant, brand) = a.tenant_with_brand(conn, device.tenant_id, A::PERMISSION)?;
+                let (tenant, brand) = a.tenant_with_brand(conn, device.tenant_id)?;
+                a.check(&tenant, A::PERMISSION)?;
                 Ok((device, tenant, brand))
             })
             .await?;

@@ -73,8 +73,14 @@ impl RoleInput {
                 }
             }
         }
-        if permissions.is_empty() && !errors.contains_key("permissions") {
-            errors.insert("permissions", "Tick at least one permission.".into());
+        if !permissions.has(Permission::TenantView) && !errors.contains_key("permissions") {
+            errors.insert(
+                "permissions",
+                format!(
+                    "Every role needs “{}”: without it, its holders could not open the tenant.",
+                    Permission::TenantView
+                ),
+            );
         }
         let reach = RoleReach::parse(&self.reach).unwrap_or_else(|| {
             errors.insert("reach", "Choose how far the role reaches.".into());
