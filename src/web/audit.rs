@@ -156,6 +156,7 @@ struct AuditPage {
     errors: FieldErrors,
     entries: Vec<(LogEntry, String)>,
     next: Option<i64>,
+    can_export: bool,
     actions: &'static [AuditAction],
     types: &'static [TargetType],
 }
@@ -171,6 +172,7 @@ pub async fn list(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
+    let can_export = reached.may(crate::domain::permissions::Permission::AuditExport);
     let query = query.into_inner();
     let filter = query.filter();
     let f = filter.clone();
@@ -203,6 +205,7 @@ pub async fn list(
         errors,
         entries,
         next,
+        can_export,
         actions: AuditAction::ALL,
         types: TargetType::ALL,
     };
