@@ -48,10 +48,10 @@ pub fn at(grants: &[Grant], path: &[TenantId]) -> Option<At> {
                 None => here,
                 Some(a) => At {
                     permissions: a.permissions.union(here.permissions),
-                    reach: if a.reach == RoleReach::Subtree {
-                        a.reach
+                    reach: if a.reach == RoleReach::Subtree || here.reach == RoleReach::Subtree {
+                        RoleReach::Subtree
                     } else {
-                        here.reach
+                        RoleReach::Tenant
                     },
                 },
             })
@@ -166,4 +166,64 @@ pub fn user_with_grants(
         })
         .collect();
     Ok(Some((user, grants)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::permissions::Permission;
+
+    fn grant(path: &[TenantId], permissions: &[Permission], reach: RoleReach) -> Grant {
+        Grant {
+            tenant_id: *path.last().unwrap(),
+            tenant_path: path.to_vec(),
+            role: RoleGrant {
+                id: RoleId::new(),
+                name: "r".into(),
+                permissions: Permissions::of(permissions),
+                reach,
+            },
+            tenant_name: "t".into(),
+        }
+    }
+
+    #[test]
+    fn what_applies_is_the_union_of_the_grants_that_reach_a_tenant() {
+        let (a, b, c, z) = (
+            TenantId::new(),
+            TenantId::new(),
+            TenantId::new(),
+            TenantId::new(),
+        );
+        let above = grant(&[a], &[Permission::TenantView], RoleReach::Subtree);
+        let here = grant(&[a, b], &[Permission::DevicesEdit], RoleReach::Tenant);
+        for grants in [
+            vec![above.clone(), here.clone()],
+            vec![here.clone(), above.clone()],
+        ] {
+            let at_b = at(&grants, &[a, b]).unwrap();
+            assert_eq!(
+                at_b.permissions,
+                Permissions::of(&[Permission::TenantView, Permission::DevicesEdit])
+            );
+            assert_eq!(
+                at_b.reach,
+                RoleReach::Subtree,
+                "the subtree grant reaches below b"
+            );
+            let at_c = at(&grants, &[a, b, c]).unwrap();
+            assert_eq!(at_c.permissions, Permissions::of(&[Permission::TenantView]));
+            assert_eq!(at(&grants, &[a]).unwrap().permissions, at_c.permissions);
+            assert_eq!(at(&grants, &[z]), None);
+        }
+        // Tenant reach stops at its tenant.
+        let only_here = vec![here];
+        assert_eq!(at(&only_here, &[a, b]).unwrap().reach, RoleReach::Tenant);
+        assert_eq!(at(&only_here, &[a, b, c]), None);
+        assert_eq!(at(&only_here, &[a]), None);
+        assert_eq!(tops(&only_here), vec![b]);
+        let both = vec![above, only_here[0].clone()];
+        assert_eq!(tops(&both), vec![a], "b lies inside a's subtree reach");
+        assert_eq!(role_names_at(&both, &[a, b]), "r");
+    }
 }
