@@ -169,6 +169,7 @@ pub fn user_with_grants(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::domain::permissions::Permission;
