@@ -175,12 +175,17 @@ mod tests {
     use crate::domain::permissions::Permission;
 
     fn grant(path: &[TenantId], permissions: &[Permission], reach: RoleReach) -> Grant {
+        let name = if reach == RoleReach::Subtree {
+            "Regional"
+        } else {
+            "Local"
+        };
         Grant {
             tenant_id: *path.last().unwrap(),
             tenant_path: path.to_vec(),
             role: RoleGrant {
                 id: RoleId::new(),
-                name: "r".into(),
+                name: name.into(),
                 permissions: Permissions::of(permissions),
                 reach,
             },
@@ -225,6 +230,9 @@ mod tests {
         assert_eq!(tops(&only_here), vec![b]);
         let both = vec![above, only_here[0].clone()];
         assert_eq!(tops(&both), vec![a], "b lies inside a's subtree reach");
-        assert_eq!(role_names_at(&both, &[a, b]), "r");
+        // The role reaching furthest is named first, whatever the order of the grants.
+        assert_eq!(role_names_at(&both, &[a, b]), "Regional, Local");
+        let reversed = vec![both[1].clone(), both[0].clone()];
+        assert_eq!(role_names_at(&reversed, &[a, b]), "Regional, Local");
     }
 }
