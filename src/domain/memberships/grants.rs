@@ -232,6 +232,10 @@ mod tests {
         assert_eq!(tops(&both), vec![a], "b lies inside a's subtree reach");
         // The role reaching furthest is named first, whatever the order of the grants.
         assert_eq!(role_names_at(&both, &[a, b]), "Regional, Local");
+        // Home: the tenant last switched to while it is one of the memberships, else a top.
+        assert_eq!(home(Some(b), &both), Some(b));
+        assert_eq!(home(Some(z), &both), Some(a));
+        assert_eq!(home(None, &both), Some(a));
         let reversed = vec![both[1].clone(), both[0].clone()];
         assert_eq!(role_names_at(&reversed, &[a, b]), "Regional, Local");
     }
