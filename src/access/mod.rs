@@ -11,6 +11,8 @@
 mod people;
 mod views;
 
+pub use people::Grantable;
+
 use diesel::PgConnection;
 
 use crate::domain::audit::Actor;
@@ -39,7 +41,6 @@ pub struct Access {
 pub struct Reached {
     tenant: Tenant,
     at: At,
-    roles: String,
 }
 
 impl Reached {
@@ -69,10 +70,6 @@ impl Reached {
     pub fn reach(&self) -> RoleReach {
         self.at.reach
     }
-    /// The names of the caller's roles that apply here, as "Your role here" says it.
-    pub fn role_names(&self) -> &str {
-        &self.roles
-    }
     /// Whether `other` lies in this tenant's subtree (itself included).
     pub fn contains(&self, other: &Reached) -> bool {
         other.path().starts_with(self.path())
@@ -90,7 +87,6 @@ pub fn system_reach(conn: &mut PgConnection, id: TenantId) -> Result<Reached, Do
             permissions: Permissions::all(),
             reach: RoleReach::Subtree,
         },
-        roles: "System".into(),
     })
 }
 
@@ -120,6 +116,11 @@ impl Access {
     /// What applies at the tenant at `path`; `None` when it is out of reach.
     pub fn at(&self, path: &[TenantId]) -> Option<At> {
         memberships::at(&self.grants, path)
+    }
+
+    /// The names of the caller's roles that apply at `reached`, as "Your role here" says it.
+    pub fn role_names(&self, reached: &Reached) -> String {
+        memberships::role_names_at(&self.grants, reached.path())
     }
 
     /// Whether the tenant at `path` is in reach.
@@ -170,8 +171,7 @@ impl Access {
         let at = self
             .at(&tenant.traversal_ids)
             .ok_or(DomainError::NotFound)?;
-        let roles = memberships::role_names_at(&self.grants, &tenant.traversal_ids);
-        Ok(Reached { tenant, at, roles })
+        Ok(Reached { tenant, at })
     }
 
     /// The tenant if it is in reach; `NotFound` otherwise.

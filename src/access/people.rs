@@ -5,12 +5,37 @@ use diesel::PgConnection;
 
 use super::{Access, Reached};
 use crate::domain::error::DomainError;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{RoleId, UserId};
 use crate::domain::memberships;
 use crate::domain::permissions::Permission;
 use crate::domain::roles::RoleGrant;
 
+/// A role the caller may hand out at a tenant: on offer there and within their own. Only
+/// `Access::grantable` makes one, so what takes it needs no second check.
+#[derive(Debug, Clone)]
+pub struct Grantable(RoleGrant);
+
+impl Grantable {
+    pub fn role(&self) -> &RoleGrant {
+        &self.0
+    }
+}
+
 impl Access {
+    /// The role `id` if it is on offer at `reached` (404 otherwise) and the caller may hand it
+    /// out there (`may_hold`).
+    pub fn grantable(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        id: RoleId,
+    ) -> Result<Grantable, DomainError> {
+        let role =
+            crate::domain::roles::custom::find_available(conn, reached.tenant(), id)?.grant();
+        self.may_hold(reached, &role)?;
+        Ok(Grantable(role))
+    }
+
     /// Whether the caller may hand out `role` at `reached` (to a member, in an invitation, or
     /// as what a role they define or edit there allows): only a subset of their own
     /// permissions there, reaching no further than they do.

@@ -131,16 +131,16 @@ pub async fn invite(
     let state2 = state.clone();
     let (status, page) = db::run(&pool, move |conn| {
         // Out of reach or beyond the caller's own role is refused before anything else.
-        if let Some(r) = role {
-            let offered = roles::custom::find_available(conn, reached.tenant(), r)?;
-            access.may_hold(&reached, &offered.grant())?;
-        }
+        let grantable = match role {
+            Some(r) => Some(access.grantable(conn, &reached, r)?),
+            None => None,
+        };
         let tenant = reached.tenant().clone();
         let mut page = InvitationsPage::load(conn, &access, chrome, reached.clone())?;
         page.email_value = form.email.chars().take(254).collect();
         page.role_value =
             role.map_or_else(|| form.role.chars().take(40).collect(), |r| r.to_string());
-        let (email, role) = match (email, role) {
+        let (email, role) = match (email, grantable) {
             (Ok(e), Some(r)) => (e, r),
             (email, role) => {
                 page.email_error = email.err();
@@ -154,7 +154,7 @@ pub async fn invite(
             inviter_name: &access.user.display_name,
             limits: state2.settings.mail.invitation_limits,
         };
-        let status = match invitations::invite(conn, &access, &reached, &email, role, &mail)? {
+        let status = match invitations::invite(conn, &access, &reached, &email, &role, &mail)? {
             InviteOutcome::Sent(inv) => {
                 page.notice = Some(format!("Invitation sent to {}.", inv.email));
                 page.email_value.clear();

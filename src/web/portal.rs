@@ -79,6 +79,7 @@ pub const BAR_STEP: u32 = 34;
 
 pub async fn dashboard(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
+    let role = access.role_names(&reached);
     let (reached, figures, recent) = db::run(&pool, move |conn| {
         let figures = dashboard::figures(conn, &reached, reached.sees_below())?;
         let recent = if reached.may(Permission::AuditView) {
@@ -95,7 +96,7 @@ pub async fn dashboard(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppEr
         chrome,
         admin: reached.sees_below(),
         may: reached.permissions(),
-        role: reached.role_names().to_string(),
+        role,
         tenant: reached.into_tenant(),
         figures,
         bars,

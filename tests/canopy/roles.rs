@@ -219,7 +219,11 @@ async fn no_role_is_ever_given_beyond_the_givers_own() {
         );
         // 2. Inviting someone with it.
         let email = Email::parse(&format!("invitee{n}@x.example")).unwrap();
-        let invited = invitations::invite(&mut conn, &access, &reached, &email, proposed, &mail);
+        let invited = access
+            .grantable(&mut conn, &reached, proposed)
+            .and_then(|role| {
+                invitations::invite(&mut conn, &access, &reached, &email, &role, &mail)
+            });
         assert_eq!(invited.is_ok(), allowed, "invited: {what}: {invited:?}");
         // 3. Giving it to a member.
         let given = memberships::change_role(&mut conn, &access, &reached, member, proposed);

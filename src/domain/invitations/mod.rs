@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::access::{Access, Reached};
+use crate::access::{Access, Grantable, Reached};
 use crate::crypto;
 use crate::db::schema::{invitations, memberships, users as user_rows};
 use crate::domain::audit::{Actor, AuditAction, Event};
@@ -116,21 +116,25 @@ fn expiry(mail: &Mail<'_>) -> DateTime<Utc> {
     Utc::now() + chrono::Duration::seconds(mail.ttl.as_secs() as i64)
 }
 
-/// Invites `email` into the reached tenant with the role `role_id` (one on offer there), if
-/// the caller may invite there and give that role (`Access::may_hold`: no escalation).
+/// Invites `email` into the reached tenant with a role the caller may give there
+/// (`Access::grantable`: on offer, no escalation), if they may invite there.
 pub fn invite(
     conn: &mut PgConnection,
     access: &Access,
     reached: &Reached,
     email: &Email,
-    role_id: RoleId,
+    role: &Grantable,
     mail: &Mail<'_>,
 ) -> Result<InviteOutcome, DomainError> {
     access.check(reached, Permission::MembersInvite)?;
-    let role =
-        crate::domain::roles::custom::find_available(conn, reached.tenant(), role_id)?.grant();
-    access.may_hold(reached, &role)?;
-    create(conn, &access.actor, reached.tenant(), email, &role, mail)
+    create(
+        conn,
+        &access.actor,
+        reached.tenant(),
+        email,
+        role.role(),
+        mail,
+    )
 }
 
 /// Invites `email` into `tenant` with `role`, for work no person asked for (the demo data,

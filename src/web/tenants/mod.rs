@@ -127,6 +127,7 @@ pub(crate) struct PageData {
     members: Vec<Member>,
     member_count: i64,
     can_restructure: bool,
+    role: String,
 }
 
 pub(crate) fn load_page(
@@ -145,6 +146,7 @@ pub(crate) fn load_page(
         },
         member_count: memberships::count_in(conn, id)?,
         can_restructure: access.allows(&reached, Permission::TenantRestructure),
+        role: access.role_names(&reached),
         reached,
     })
 }
@@ -165,7 +167,7 @@ impl TenantPage {
             chrome,
             rename_value: data.reached.tenant().name.clone(),
             rename_error: None,
-            role: data.reached.role_names().to_string(),
+            role: data.role,
             may: data.reached.permissions(),
             sees_below: data.reached.sees_below(),
             tenant: data.reached.into_tenant(),
