@@ -37,6 +37,7 @@ struct MembersPage {
     page: i64,
     pages: i64,
     me: UserId,
+    notice: Option<&'static str>,
 }
 
 impl MembersPage {
@@ -63,6 +64,9 @@ pub struct ListQuery {
     sub: Option<String>,
     #[serde(default)]
     page: Option<i64>,
+    /// Set by the redirect after a role change, so that the page says it happened.
+    #[serde(default)]
+    changed: Option<String>,
 }
 
 pub async fn list(
@@ -74,6 +78,7 @@ pub async fn list(
     let q: String = query.q.chars().take(100).collect();
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let wants_sub = query.sub.as_deref() == Some("1");
+    let notice = query.changed.as_ref().map(|_| "Role changed.");
     let me = access.user.id;
     let (reached, rows, total) = db::run(&pool, {
         let q = q.clone();
@@ -107,6 +112,7 @@ pub async fn list(
         q,
         page,
         me,
+        notice,
     })
 }
 
@@ -188,7 +194,7 @@ pub async fn change_role(
     })
     .await?;
     match refused {
-        None => Ok(redirect(&req, &format!("/tenants/{id}/members"))),
+        None => Ok(redirect(&req, &format!("/tenants/{id}/members?changed=1"))),
         Some((status, why, mut page)) => {
             page.error = Some(why);
             html_status(status, &page)

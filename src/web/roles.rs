@@ -26,9 +26,26 @@ struct ListPage {
     tenant: Tenant,
     roles: Vec<(RoleDef, i64)>,
     can_manage: bool,
+    notice: Option<&'static str>,
 }
 
-pub async fn list(r: Reach<perm::RolesView>) -> Result<HttpResponse, AppError> {
+/// What the page after a change says about it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    deleted: Option<String>,
+}
+
+pub async fn list(
+    r: Reach<perm::RolesView>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, AppError> {
+    let notice = done
+        .deleted
+        .as_ref()
+        .map(|_| "Role deleted; its holders moved as chosen.");
     let (_, chrome, reached, pool) = r.into_parts();
     let page = db::run(&pool, move |conn| {
         let defs = custom::available_at(conn, reached.tenant())?;
@@ -36,6 +53,7 @@ pub async fn list(r: Reach<perm::RolesView>) -> Result<HttpResponse, AppError> {
         let counts = custom::holder_counts(conn, &ids)?;
         Ok(ListPage {
             chrome,
+            notice,
             can_manage: reached.may(Permission::RolesManage),
             roles: defs
                 .into_iter()
@@ -73,6 +91,7 @@ struct RolePage {
     matrix: Matrix,
     errors: FieldErrors,
     holders: Vec<Holder>,
+    notice: Option<&'static str>,
 }
 
 impl RolePage {
@@ -157,6 +176,7 @@ fn role_page(
         matrix,
         errors,
         holders,
+        notice: None,
     })
 }
 
@@ -189,7 +209,9 @@ pub async fn new_form(r: Reach<perm::RolesManage>) -> Result<HttpResponse, AppEr
 pub async fn show(
     r: Reach<perm::RolesView>,
     path: web::Path<(TenantId, RoleId)>,
+    done: web::Query<Done>,
 ) -> Result<HttpResponse, AppError> {
+    let notice = done.saved.as_ref().map(|_| "Role saved.");
     let (_, id) = path.into_inner();
     let (access, chrome, reached, pool) = r.into_parts();
     let page = db::run(&pool, move |conn| {
@@ -205,6 +227,7 @@ pub async fn show(
         )
     })
     .await?;
+    let page = RolePage { notice, ..page };
     html(&page)
 }
 

@@ -400,6 +400,11 @@ async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let tech = role_id_in(created.location().unwrap());
     assert_eq!(count(), 1);
+    let saved = ann.get(created.location().unwrap()).await;
+    assert!(
+        saved.body.contains("Role saved."),
+        "the change says it happened"
+    );
     let twice = ann.post(&roles, &fields).await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(twice.body.contains("exists here already"));
@@ -416,6 +421,8 @@ async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
         )
         .await;
     assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    let after = ann.get(given.location().unwrap()).await;
+    assert!(after.body.contains("Role changed."));
     let mut fred_b = app.signed_in("fred@acme.example").await;
     assert_eq!(
         fred_b.get(&format!("/devices/{device}/edit")).await.status,
@@ -469,6 +476,8 @@ async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
         .await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
     assert_eq!(count(), 0);
+    let listed = ann.get(deleted.location().unwrap()).await;
+    assert!(listed.body.contains("Role deleted"));
     let held = canopy::domain::memberships::role_in(&mut app.conn(), fred, acme.id)
         .unwrap()
         .unwrap();
