@@ -8,6 +8,7 @@
 //! of the grants that reach it. Memberships in a suspended tenant (or below one) grant
 //! nothing. Moving, suspending or deleting a tenant is decided one level up: it needs
 //! `tenant.restructure` at the parent.
+mod devices;
 mod people;
 mod views;
 
@@ -17,10 +18,9 @@ use diesel::PgConnection;
 
 use crate::domain::audit::Actor;
 use crate::domain::branding::{self, Brand};
-use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, TenantId, UserId};
-use crate::domain::memberships::{self, At, Grant};
+use crate::domain::ids::{GroupId, TenantId, UserId};
+use crate::domain::memberships::{self, At, Grant, Seen};
 use crate::domain::permissions::{Permission, Permissions};
 use crate::domain::roles::RoleReach;
 use crate::domain::tenants::{self, Tenant};
@@ -41,6 +41,9 @@ pub struct Access {
 pub struct Reached {
     tenant: Tenant,
     at: At,
+    /// The devices seen at this tenant alone, and in its subtree (`memberships::seen`).
+    seen: Seen,
+    seen_below: Seen,
 }
 
 impl Reached {
@@ -70,6 +73,32 @@ impl Reached {
     pub fn reach(&self) -> RoleReach {
         self.at.reach
     }
+    /// Whether the caller sees every device here and below: what a subtree's history and
+    /// usage, which name and count them all, need.
+    pub fn sees_all_below(&self) -> bool {
+        self.sees_below() && self.seen_below == Seen::All
+    }
+    /// The devices the caller sees here (`subtree`: here and below).
+    pub fn seen(&self, subtree: bool) -> &Seen {
+        if subtree {
+            &self.seen_below
+        } else {
+            &self.seen
+        }
+    }
+    /// The groups a membership limited to groups confines the caller to at this tenant;
+    /// `None` when the caller sees all of its devices.
+    pub fn limited_to_groups(&self) -> Option<&[GroupId]> {
+        match &self.seen {
+            Seen::All => None,
+            Seen::Only(windows) => Some(
+                windows
+                    .first()
+                    .and_then(|w| w.groups.as_deref())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
     /// Whether `other` lies in this tenant's subtree (itself included).
     pub fn contains(&self, other: &Reached) -> bool {
         other.path().starts_with(self.path())
@@ -87,6 +116,8 @@ pub fn system_reach(conn: &mut PgConnection, id: TenantId) -> Result<Reached, Do
             permissions: Permissions::all(),
             reach: RoleReach::Subtree,
         },
+        seen: Seen::All,
+        seen_below: Seen::All,
     })
 }
 
@@ -171,7 +202,12 @@ impl Access {
         let at = self
             .at(&tenant.traversal_ids)
             .ok_or(DomainError::NotFound)?;
-        Ok(Reached { tenant, at })
+        Ok(Reached {
+            seen: memberships::seen(&self.grants, &tenant.traversal_ids, false),
+            seen_below: memberships::seen(&self.grants, &tenant.traversal_ids, true),
+            tenant,
+            at,
+        })
     }
 
     /// The tenant if it is in reach; `NotFound` otherwise.
@@ -204,8 +240,13 @@ impl Access {
         Ok((self.reached(tenant)?, brand))
     }
 
+    /// Whether `p` applies to what `reached` stands for: the tenant, or one of its devices
+    /// (`device_reached`), whose grants may be narrower.
     pub fn allows(&self, reached: &Reached, p: Permission) -> bool {
-        self.permits(reached.path(), p)
+        if p == Permission::TenantRestructure {
+            return self.may_restructure(reached.path());
+        }
+        reached.may(p)
     }
 
     pub fn check(&self, reached: &Reached, p: Permission) -> Result<(), DomainError> {
@@ -218,33 +259,12 @@ impl Access {
                  the permission “{p}” there.",
                 reached.tenant.name
             ),
+            _ if memberships::withheld_at(&self.grants, reached.path(), p) => format!(
+                "This needs the permission “{p}”: your role holds it, but your membership here \
+                 is limited to groups, which withholds it."
+            ),
             _ => format!("This needs the permission “{p}”, which your role here does not hold."),
         }))
-    }
-
-    /// A device in reach, with its tenant reached for `p`; `NotFound` otherwise.
-    pub fn device(
-        &self,
-        conn: &mut PgConnection,
-        id: DeviceId,
-        p: Permission,
-    ) -> Result<(Device, Reached), DomainError> {
-        let device = self.device_seen(conn, id)?;
-        let reached = self.tenant_for(conn, device.tenant_id, p)?;
-        Ok((device, reached))
-    }
-
-    /// A device in reach, whatever may be done with it (a list's cursor): one statement.
-    pub fn device_seen(
-        &self,
-        conn: &mut PgConnection,
-        id: DeviceId,
-    ) -> Result<Device, DomainError> {
-        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
-        if !self.reaches(&device.tenant_path) {
-            return Err(DomainError::NotFound);
-        }
-        Ok(device)
     }
 
     /// One of the caller's own memberships (the switcher offers nothing else); `NotFound`

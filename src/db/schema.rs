@@ -116,6 +116,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    groups (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_devices (group_id, device_id) {
+        group_id -> Uuid,
+        tenant_id -> Uuid,
+        device_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         key -> Text,
@@ -130,6 +157,7 @@ diesel::table! {
         tenant_path -> Array<Uuid>,
         created_at -> Timestamptz,
         role_id -> Uuid,
+        limited_to_groups -> Bool,
     }
 }
 
@@ -260,6 +288,11 @@ diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> roles (role_id));
+diesel::joinable!(group_devices -> groups (group_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_devices -> devices (device_id));
+diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(invitations -> roles (role_id));
 diesel::joinable!(roles -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -275,6 +308,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     device_imports,
     device_moves,
     devices,
+    group_devices,
+    group_members,
+    groups,
     invitations,
     login_failures,
     logos,

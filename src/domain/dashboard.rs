@@ -6,7 +6,9 @@ use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 use crate::access::Reached;
 use crate::db::schema::device_counts;
 use crate::domain::devices::fields::STATUSES;
+use crate::domain::devices::list::{self, Scope};
 use crate::domain::error::DomainError;
+use crate::domain::memberships::Seen;
 use crate::domain::tenants::subtree_bounds;
 
 #[derive(Debug, Clone)]
@@ -55,7 +57,18 @@ pub fn figures(
     subtree: bool,
 ) -> Result<Figures, DomainError> {
     let tenant = reached.tenant();
-    let by_status: Vec<(String, i64)> = if subtree {
+    let by_status: Vec<(String, i64)> = if *reached.seen(subtree) != Seen::All {
+        // A membership limited to groups counts its own devices only.
+        let scope = if subtree {
+            Scope::Subtree(reached)
+        } else {
+            Scope::Tenant(reached)
+        };
+        list::count_by_status(conn, scope)?
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect()
+    } else if subtree {
         device_counts::table
             .filter(device_counts::tenant_id.eq(tenant.id))
             .select((device_counts::status, device_counts::total))

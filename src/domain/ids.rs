@@ -118,3 +118,8 @@ typed_id!(
     /// A role: one of the built-in presets or one a tenant defined.
     RoleId
 );
+
+typed_id!(
+    /// A group of a tenant's devices and members.
+    GroupId
+);

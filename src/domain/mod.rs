@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod device_tokens;
 pub mod devices;
 pub mod error;
+pub mod groups;
 pub mod ids;
 pub mod invitations;
 pub mod large_demo;

@@ -128,6 +128,10 @@ impl Permissions {
         Permissions(self.0 | other.0)
     }
 
+    pub fn without(self, other: Self) -> Self {
+        Permissions(self.0 & !other.0)
+    }
+
     pub fn is_subset_of(self, other: Self) -> bool {
         self.0 & !other.0 == 0
     }

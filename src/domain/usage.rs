@@ -157,10 +157,17 @@ pub fn report(
     period: Period,
     today: NaiveDate,
 ) -> Result<Vec<Line>, DomainError> {
-    // Its figures sum up the tenants below: only for those whose role reaches them.
+    // Its figures sum up the tenants below: only for those whose role reaches them all.
     if !reached.sees_below() {
         return Err(DomainError::NotAllowed(
             "The usage report sums up the tenants below, and your role here reaches this tenant only."
+                .into(),
+        ));
+    }
+    if !reached.sees_all_below() {
+        return Err(DomainError::NotAllowed(
+            "The usage report counts every device below, and a membership limited to groups \
+             reaches only some of them."
                 .into(),
         ));
     }

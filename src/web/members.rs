@@ -128,6 +128,8 @@ struct RolePage {
     tenant: Tenant,
     member: MemberRow,
     roles: Vec<RoleDef>,
+    /// The groups the member is in here, for the limit's choice.
+    groups: Vec<String>,
     error: Option<String>,
 }
 
@@ -142,11 +144,13 @@ fn role_page(
 ) -> Result<RolePage, AppError> {
     let member = memberships::member(conn, &reached, user_id)?.ok_or(AppError::NotFound)?;
     let roles = roles::custom::grantable(conn, access, &reached)?;
+    let groups = memberships::groups_of(conn, user_id, reached.id())?;
     Ok(RolePage {
         chrome,
         tenant: reached.into_tenant(),
         member,
         roles,
+        groups,
         error,
     })
 }
@@ -199,6 +203,47 @@ pub async fn change_role(
             page.error = Some(why);
             html_status(status, &page)
         }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LimitForm {
+    #[serde(default)]
+    limited: String,
+}
+
+/// Limit a member to the devices of their groups here, or lift the limit.
+pub async fn set_limit(
+    req: actix_web::HttpRequest,
+    r: Reach<perm::MembersChangeRole>,
+    path: web::Path<(TenantId, UserId)>,
+    form: web::Form<LimitForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, user_id) = path.into_inner();
+    let (access, chrome, reached, pool) = r.into_parts();
+    let limited = match form.limited.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose which devices they see.".into(),
+            ));
+        }
+    };
+    let refused = db::run(&pool, move |conn| {
+        match memberships::set_limit(conn, &access, &reached, user_id, limited) {
+            Ok(()) => Ok(None),
+            Err(DomainError::NotAllowed(why)) => {
+                let page = role_page(conn, &access, chrome, reached, user_id, Some(why))?;
+                Ok(Some(page))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    match refused {
+        None => Ok(redirect(&req, &format!("/tenants/{id}/members?changed=1"))),
+        Some(page) => html_status(StatusCode::FORBIDDEN, &page),
     }
 }
 

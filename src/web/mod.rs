@@ -7,6 +7,7 @@ pub mod branding;
 pub mod csrf;
 pub mod current;
 pub mod devices;
+pub mod groups;
 pub mod health;
 pub mod htmx;
 pub mod input;

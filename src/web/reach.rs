@@ -112,8 +112,7 @@ impl<A: Needs> FromRequest for DeviceReach<A> {
             let (access, id, pool) = (access.await?, id?, pool?);
             let a = access.clone();
             let (device, tenant, brand) = db::run(&pool, move |conn| {
-                let device = a.device_seen(conn, id)?;
-                let (tenant, brand) = a.tenant_with_brand(conn, device.tenant_id)?;
+                let (device, tenant, brand) = a.device_reached(conn, id)?;
                 a.check(&tenant, A::PERMISSION)?;
                 Ok((device, tenant, brand))
             })

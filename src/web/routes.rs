@@ -6,7 +6,7 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
-    accept, assets, audit, auth, branding, devices, health, invitations, mailbox, members,
+    accept, assets, audit, auth, branding, devices, groups, health, invitations, mailbox, members,
     password, portal, roles, tenants, usage,
 };
 
@@ -46,6 +46,10 @@ pub enum IdKind {
     Device,
     /// A role: one of the presets or one defined at (or shared down to) the path's tenant.
     Role,
+    /// A group of the path's tenant.
+    Group,
+    /// A member of the path's tenant.
+    User,
     Filter,
 }
 
@@ -182,13 +186,15 @@ route_table! {
     get "/tenants/{id}/members" => members::list, signed_in;
     get "/tenants/{id}/members/{user}/role" => members::role_form, signed_in;
     post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in, form role: Role;
+    post "/tenants/{id}/members/{user}/limit" => members::set_limit, signed_in;
     post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
     post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
     get "/tenants/{id}/devices" => devices::list, signed_in,
-        query tenant: Tenant, query after_id: Device;
+        query tenant: Tenant, query after_id: Device, query group: Group;
     post "/tenants/{id}/devices" => devices::create, signed_in;
     get "/tenants/{id}/devices/new" => devices::new_form, signed_in;
-    get "/tenants/{id}/devices/export.csv" => devices::export, signed_in, query tenant: Tenant;
+    get "/tenants/{id}/devices/export.csv" => devices::export, signed_in,
+        query tenant: Tenant, query group: Group;
     get "/tenants/{id}/devices/tenant-options" => devices::tenant_options, signed_in,
         query tenant: Tenant, query after_id: Device;
     get "/tenants/{id}/devices/import" => devices::import_form, signed_in;
@@ -210,6 +216,24 @@ route_table! {
     post "/tenants/{id}/roles/{role}" => roles::update, signed_in;
     get "/tenants/{id}/roles/{role}/delete" => roles::delete_form, signed_in;
     post "/tenants/{id}/roles/{role}/delete" => roles::delete, signed_in, form to: Role;
+    get "/tenants/{id}/groups" => groups::list, signed_in;
+    post "/tenants/{id}/groups" => groups::create, signed_in;
+    get "/tenants/{id}/groups/options" => groups::options, signed_in, query group: Group;
+    get "/tenants/{id}/groups/add-devices" => groups::add_preview, signed_in,
+        query ids: Device, query group: Group;
+    post "/tenants/{id}/groups/add-devices" => groups::add_devices, signed_in,
+        form ids: Device, form group: Group;
+    get "/tenants/{id}/groups/{group}" => groups::show, signed_in;
+    post "/tenants/{id}/groups/{group}" => groups::update, signed_in;
+    get "/tenants/{id}/groups/{group}/delete" => groups::delete_form, signed_in;
+    post "/tenants/{id}/groups/{group}/delete" => groups::delete, signed_in;
+    post "/tenants/{id}/groups/{group}/devices" => groups::add_device, signed_in;
+    post "/tenants/{id}/groups/{group}/devices/remove" => groups::remove_device, signed_in,
+        form device: Device;
+    post "/tenants/{id}/groups/{group}/members" => groups::add_member, signed_in,
+        form user: User;
+    post "/tenants/{id}/groups/{group}/members/remove" => groups::remove_member, signed_in,
+        form user: User;
     get "/tenants/{id}/invitations" => invitations::list, signed_in;
     post "/tenants/{id}/invitations" => invitations::invite, signed_in, form role: Role;
     post "/tenants/{id}/invitations/{invitation}/resend" => invitations::resend, signed_in;

@@ -115,6 +115,7 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
         &[canopy::domain::permissions::Permission::DevicesView],
     )
     .to_string();
+    let g = crate::groups::group_in(&app, &acme, "North fleet").to_string();
     let (a, u, o, d, v) = (
         acme.id.to_string(),
         uk.id.to_string(),
@@ -214,11 +215,52 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
                 ("after", "m"),
                 ("after_id", &d),
                 ("tenant", &u),
+                ("group", &g),
             ],
         ),
         get(
             format!("/tenants/{a}/devices/export.csv"),
-            &[("q", "unit"), ("tenant", &a)],
+            &[("q", "unit"), ("tenant", &a), ("group", &g)],
+        ),
+        post(
+            format!("/tenants/{a}/groups"),
+            &[
+                ("name", "South fleet"),
+                ("description", "Phones down south"),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/groups/{g}"),
+            &[("name", "North fleet"), ("description", "Up north")],
+        ),
+        post(
+            format!("/tenants/{a}/groups/{g}/devices"),
+            &[("identifier", "ACME-1")],
+        ),
+        post(
+            format!("/tenants/{a}/groups/{g}/devices/remove"),
+            &[("device", &d)],
+        ),
+        post(format!("/tenants/{a}/groups/{g}/members"), &[("user", &v)]),
+        post(
+            format!("/tenants/{a}/groups/{g}/members/remove"),
+            &[("user", &v)],
+        ),
+        get(
+            format!("/tenants/{a}/groups/add-devices"),
+            &[("ids", &d), ("group", &g)],
+        ),
+        post(
+            format!("/tenants/{a}/groups/add-devices"),
+            &[("ids", &d), ("group", &g)],
+        ),
+        get(
+            format!("/tenants/{a}/groups/options"),
+            &[("for", "add"), ("group", &g)],
+        ),
+        post(
+            format!("/tenants/{a}/members/{v}/limit"),
+            &[("limited", "1")],
         ),
         get(
             format!("/tenants/{a}/devices/tenant-options"),
@@ -279,6 +321,7 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
         ("a device's id", d.clone()),
         ("a member's id", v.clone()),
         ("an invitation's id", invitation.to_string()),
+        ("a group's id", g.clone()),
     ];
     let mut ann = app.signed_in("ann@acme.example").await;
     let mut checked = 0;

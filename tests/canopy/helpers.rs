@@ -269,6 +269,10 @@ impl TestApp {
             ("outbox", "id"),
             ("audit_events", "id"),
             ("password_resets", "token_hash"),
+            ("roles", "id"),
+            ("groups", "id"),
+            ("group_devices", "group_id, device_id"),
+            ("group_members", "group_id, user_id"),
         ];
         let parts: Vec<String> = tables
             .iter()

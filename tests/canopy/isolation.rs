@@ -1,16 +1,16 @@
 //! Isolation, generated: random trees, memberships and devices, and roles drawn at random —
-//! built-in presets or custom roles of random permissions and reach; for random (user, object,
+//! built-in presets or custom roles of random permissions and reach, groups of random devices
+//! and memberships limited to random groups; for random (user, object,
 //! action) triples the portal's HTTP answer must equal the access rule computed by a plain
 //! in-memory model. A failure prints the seed that reproduces it.
 use std::collections::HashMap;
 
 use canopy::domain::audit::Actor;
-use canopy::domain::ids::TenantId;
+use canopy::domain::ids::{DeviceId, GroupId, TenantId};
 use canopy::domain::memberships;
 use canopy::domain::permissions::{Permission, Permissions};
 use canopy::domain::roles::{Role, RoleReach};
 use canopy::domain::tenants::Tenant;
-use uuid::Uuid;
 
 use crate::helpers::{Browser, spawn_app};
 
@@ -38,12 +38,44 @@ struct Held {
     role: String,
     permissions: Permissions,
     reach: RoleReach,
+    /// `Some` for a membership limited to groups: the groups its holder is in there.
+    groups: Option<Vec<GroupId>>,
+}
+
+/// What a membership limited to groups does not give, as the design says: what would let its
+/// holder reach devices outside their groups.
+const WITHHELD: [Permission; 7] = [
+    Permission::GroupsManage,
+    Permission::DevicesCreate,
+    Permission::DevicesImport,
+    Permission::MembersInvite,
+    Permission::AuditView,
+    Permission::AuditExport,
+    Permission::UsageView,
+];
+
+impl Held {
+    fn gives(&self) -> Permissions {
+        if self.groups.is_some() {
+            Permissions::of(
+                &self
+                    .permissions
+                    .iter()
+                    .filter(|p| !WITHHELD.contains(p))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            self.permissions
+        }
+    }
 }
 
 /// The access rule, written out plainly from the design rather than from the code.
 struct Model {
     parent: HashMap<TenantId, Option<TenantId>>,
     grants: HashMap<usize, Vec<Held>>,
+    /// The groups each device (by serial) is in.
+    device_groups: HashMap<String, Vec<GroupId>>,
 }
 
 impl Model {
@@ -61,19 +93,47 @@ impl Model {
     /// it (a grant at `t`, or one above whose reach is the subtree), and whether one of them
     /// reaches below `t`; `None` out of reach.
     fn at(&self, user: usize, t: TenantId) -> Option<(Permissions, bool)> {
+        self.applying(user, t).fold(None, |acc, h| {
+            let (p, below) = acc.unwrap_or((Permissions::NONE, false));
+            Some((p.union(h.gives()), below || h.reach == RoleReach::Subtree))
+        })
+    }
+
+    /// The grants that reach `t`: one at `t`, or one above whose reach is the subtree.
+    fn applying(&self, user: usize, t: TenantId) -> impl Iterator<Item = &Held> {
         let above = self.ancestors_and_self(t);
-        self.grants[&user]
-            .iter()
+        self.grants[&user].iter().filter(move |h| {
+            h.tenant == t || (h.reach == RoleReach::Subtree && above.contains(&h.tenant))
+        })
+    }
+
+    /// What `user` may do with the device `serial` of `t`: the grants that reach `t` and admit
+    /// it (a limited one admits its groups' devices only); `None` when none does.
+    fn device_at(&self, user: usize, t: TenantId, serial: &str) -> Option<Permissions> {
+        let in_groups = self.device_groups.get(serial).cloned().unwrap_or_default();
+        self.applying(user, t)
             .filter(|h| {
-                h.tenant == t || (h.reach == RoleReach::Subtree && above.contains(&h.tenant))
+                h.groups
+                    .as_ref()
+                    .is_none_or(|mine| mine.iter().any(|g| in_groups.contains(g)))
             })
             .fold(None, |acc, h| {
-                let (p, below) = acc.unwrap_or((Permissions::NONE, false));
-                Some((
-                    p.union(h.permissions),
-                    below || h.reach == RoleReach::Subtree,
-                ))
+                Some(acc.unwrap_or(Permissions::NONE).union(h.gives()))
             })
+    }
+
+    fn expect_device(&self, user: usize, t: TenantId, serial: &str, p: Permission) -> u16 {
+        match self.device_at(user, t, serial) {
+            None => 404,
+            Some(held) if held.has(p) => 200,
+            Some(_) => 403,
+        }
+    }
+
+    /// Whether every device below `t` is seen: a grant without a limit reaches the subtree.
+    fn whole_below(&self, user: usize, t: TenantId) -> bool {
+        self.applying(user, t)
+            .any(|h| h.groups.is_none() && h.reach == RoleReach::Subtree)
     }
 
     fn may(&self, user: usize, t: TenantId, p: Permission) -> bool {
@@ -133,6 +193,7 @@ fn draw_role(
         role: grant.name.clone(),
         permissions: grant.permissions,
         reach: grant.reach,
+        groups: None,
     };
     (grant, held)
 }
@@ -147,8 +208,59 @@ fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) 
     let model = Model {
         parent: tenants.iter().map(|t| (t.id, t.parent_id)).collect(),
         grants: HashMap::new(),
+        device_groups: HashMap::new(),
     };
     (tenants, model)
+}
+
+/// Up to two groups per tenant, each holding a random half of its tenant's devices.
+fn draw_groups(
+    app: &crate::helpers::TestApp,
+    rng: &mut Rng,
+    tenants: &[Tenant],
+    devices: &[(String, TenantId, DeviceId)],
+    model: &mut Model,
+) -> HashMap<TenantId, Vec<GroupId>> {
+    let mut groups: HashMap<TenantId, Vec<GroupId>> = HashMap::new();
+    for t in tenants {
+        for n in 0..rng.below(3) {
+            let g = crate::groups::group_in(app, t, &format!("G{n}"));
+            for (serial, _, id) in devices.iter().filter(|(_, owner, _)| *owner == t.id) {
+                if rng.below(2) == 0 {
+                    crate::groups::put_in(app, g, t.id, *id);
+                    model
+                        .device_groups
+                        .entry(serial.clone())
+                        .or_default()
+                        .push(g);
+                }
+            }
+            groups.entry(t.id).or_default().push(g);
+        }
+    }
+    groups
+}
+
+/// A third of the memberships are limited to groups: to a random part of their tenant's.
+fn maybe_limit(
+    app: &crate::helpers::TestApp,
+    rng: &mut Rng,
+    groups: &HashMap<TenantId, Vec<GroupId>>,
+    user: canopy::domain::ids::UserId,
+    held: &mut Held,
+) {
+    if rng.below(3) > 0 {
+        return;
+    }
+    let mut mine = Vec::new();
+    for g in groups.get(&held.tenant).into_iter().flatten() {
+        if rng.below(2) == 0 {
+            crate::groups::join(app, *g, held.tenant, user);
+            mine.push(*g);
+        }
+    }
+    crate::groups::limit(app, user, held.tenant);
+    held.groups = Some(mine);
 }
 
 /// Seven people `user0..6@example.com`, each with a random role somewhere and, half of them,
@@ -157,20 +269,23 @@ async fn people(
     app: &crate::helpers::TestApp,
     rng: &mut Rng,
     tenants: &[Tenant],
+    groups: &HashMap<TenantId, Vec<GroupId>>,
     model: &mut Model,
 ) -> Vec<Browser> {
     let mut users = Vec::new();
     for u in 0..7 {
         let email = format!("user{u}@example.com");
         let first = &tenants[rng.below(tenants.len())];
-        let (role, h) = draw_role(app, rng, first);
+        let (role, mut h) = draw_role(app, rng, first);
         let id = app.user(&email, first, Role::Viewer);
         memberships::grant(&mut app.conn(), &Actor::system(), id, first, role).unwrap();
+        maybe_limit(app, rng, groups, id, &mut h);
         let mut held = vec![h];
         let second = &tenants[rng.below(tenants.len())];
         if rng.below(2) == 0 && second.id != first.id {
-            let (role, h) = draw_role(app, rng, second);
+            let (role, mut h) = draw_role(app, rng, second);
             memberships::grant(&mut app.conn(), &Actor::system(), id, second, role).unwrap();
+            maybe_limit(app, rng, groups, id, &mut h);
             held.push(h);
         }
         model.grants.insert(u, held);
@@ -200,19 +315,20 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
     let (tenants, mut model) = forest(&app, &mut rng);
-    let mut devices: Vec<(Uuid, TenantId)> = Vec::new();
+    let mut devices: Vec<(String, TenantId, DeviceId)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         if rng.below(3) > 0 {
-            devices.push((
-                crate::devices::device_in(&app, t, &format!("DEV-{i}")).uuid(),
-                t.id,
-            ));
+            let serial = format!("DEV-{i}");
+            let id = crate::devices::device_in(&app, t, &serial);
+            devices.push((serial, t.id, id));
         }
     }
-    let mut users = people(&app, &mut rng, &tenants, &mut model).await;
+    let groups = draw_groups(&app, &mut rng, &tenants, &devices, &mut model);
+    let mut users = people(&app, &mut rng, &tenants, &groups, &mut model).await;
 
     // What each action is, as a request, and which rule applies.
-    let tenant_actions: [(&str, Permission); 8] = [
+    let tenant_actions: [(&str, Permission); 9] = [
+        ("/tenants/{t}/groups", Permission::GroupsView),
         ("/tenants/{t}", Permission::TenantView),
         ("/tenants/{t}/dashboard", Permission::TenantView),
         ("/tenants/{t}/devices", Permission::DevicesView),
@@ -238,11 +354,11 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
                 model.expect(u, t, action),
             )
         } else {
-            let (d, t) = devices[rng.below(devices.len())];
+            let (serial, t, d) = &devices[rng.below(devices.len())];
             let (template, action) = device_actions[rng.below(device_actions.len())];
             (
                 template.replace("{d}", &d.to_string()),
-                model.expect(u, t, action),
+                model.expect_device(u, *t, serial, action),
             )
         };
         let got = b.get(&path).await.status.as_u16();
@@ -298,7 +414,9 @@ impl Model {
         };
         let mut out: Vec<String> = devices
             .iter()
-            .filter(|(_, owner)| keep(*owner))
+            .filter(|(serial, owner)| {
+                keep(*owner) && self.device_at(user, *owner, serial).is_some()
+            })
             .map(|(serial, _)| serial.clone())
             .collect();
         out.sort();
@@ -376,15 +494,17 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
     let mut rng = Rng(seed | 1);
     let app = spawn_app().await;
     let (tenants, mut model) = forest(&app, &mut rng);
-    let mut devices: Vec<(String, TenantId)> = Vec::new();
+    let mut drawn: Vec<(String, TenantId, DeviceId)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         for k in 0..rng.below(3) {
             let serial = format!("DEV-{}", i * 10 + k);
-            crate::devices::device_in(&app, t, &serial);
-            devices.push((serial, t.id));
+            let id = crate::devices::device_in(&app, t, &serial);
+            drawn.push((serial, t.id, id));
         }
     }
-    let mut users = people(&app, &mut rng, &tenants, &mut model).await;
+    let groups = draw_groups(&app, &mut rng, &tenants, &drawn, &mut model);
+    let devices: Vec<(String, TenantId)> = drawn.iter().map(|(s, t, _)| (s.clone(), *t)).collect();
+    let mut users = people(&app, &mut rng, &tenants, &groups, &mut model).await;
     let name_of: HashMap<TenantId, String> =
         tenants.iter().map(|t| (t.id, t.name.clone())).collect();
 
@@ -484,8 +604,10 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                     let mut as_if = Model {
                         parent: model.parent.clone(),
                         grants: HashMap::new(),
+                        device_groups: HashMap::new(),
                     };
-                    let below = model.below(u, t);
+                    // The subtree's history only for those who see every device in it.
+                    let below = model.whole_below(u, t);
                     as_if.grants.insert(
                         0,
                         vec![Held {
@@ -497,6 +619,7 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
                             } else {
                                 RoleReach::Tenant
                             },
+                            groups: None,
                         }],
                     );
                     as_if.devices_listed(0, t, None, &devices, Permission::DevicesView)
@@ -562,9 +685,9 @@ async fn random_trees_list_and_export_exactly_what_the_access_rule_reaches() {
             _ => {
                 let path = format!("/tenants/{t}/usage/export.csv");
                 let res = b.get(&path).await;
-                // The usage report sums up the subtree: for those who reach it.
+                // The usage report sums up the subtree: for those who see all of it.
                 let expected = model.report(u, t, Permission::UsageView).and_then(|()| {
-                    if !model.below(u, t) {
+                    if !model.whole_below(u, t) {
                         return Err(403);
                     }
                     Ok(())

@@ -11,6 +11,7 @@ mod counts;
 mod devices;
 mod e2e;
 mod faults;
+mod groups;
 mod helpers;
 mod import;
 mod instances;

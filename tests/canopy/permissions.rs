@@ -10,6 +10,7 @@ use canopy::domain::memberships;
 use canopy::domain::permissions::{Permission, Permissions};
 use canopy::domain::roles::{Role, RoleReach};
 use canopy::web::routes::{ROUTES, Route};
+use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 
 use crate::helpers::{Browser, TestApp, spawn_app};
@@ -62,8 +63,11 @@ fn signed_in_with(app: &TestApp, email: &str, at: TenantId, role: canopy::domain
 
 /// Fields that every form of the portal can parse (each takes what it knows): a malformed
 /// form is refused before the access check is heard, and this test is about the check.
+/// (The ids a form carries — a device, a group, a member — are added per run.)
 const FORM: &[(&str, &str)] = &[
     ("name", "Probe"),
+    ("identifier", "UK-1"),
+    ("limited", "1"),
     ("status", "active"),
     ("role", "viewer"),
     ("email", "probe@acme.example"),
@@ -84,6 +88,18 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
     let invitation = crate::invitations::invite_directly(&app, &uk, "inv@acme.example");
     let job =
         canopy::domain::devices::jobs::create(&mut app.conn(), uk.id, None, "imei\n", 0).unwrap();
+    let group = crate::groups::group_in(&app, &uk, "Probe group");
+    let ids = [device.to_string(), group.to_string(), mo.to_string()];
+    let form: Vec<(&str, &str)> = FORM
+        .iter()
+        .copied()
+        .chain([
+            ("device", ids[0].as_str()),
+            ("ids", ids[0].as_str()),
+            ("group", ids[1].as_str()),
+            ("user", ids[2].as_str()),
+        ])
+        .collect();
 
     let needed: Vec<(&Route, Permission)> = ROUTES
         .iter()
@@ -148,13 +164,14 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
             .replace("{id}", &object)
             .replace("{user}", &mo.to_string())
             .replace("{role}", &own_role.to_string())
+            .replace("{group}", &group.to_string())
             .replace("{invitation}", &invitation.to_string())
             .replace("{job}", &job.to_string());
         let what = format!("{} {} needing {}", r.method, r.path, p.key());
         let browser = lacking.get_mut(p).unwrap();
         let refused = match r.method {
             "get" => browser.get(&path).await,
-            _ => browser.post(&path, FORM).await,
+            _ => browser.post(&path, &form).await,
         };
         assert_eq!(
             refused.status,
@@ -170,7 +187,7 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
         );
         let allowed = match r.method {
             "get" => everything.get(&path).await,
-            _ => everything.post(&path, FORM).await,
+            _ => everything.post(&path, &form).await,
         };
         assert!(
             allowed.status != StatusCode::FORBIDDEN && allowed.status != StatusCode::NOT_FOUND,
@@ -180,6 +197,14 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
         );
         // Put back what a request may have removed.
         memberships::grant(&mut app.conn(), &Actor::system(), mo, &uk, Role::Viewer).unwrap();
+        diesel::sql_query(
+            "INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, 'Probe group') \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(group)
+        .bind::<diesel::sql_types::Uuid, _>(uk.id)
+        .execute(&mut app.conn())
+        .unwrap();
         checked += 1;
     }
     println!("{checked} routes, each refused without its permission and allowed with it");

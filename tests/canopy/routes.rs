@@ -49,6 +49,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let otto = app.user("otto@other.example", &other, Role::Admin);
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     let foreign_role = crate::roles::custom_role(&app, &other, "Other's role", &[]);
+    let foreign_group = crate::groups::group_in(&app, &other, "Other's group");
     let device = crate::devices::device_in(&app, &other, "OTHER-001");
     let job =
         canopy::domain::devices::jobs::create(&mut app.conn(), other.id, Some(otto), "imei\n", 0)
@@ -69,6 +70,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             .replace("{user}", &otto.to_string())
             .replace("{invitation}", &invitation.to_string())
             .replace("{role}", &foreign_role.to_string())
+            .replace("{group}", &foreign_group.to_string())
             .replace("{job}", &job.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
@@ -95,6 +97,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
                 _ => {
                     // A well-formed request, so that only the access rule can refuse it.
                     let parent = acme.id.to_string();
+                    let (device_id, user_id) = (device.to_string(), otto.to_string());
                     let status = if r.path.contains("/members/") {
                         "disabled"
                     } else {
@@ -106,6 +109,9 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
                         ("status", status),
                         ("role", "viewer"),
                         ("email", "x@example.com"),
+                        ("device", &device_id),
+                        ("user", &user_id),
+                        ("limited", "1"),
                     ];
                     ann.post(&path, &fields).await
                 }
@@ -173,6 +179,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     let foreign_device = crate::devices::device_in(&app, &other_child, "OTHER-001");
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     let foreign_role = crate::roles::custom_role(&app, &other, "Other's role", &[]);
+    let foreign_group = crate::groups::group_in(&app, &other, "Other's group");
     let own_role = canopy::domain::roles::Role::Viewer.id();
     // Foreign ids of every kind: each must be refused in every id-carrying place.
     let foreign = [
@@ -182,6 +189,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
         otto.uuid(),
         invitation.uuid(),
         foreign_role.uuid(),
+        foreign_group.uuid(),
     ];
     // A member whose role the caller changes, and a role of Acme's own held by someone.
     let mo = app.user("mo@acme.example", &acme, Role::Operator);
@@ -195,6 +203,8 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
         canopy::domain::roles::custom::grant_of(&mut app.conn(), own_custom).unwrap(),
     )
     .unwrap();
+    let own_group = crate::groups::group_in(&app, &acme, "Acme's group");
+    let group_device = crate::devices::device_in(&app, &acme, "OWN-002");
     let mut ann = app.signed_in("ann@acme.example").await;
     ann.get("/tenants").await;
 
@@ -212,14 +222,19 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
                 .to_string(),
             )
             .replace("{user}", &mo.to_string())
-            .replace("{role}", &own_custom.to_string());
+            .replace("{role}", &own_custom.to_string())
+            .replace("{group}", &own_group.to_string());
         // The caller's own values: the control request must pass the access rule.
         let own = |name: &str, kind: IdKind| -> String {
             match (kind, name, r.path) {
                 (_, "tenant", "/switch") => acme.id.to_string(),
                 (IdKind::Tenant, _, _) => uk.id.to_string(),
+                // The moves above take `own_device` to Acme UK; a group holds Acme's own.
+                (IdKind::Device, _, p) if p.contains("/groups/") => group_device.to_string(),
                 (IdKind::Device | IdKind::Filter, _, _) => own_device.to_string(),
                 (IdKind::Role, _, _) => own_role.to_string(),
+                (IdKind::Group, _, _) => own_group.to_string(),
+                (IdKind::User, _, _) => mo.to_string(),
             }
         };
         for p in r.params {
@@ -289,13 +304,15 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
 }
 
 /// The types an id travels in: plain UUIDs and the typed ids of `domain::ids`.
-const ID_TYPES: [&str; 6] = [
+const ID_TYPES: [&str; 8] = [
     "Uuid",
     "TenantId",
     "DeviceId",
     "UserId",
     "InvitationId",
     "JobId",
+    "RoleId",
+    "GroupId",
 ];
 
 /// Every id-typed field of a query or form under `src/web/` (and every `"key" =>` that a

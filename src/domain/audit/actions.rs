@@ -30,6 +30,14 @@ text_enum!(
         RoleCreate => "role.create",
         RoleUpdate => "role.update",
         RoleDelete => "role.delete",
+        GroupCreate => "group.create",
+        GroupUpdate => "group.update",
+        GroupDelete => "group.delete",
+        GroupDevicesAdd => "group.devices_add",
+        GroupDeviceRemove => "group.device_remove",
+        GroupMemberAdd => "group.member_add",
+        GroupMemberRemove => "group.member_remove",
+        MembershipLimit => "membership.limit",
     }
 );
 
@@ -59,6 +67,14 @@ impl AuditAction {
             | Self::TenantDelete
             | Self::TenantBranding => TargetType::Tenant,
             Self::RoleCreate | Self::RoleUpdate | Self::RoleDelete => TargetType::Role,
+            Self::GroupCreate
+            | Self::GroupUpdate
+            | Self::GroupDelete
+            | Self::GroupDevicesAdd
+            | Self::GroupDeviceRemove
+            | Self::GroupMemberAdd
+            | Self::GroupMemberRemove => TargetType::Group,
+            Self::MembershipLimit => TargetType::User,
         }
     }
 
@@ -91,6 +107,14 @@ impl AuditAction {
             Self::RoleCreate => "created a role",
             Self::RoleUpdate => "changed a role",
             Self::RoleDelete => "deleted a role",
+            Self::GroupCreate => "created a group",
+            Self::GroupUpdate => "changed a group",
+            Self::GroupDelete => "deleted a group",
+            Self::GroupDevicesAdd => "added devices to a group",
+            Self::GroupDeviceRemove => "removed a device from a group",
+            Self::GroupMemberAdd => "added someone to a group",
+            Self::GroupMemberRemove => "removed someone from a group",
+            Self::MembershipLimit => "changed a membership's limit to groups",
         }
     }
 }
@@ -104,5 +128,6 @@ text_enum!(
         Tenant => "tenant",
         User => "user",
         Role => "role",
+        Group => "group",
     }
 );

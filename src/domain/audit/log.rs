@@ -63,8 +63,8 @@ fn search_planned(
     let mut q = audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))
         .into_boxed();
-    // The subtree's history for those who reach it; the tenant's own otherwise.
-    q = if reached.sees_below() {
+    // The subtree's history for those who see all of it; the tenant's own otherwise.
+    q = if reached.sees_all_below() {
         let (lo, hi) = subtree_bounds(reached.path());
         q.filter(
             audit_events::tenant_path

@@ -3,14 +3,15 @@
 use diesel::IntoSql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
+use diesel::sql_types::{Bool, Integer};
 
 use super::Device;
 use crate::access::Reached;
 use crate::db::functions::{keyset, lower, upper};
-use crate::db::schema::{device_counts, devices};
+use crate::db::schema::{device_counts, devices, group_devices};
 use crate::domain::error::DomainError;
-use crate::domain::ids::DeviceId;
+use crate::domain::ids::{DeviceId, GroupId};
+use crate::domain::memberships::{Seen, Window};
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::subtree_bounds;
 
@@ -56,6 +57,8 @@ pub struct Filter<'a> {
     pub search: &'a str,
     pub status: Option<DeviceStatus>,
     pub kind: Option<DeviceKind>,
+    /// Only the devices of this group (one the access layer found at the scope's tenant).
+    pub group: Option<GroupId>,
     pub sort: Sort,
     /// The last row of the previous page: (sort key, id).
     pub after: Option<(String, DeviceId)>,
@@ -83,6 +86,45 @@ fn next_digits(digits: &str) -> Option<String> {
     None
 }
 
+impl Scope<'_> {
+    /// The devices the caller sees in this scope.
+    pub fn seen(&self) -> &Seen {
+        match self {
+            Scope::Tenant(r) => r.seen(false),
+            Scope::Subtree(r) => r.seen(true),
+        }
+    }
+}
+
+type Predicate<'a> = Box<dyn BoxableExpression<devices::table, Pg, SqlType = Bool> + 'a>;
+
+/// Devices inside one of the windows a membership limited to groups leaves open.
+fn within<'a>(windows: &[Window]) -> Predicate<'a> {
+    let mut any: Predicate<'a> = Box::new(false.into_sql::<Bool>());
+    for w in windows {
+        let place: Predicate<'a> = if w.subtree {
+            let (lo, hi) = subtree_bounds(&w.path);
+            Box::new(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
+        } else {
+            Box::new(devices::tenant_path.eq(w.path.clone()))
+        };
+        let window: Predicate<'a> = match &w.groups {
+            None => place,
+            Some(groups) => Box::new(
+                place.and(
+                    devices::id.eq_any(
+                        group_devices::table
+                            .filter(group_devices::group_id.eq_any(groups.clone()))
+                            .select(group_devices::device_id),
+                    ),
+                ),
+            ),
+        };
+        any = Box::new(any.or(window));
+    }
+    any
+}
+
 fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     let mut q = devices::table.into_boxed();
     q = match f.scope {
@@ -93,6 +135,19 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
             q.filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
         }
     };
+    // A membership limited to groups: only the devices its grants admit.
+    if let Seen::Only(windows) = f.scope.seen() {
+        q = q.filter(within(windows));
+    }
+    if let Some(group) = f.group {
+        q = q.filter(
+            devices::id.eq_any(
+                group_devices::table
+                    .filter(group_devices::group_id.eq(group))
+                    .select(group_devices::device_id),
+            ),
+        );
+    }
     let term = f.search.trim();
     if is_identifier_prefix(term) {
         // Digits are an IMEI (prefix): bounded on both sides, the identifier index answers it
@@ -165,7 +220,11 @@ pub struct Total {
 /// kind filter (the counts are kept per tenant and status, for the tenant alone and for its
 /// subtree). One or a few rows of `device_counts`, whatever the size of the subtree.
 fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, DomainError> {
-    if !f.search.trim().is_empty() || f.kind.is_some() {
+    if !f.search.trim().is_empty()
+        || f.kind.is_some()
+        || f.group.is_some()
+        || *f.scope.seen() != Seen::All
+    {
         return Ok(None);
     }
     let (tenant, subtree) = match f.scope {
@@ -228,4 +287,28 @@ pub fn all(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Vec<Device>, Domai
     crate::db::plans::per_execution(conn, |conn| {
         Ok(sorted(f).select(Device::as_select()).load(conn)?)
     })
+}
+
+/// Devices per status in a scope, counted (one statement per status): for callers limited
+/// to groups, whom the kept counts (which cover every device) do not fit.
+pub fn count_by_status(
+    conn: &mut PgConnection,
+    scope: Scope<'_>,
+) -> Result<Vec<(DeviceStatus, i64)>, DomainError> {
+    let mut f = Filter {
+        scope,
+        search: "",
+        status: None,
+        kind: None,
+        group: None,
+        sort: Sort::Name,
+        after: None,
+        limit: 0,
+    };
+    let mut counts = Vec::new();
+    for status in DeviceStatus::ALL {
+        f.status = Some(*status);
+        counts.push((*status, filtered(&f).count().get_result(conn)?));
+    }
+    Ok(counts)
 }

@@ -88,6 +88,15 @@ pub fn find(conn: &mut PgConnection, id: DeviceId) -> Result<Option<Device>, Dom
         .optional()?)
 }
 
+/// Unscoped, as `find`: the devices with these ids that exist.
+pub fn find_many(conn: &mut PgConnection, ids: &[DeviceId]) -> Result<Vec<Device>, DomainError> {
+    Ok(devices::table
+        .filter(devices::id.eq_any(ids))
+        .order(devices::id.asc())
+        .select(Device::as_select())
+        .load(conn)?)
+}
+
 pub fn find_by_identifier(
     conn: &mut PgConnection,
     identifier: &str,

@@ -59,13 +59,23 @@ pub fn move_all(
             .for_update()
             .select(Device::as_select())
             .load(conn)?;
-        let may_move = |path: &[TenantId]| access.permits(path, Permission::DevicesMove);
-        if !may_move(&target.traversal_ids)
+        if !access.permits(&target.traversal_ids, Permission::DevicesMove)
             || locked.len() != ids.len()
-            || !locked.iter().all(|d| may_move(&d.tenant_path))
         {
             return Err(DomainError::NotFound);
         }
+        for d in &locked {
+            if !access.permits_device(conn, d, Permission::DevicesMove)? {
+                return Err(DomainError::NotFound);
+            }
+        }
+        // A group holds its own tenant's devices: those leaving the tenant leave its groups.
+        let moving: Vec<DeviceId> = locked
+            .iter()
+            .filter(|d| d.tenant_id != target.id)
+            .map(|d| d.id)
+            .collect();
+        crate::domain::groups::leave_tenant(conn, actor, &moving, target.id)?;
         let mut moved = 0;
         for d in locked.iter().filter(|d| d.tenant_id != target.id) {
             diesel::update(devices::table.find(d.id))

@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 
 use crate::domain::error::DomainError;
-use crate::domain::ids::{RoleId, TenantId, UserId};
-use crate::domain::permissions::Permissions;
+use crate::domain::ids::{GroupId, RoleId, TenantId, UserId};
+use crate::domain::permissions::{Permission, Permissions};
 use crate::domain::roles::{RoleGrant, RoleReach};
 
 /// One of a user's memberships with what the access layer needs of its tenant and role.
@@ -15,10 +15,39 @@ pub struct Grant {
     pub tenant_path: Vec<TenantId>,
     pub role: RoleGrant,
     pub tenant_name: String,
+    /// `Some` when the membership is limited to groups: the holder's groups in its tenant
+    /// (possibly none). Such a grant sees only those groups' devices (`seen`) and withholds
+    /// the permissions that would widen that (`LIMIT_WITHHOLDS`).
+    pub groups: Option<Vec<GroupId>>,
 }
 
+/// What a membership limited to groups does not give, whatever its role holds: each would let
+/// its holder reach devices outside their groups — adding devices to groups, creating or
+/// importing devices, inviting people (who would not be limited), and the tenant-wide
+/// records that name every device (audit log, usage).
+pub const LIMIT_WITHHOLDS: [Permission; 7] = [
+    Permission::GroupsManage,
+    Permission::DevicesCreate,
+    Permission::DevicesImport,
+    Permission::MembersInvite,
+    Permission::AuditView,
+    Permission::AuditExport,
+    Permission::UsageView,
+];
+
 impl Grant {
-    fn applies_at(&self, path: &[TenantId]) -> bool {
+    /// The permissions this grant gives where it applies.
+    pub fn permissions(&self) -> Permissions {
+        if self.groups.is_some() {
+            self.role
+                .permissions
+                .without(Permissions::of(&LIMIT_WITHHOLDS))
+        } else {
+            self.role.permissions
+        }
+    }
+
+    pub(super) fn applies_at(&self, path: &[TenantId]) -> bool {
         match self.role.reach {
             RoleReach::Tenant => path.last() == Some(&self.tenant_id),
             RoleReach::Subtree => path.starts_with(&self.tenant_path),
@@ -41,7 +70,7 @@ pub fn at(grants: &[Grant], path: &[TenantId]) -> Option<At> {
         .filter(|g| g.applies_at(path))
         .fold(None, |acc: Option<At>, g| {
             let here = At {
-                permissions: g.role.permissions,
+                permissions: g.permissions(),
                 reach: g.role.reach,
             };
             Some(match acc {
@@ -120,6 +149,8 @@ struct UserGrantRow {
     role_reach: Option<RoleReach>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     tenant_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
+    groups: Option<Vec<GroupId>>,
 }
 
 /// A user and their active grants (as `active_grants`) in one statement, for every request.
@@ -131,11 +162,14 @@ pub fn user_with_grants(
     let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
                 u.last_tenant_id, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
-                g.role_permissions, g.role_reach, g.tenant_name \
+                g.role_permissions, g.role_reach, g.tenant_name, g.groups \
          FROM users u LEFT JOIN LATERAL ( \
              SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role_id, \
                     r.name AS role_name, r.permissions AS role_permissions, \
-                    r.reach AS role_reach, tenants.name AS tenant_name \
+                    r.reach AS role_reach, tenants.name AS tenant_name, \
+                    CASE WHEN m.limited_to_groups THEN ARRAY(SELECT gm.group_id \
+                        FROM group_members gm WHERE gm.user_id = m.user_id \
+                        AND gm.tenant_id = m.tenant_id) END AS groups \
              FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
                   JOIN roles r ON r.id = m.role_id \
              WHERE m.user_id = u.id AND NOT EXISTS (SELECT 1 FROM tenants s \
@@ -162,6 +196,7 @@ pub fn user_with_grants(
                     r.role_reach?,
                 ),
                 tenant_name: r.tenant_name?,
+                groups: r.groups,
             })
         })
         .collect();
@@ -190,6 +225,7 @@ mod tests {
                 reach,
             },
             tenant_name: "t".into(),
+            groups: None,
         }
     }
 

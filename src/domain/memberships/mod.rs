@@ -1,11 +1,17 @@
 //! Memberships: a user holds a role in a tenant. They carry a copy of the tenant's path so
 //! that a subtree's members are one index range scan.
 mod grants;
+mod limits;
+mod seen;
 
 use crate::access::{Access, Reached};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-pub use grants::{At, Grant, active_grants, at, home, role_names_at, tops, user_with_grants};
+pub use grants::{
+    At, Grant, LIMIT_WITHHOLDS, active_grants, at, home, role_names_at, tops, user_with_grants,
+};
+pub use limits::{groups_of, set_limit};
+pub use seen::{Seen, Window, at_device, limited_at, seen, withheld_at};
 
 use crate::db::schema::{memberships, roles, subtree_counts, tenants, users};
 use crate::domain::audit::{Actor, AuditAction, Event};
@@ -154,6 +160,8 @@ pub struct MemberRow {
     pub tenant_id: TenantId,
     #[diesel(select_expression = tenants::name)]
     pub tenant_name: String,
+    #[diesel(select_expression = memberships::limited_to_groups)]
+    pub limited_to_groups: bool,
 }
 
 /// The memberships of a tenant's whole subtree, as the database keeps the count

@@ -21,7 +21,8 @@ use crate::db;
 use crate::domain::devices::Device;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::list::{self, Filter, Scope, Sort};
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::groups::{self, Group};
+use crate::domain::ids::{DeviceId, GroupId, TenantId};
 use crate::domain::permissions::Permission;
 use crate::domain::permissions::perm;
 use crate::domain::states::{DeviceKind, DeviceStatus};
@@ -54,17 +55,11 @@ pub struct ListQuery {
     #[serde(default)]
     pub after_id: Option<DeviceId>,
     /// One tenant of the subtree (admins).
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "crate::web::input::empty_as_none")]
     pub tenant: Option<TenantId>,
-}
-
-/// An empty select value means "any".
-fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TenantId>, D::Error> {
-    let s = String::deserialize(d)?;
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(serde::de::Error::custom)
+    /// One group of the page's tenant.
+    #[serde(default, deserialize_with = "crate::web::input::empty_as_none")]
+    pub group: Option<GroupId>,
 }
 
 impl ListQuery {
@@ -95,19 +90,21 @@ impl ListQuery {
             after: self.after.chars().take(200).collect(),
             after_id: self.after_id,
             tenant: self.tenant,
+            group: self.group,
         }
     }
 
     /// The query string of this state (without the cursor unless `after` is given).
     pub fn url(&self, tenant: &TenantId, path: &str, after: Option<(&str, DeviceId)>) -> String {
         let mut s = format!(
-            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}",
+            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}&group={}",
             url_encode(&self.q),
             self.status,
             self.kind,
             self.sub,
             self.sort,
-            self.tenant.map(|t| t.to_string()).unwrap_or_default()
+            self.tenant.map(|t| t.to_string()).unwrap_or_default(),
+            self.group.map(|g| g.to_string()).unwrap_or_default()
         );
         if let Some((key, id)) = after {
             s.push_str(&format!("&after={}&after_id={id}", url_encode(key)));
@@ -127,6 +124,7 @@ impl ListQuery {
             search: &self.q,
             status: DeviceStatus::parse(&self.status),
             kind: DeviceKind::parse(&self.kind),
+            group: view.group.as_ref().map(|g| g.id),
             sort: Sort::parse(&self.sort),
             after: self.after_id.map(|id| (self.after.clone(), id)),
             limit,
@@ -134,8 +132,8 @@ impl ListQuery {
     }
 
     /// Every id this query carries, resolved through the access layer: the tenant filter
-    /// (which must lie in the page's subtree, `reached`) and the cursor's device. Either of
-    /// them outside reach is 404.
+    /// (which must lie in the page's subtree, `reached`), the group (one of the page's tenant
+    /// that the caller sees) and the cursor's device. Any of them outside reach is 404.
     fn resolve(
         &self,
         conn: &mut diesel::PgConnection,
@@ -152,10 +150,21 @@ impl ListQuery {
             }
             None => None,
         };
+        let group = match self.group {
+            Some(g) => {
+                access.check(&reached, Permission::GroupsView)?;
+                Some(groups::find(conn, &reached, g)?)
+            }
+            None => None,
+        };
         if let Some(after) = self.after_id {
             access.device_seen(conn, after)?;
         }
-        Ok(Resolved { reached, chosen })
+        Ok(Resolved {
+            reached,
+            chosen,
+            group,
+        })
     }
 }
 
@@ -163,6 +172,7 @@ impl ListQuery {
 struct Resolved {
     reached: Reached,
     chosen: Option<Reached>,
+    group: Option<Group>,
 }
 
 #[derive(Template)]
@@ -174,6 +184,8 @@ pub struct Results {
     total: list::Total,
     next: Option<String>,
     can_move: bool,
+    /// Whether the selection may be added to a group of this tenant.
+    can_group: bool,
     first_page: bool,
 }
 
@@ -193,6 +205,9 @@ struct ListPage {
     /// The tenant the list is filtered to, if any: the picker's other options load when
     /// it is opened (`pickers`).
     chosen: Option<Tenant>,
+    /// The group the list is filtered to, if any (the others load as the tenant's do).
+    group: Option<Group>,
+    can_see_groups: bool,
 }
 
 pub async fn list(
@@ -204,7 +219,7 @@ pub async fn list(
     let id = tenant.id();
     let query = query.clean();
     let q = query.clone();
-    let (reached, chosen, rows, total) = db::run(&pool, move |conn| {
+    let (reached, chosen, group, rows, total) = db::run(&pool, move |conn| {
         let view = q.resolve(conn, &access, tenant)?;
         let (rows, total) = list::page(conn, &q.filter(&view, PAGE))?;
         // Owners' names: this tenant's at hand, the others' in one look-up by key.
@@ -228,7 +243,7 @@ pub async fn list(
             })
             .collect();
         let chosen = view.chosen.map(Reached::into_tenant);
-        Ok((view.reached, chosen, names, total))
+        Ok((view.reached, chosen, view.group, names, total))
     })
     .await?;
     let sort = Sort::parse(&query.sort);
@@ -247,6 +262,7 @@ pub async fn list(
         total,
         next,
         can_move: sees_below && reached.may(Permission::DevicesMove),
+        can_group: reached.may(Permission::GroupsManage),
     };
     if is_htmx(&req) {
         return html(&results);
@@ -254,6 +270,8 @@ pub async fn list(
     html(&ListPage {
         chrome,
         chosen,
+        group,
+        can_see_groups: reached.may(Permission::GroupsView),
         can_create: reached.may(Permission::DevicesCreate),
         can_import: reached.may(Permission::DevicesImport),
         can_export: reached.may(Permission::DevicesExport),

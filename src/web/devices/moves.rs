@@ -6,6 +6,7 @@ use askama::Template;
 use crate::access::Access;
 use crate::db;
 use crate::domain::devices::{self, Device, moves};
+use crate::domain::groups;
 use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships;
 use crate::domain::permissions::Permission;
@@ -70,6 +71,9 @@ struct MovePage {
     staying: usize,
     /// Members of the target who will see the devices from now on.
     audience: i64,
+    /// The groups the devices leave (a group holds its own tenant's devices), by name, with
+    /// how many of them leave each.
+    groups_left: Vec<(String, i64)>,
 }
 
 /// `Reach` first: another tenant's page is 404 whatever the selection says.
@@ -89,6 +93,8 @@ pub async fn move_preview(
             .tenant_for(conn, to, Permission::DevicesMove)?
             .into_tenant();
         let p = moves::preview(selected, &target);
+        let moving: Vec<DeviceId> = p.moving.iter().map(|d| d.id).collect();
+        let groups_left = groups::left_by_moving(conn, &moving, target.id)?;
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
         let from = p
             .from
@@ -107,6 +113,7 @@ pub async fn move_preview(
             chrome,
             tenant_id: id,
             audience: memberships::count_in(conn, target.id)?,
+            groups_left,
             target,
             from,
             moving: p.moving,
