@@ -512,3 +512,63 @@ async fn an_admin_defines_a_field_technician_whose_invitee_edits_devices_but_not
     assert!(wait_for_text(&tess, "main", "Members: view").await);
     tess.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_groups_selected_phones_and_a_dispatcher_limited_to_the_group_sees_only_them() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme Haulage Ltd");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let dina = app.user("dina@acme.example", &acme, Role::Viewer);
+    for i in 0..3 {
+        crate::devices::device_in(&app, &acme, &format!("NORTH-{i}"));
+    }
+    crate::devices::device_in(&app, &acme, "SOUTH-1");
+    let north = crate::groups::group_in(&app, &acme, "North fleet");
+    crate::groups::join(&app, north, acme.id, dina);
+    crate::groups::limit(&app, dina, acme.id);
+
+    let (_driver, c) = browser().await;
+    sign_in(&c, &app.base, "ann@acme.example").await;
+    c.goto(&format!("{}/tenants/{}/devices", app.base, acme.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&c, "#device-total", "4 devices").await);
+    for i in 0..3 {
+        click(&c, &format!("input[aria-label='Select Device NORTH-{i}']")).await;
+    }
+    // The tenant's groups load when the picker is reached for.
+    click(&c, "#add-to-group").await;
+    assert!(wait_for_text(&c, "#add-to-group", "North fleet").await);
+    c.find(Locator::Id("add-to-group"))
+        .await
+        .unwrap()
+        .select_by_label("North fleet")
+        .await
+        .unwrap();
+    click(&c, "#add-to-group-preview").await;
+    assert!(wait_for_text(&c, "h1", "Add 3 devices to North fleet").await);
+    click(&c, "#add-confirm").await;
+    assert!(wait_for_text(&c, "#notice", "3 devices added to the group.").await);
+    assert!(wait_for_text(&c, "#group-devices", "NORTH-2").await);
+    snapshot(&c, "group-page").await;
+    c.close().await.unwrap();
+
+    let (_driver2, d) = browser().await;
+    sign_in(&d, &app.base, "dina@acme.example").await;
+    d.goto(&format!("{}/tenants/{}/devices", app.base, acme.id))
+        .await
+        .unwrap();
+    assert!(wait_for_text(&d, "#device-total", "3 devices").await);
+    let list = d
+        .find(Locator::Id("device-results"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("NORTH-0") && !list.contains("SOUTH-1"),
+        "{list}"
+    );
+    d.close().await.unwrap();
+}
