@@ -221,7 +221,6 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
     let base_url = settings.base_url.clone();
     let mail = settings.mail.clone();
     let mail_to = mail.smtp_url.clone();
-    let local = crate::web::mailbox::enabled_for(&settings);
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool.clone())?;
         println!("Canopy is running at {base_url}/");
@@ -234,13 +233,17 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
                  or restart with `canopy serve --demo` for the example tree."
             );
         }
-        match &mail_to {
-            None if local => println!("Email goes to the local mailbox: {base_url}/mailbox"),
-            None => println!(
-                "warning: no CANOPY_SMTP_URL and listening beyond this machine: email is kept \
-                 in the database but neither sent nor shown"
+        match (&mail_to, app.mailbox_key()) {
+            (None, Some(key)) => println!(
+                "Email goes to the local mailbox, for you alone (keep this link to yourself): \
+                 {base_url}/mailbox?key={key}"
             ),
-            Some(_) => println!("Email is sent through CANOPY_SMTP_URL."),
+            (None, None) => println!(
+                "warning: email is not delivered: no CANOPY_SMTP_URL, and the portal is \
+                 reached beyond this machine ({base_url}), so the local mailbox is off. Email \
+                 is kept in the database but neither sent nor shown; set CANOPY_SMTP_URL."
+            ),
+            (Some(_), _) => println!("Email is sent through CANOPY_SMTP_URL."),
         }
         actix_web::rt::spawn(housekeeping(pool.clone()));
         let worker = Worker::new(pool, &mail).map_err(std::io::Error::other)?;

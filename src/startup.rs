@@ -18,6 +18,7 @@ use crate::web::{AppState, csrf, htmx, middleware, routes};
 pub struct Application {
     port: u16,
     server: Server,
+    mailbox_key: Option<String>,
 }
 
 /// The secret behind cookie keys: configured, or generated once and kept in the data folder.
@@ -56,9 +57,12 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        let mailbox_key =
+            crate::web::mailbox::enabled_for(&settings).then(|| crate::web::mailbox::key(&secret));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
+            mailbox_key: mailbox_key.clone(),
         });
         let server = HttpServer::new(move || {
             let cookie_name = if settings.secure_cookies {
@@ -120,11 +124,17 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            mailbox_key,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The key that opens the local mailbox, when it is enabled: for the terminal only.
+    pub fn mailbox_key(&self) -> Option<&str> {
+        self.mailbox_key.as_deref()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -34,4 +34,6 @@ use crate::db::DbPool;
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
+    /// The key that opens the local mailbox (`mailbox`), when there is one.
+    pub mailbox_key: Option<String>,
 }

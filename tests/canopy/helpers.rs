@@ -107,6 +107,8 @@ pub struct TestApp {
     pub port: u16,
     pub pool: DbPool,
     pub database_url: String,
+    /// The local mailbox's key, as the terminal shows it (when the mailbox is on).
+    pub mailbox_key: Option<String>,
 }
 
 pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
@@ -148,6 +150,7 @@ pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp
     let pool = db::pool(database_url, 4);
     let app = Application::build(settings.clone(), pool.clone()).expect("build app");
     let port = app.port();
+    let mailbox_key = app.mailbox_key().map(str::to_string);
     tokio::spawn(app.server());
     TestApp {
         settings,
@@ -155,6 +158,7 @@ pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp
         port,
         pool,
         database_url: database_url.to_string(),
+        mailbox_key,
     }
 }
 

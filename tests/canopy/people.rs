@@ -271,6 +271,14 @@ async fn without_smtp_the_portal_shows_its_mail_in_a_local_mailbox() {
     .await;
 
     let mut newcomer = app.browser();
+    // The terminal's link opens it: the key becomes a cookie and leaves the address bar.
+    let key = app
+        .mailbox_key
+        .clone()
+        .expect("the mailbox is on by default");
+    let opened = newcomer.get(&format!("/mailbox?key={key}")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.location(), Some("/mailbox"));
     let mut list = newcomer.get("/mailbox").await;
     for _ in 0..40 {
         if list.body.contains("delivered") {
@@ -305,7 +313,7 @@ async fn without_smtp_the_portal_shows_its_mail_in_a_local_mailbox() {
 
 #[test]
 fn the_mailbox_is_shown_only_without_smtp_and_only_on_loopback() {
-    use canopy::web::mailbox::enabled_for;
+    use canopy::web::mailbox::{enabled_for, is_loopback_url};
     let url = "postgres://unused";
     assert!(enabled_for(&crate::helpers::test_settings(url, &[])));
     assert!(!enabled_for(&crate::helpers::test_settings(
@@ -316,4 +324,100 @@ fn the_mailbox_is_shown_only_without_smtp_and_only_on_loopback() {
         url,
         &[("CANOPY_SMTP_URL", "smtp://mail.example")]
     )));
+    // Behind a reverse proxy on the same host: it listens on loopback, but people reach it
+    // by its public name.
+    assert!(!enabled_for(&crate::helpers::test_settings(
+        url,
+        &[("CANOPY_BASE_URL", "https://portal.example.com")]
+    )));
+    for local in [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080/",
+        "http://[::1]:8080",
+        "http://127.1.2.3",
+        "https://LOCALHOST",
+    ] {
+        assert!(is_loopback_url(local), "{local}");
+    }
+    for public in [
+        "https://portal.example.com",
+        "http://127.0.0.1.example.com",
+        "http://localhost.example:8080",
+        "http://10.0.0.1:8080",
+        "http://user@evil.example",
+        "http://[2001:db8::1]",
+    ] {
+        assert!(!is_loopback_url(public), "{public}");
+    }
+}
+
+/// The attack of issue 15: with no SMTP and the portal on 127.0.0.1 (the defaults), whoever
+/// reached `/mailbox` read the root admin's reset link. Behind a reverse proxy on the same
+/// host that was everyone. Now the mailbox answers 404 without the terminal's key, whatever
+/// the request says about where it comes from, and the token is never shown.
+#[tokio::test]
+async fn a_stranger_cannot_read_a_reset_link_from_the_local_mailbox() {
+    let app = spawn_app().await;
+    app.start_worker();
+    let rent = app.root("Rent-a-fone");
+    app.user("alice@rentafone.example", &rent, Role::Admin);
+    let mut attacker = app.browser();
+    attacker.get("/password/forgot").await;
+    let asked = attacker
+        .post("/password/forgot", &[("email", "alice@rentafone.example")])
+        .await;
+    assert!(asked.status.is_success() || asked.status.is_redirection());
+    let token_link = |app: &crate::helpers::TestApp| -> String {
+        use canopy::db::schema::outbox::dsl;
+        use diesel::prelude::*;
+        let text: String = dsl::outbox
+            .order(dsl::id.desc())
+            .select(dsl::text_body)
+            .first(&mut app.conn())
+            .unwrap();
+        let start = text.find("/password/reset/").unwrap();
+        text[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect()
+    };
+    // The worker queues the email a moment later.
+    for _ in 0..100 {
+        if app.count("SELECT count(*) AS n FROM outbox") > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let link = token_link(&app);
+    let token = link.trim_start_matches("/password/reset/");
+    assert!(token.len() >= 32, "{link}");
+    let id = app.count("SELECT max(id) AS n FROM outbox");
+    for path in [
+        "/mailbox".to_string(),
+        format!("/mailbox/{id}"),
+        "/mailbox?key=".to_string(),
+        "/mailbox?key=0000000000000000000000000000000".to_string(),
+    ] {
+        let res = attacker.get(&path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!res.body.contains(token), "{path} shows the token");
+    }
+    // A forged cookie opens nothing either, whatever the request says it came through.
+    let forged = reqwest::Client::new()
+        .get(format!("{}/mailbox", app.base))
+        .header("cookie", "canopy_mailbox=guess")
+        .header("x-forwarded-for", "127.0.0.1")
+        .header("forwarded", "for=127.0.0.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    assert!(!forged.text().await.unwrap().contains(token));
+
+    // With a public base URL and no SMTP the mailbox does not exist, key or not.
+    let public = spawn_app_with(&[("CANOPY_BASE_URL", "https://portal.example.com")]).await;
+    assert!(public.mailbox_key.is_none());
+    let key = canopy::web::mailbox::key(b"any secret");
+    let res = public.browser().get(&format!("/mailbox?key={key}")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
