@@ -241,6 +241,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         last_tenant_id -> Nullable<Uuid>,
+        time_zone -> Nullable<Text>,
     }
 }
 

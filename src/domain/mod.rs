@@ -1,4 +1,5 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod branding;

@@ -56,6 +56,8 @@ pub struct User {
     pub status: UserStatus,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub last_tenant_id: Option<TenantId>,
+    /// The IANA zone the person reads times in (`None`: UTC).
+    pub time_zone: Option<String>,
 }
 
 impl User {

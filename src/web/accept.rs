@@ -197,11 +197,7 @@ pub async fn accept(
     .await?;
     match outcome {
         Ok(Ok((user, tenant_id))) => {
-            session.renew();
-            session
-                .insert(USER_ID_KEY, user.id)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            csrf::rotate(&session);
+            crate::web::auth::begin_session(&session, &req, user.id)?;
             Ok(see_other(&format!("/tenants/{tenant_id}/dashboard")))
         }
         Ok(Err(AcceptError::Link(e))) => gone(e),

@@ -105,12 +105,7 @@ pub async fn login(
     .await?;
     let (status, error) = match outcome {
         SignIn::SignedIn(user_id, issued) => {
-            // A new session id at sign-in: a key planted before it is worthless after it.
-            session.renew();
-            session
-                .insert(USER_ID_KEY, user_id)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            csrf::rotate(&session);
+            begin_session(&session, &req, user_id)?;
             let next = safe_next(&form.next);
             let mut res = see_other(if next.is_empty() { "/" } else { &next });
             if let Some(token) = issued {
@@ -186,4 +181,35 @@ pub async fn logout_everywhere(
     .await?;
     session.purge();
     Ok(see_other("/login"))
+}
+
+/// Signs `user_id` in on this session: a new session id (a key planted before is worthless
+/// after it), a fresh CSRF token, and what the account page shows about the session — a
+/// random handle to end it by, the browser and the address it began from.
+pub fn begin_session(
+    session: &Session,
+    req: &HttpRequest,
+    user_id: UserId,
+) -> Result<(), AppError> {
+    use crate::domain::account::{ADDR_KEY, AGENT_KEY, SID_KEY};
+    let fail = |e: actix_session::SessionInsertError| AppError::Internal(e.to_string());
+    session.renew();
+    session.insert(USER_ID_KEY, user_id).map_err(fail)?;
+    session
+        .insert(SID_KEY, crate::crypto::random_hex(12))
+        .map_err(fail)?;
+    let agent: String = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    session.insert(AGENT_KEY, agent).map_err(fail)?;
+    session
+        .insert(ADDR_KEY, client_addr(req).unwrap_or_default())
+        .map_err(fail)?;
+    csrf::rotate(session);
+    Ok(())
 }

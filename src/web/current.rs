@@ -104,9 +104,23 @@ pub struct Chrome {
     pub brand: Brand,
     pub in_view: Option<InView>,
     pub memberships: Vec<Membership>,
+    /// The zone the reader reads times in (their account's; UTC when they chose none).
+    pub zone: chrono_tz::Tz,
 }
 
 impl Chrome {
+    /// A moment as this reader reads it: in their zone, which is named.
+    pub fn local(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    /// The same moment as a `<time datetime>` value: UTC, whole seconds.
+    pub fn iso(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+
     /// The membership the switcher shows as selected.
     pub fn is_current(&self, tenant_id: &TenantId) -> bool {
         self.in_view.as_ref().is_some_and(|v| v.id == *tenant_id)
@@ -147,6 +161,12 @@ impl Chrome {
             brand,
             in_view,
             memberships,
+            zone: access
+                .user
+                .time_zone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(chrono_tz::UTC),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The thin web layer: extract, call the domain through `Access`, render.
 pub mod accept;
+pub mod account;
 pub mod assets;
 pub mod audit;
 pub mod auth;

@@ -6,8 +6,8 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
-    accept, assets, audit, auth, branding, devices, groups, health, invitations, mailbox, members,
-    password, portal, roles, tenants, usage,
+    accept, account, assets, audit, auth, branding, devices, groups, health, invitations, mailbox,
+    members, password, portal, roles, tenants, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +163,11 @@ route_table! {
     post "/logout/everywhere" => auth::logout_everywhere, signed_in;
     get "/brand/accent/{color}" => branding::accent_css, public;
     get "/logos/{hash}" => branding::logo, public;
+    get "/account" => account::show, signed_in;
+    post "/account/name" => account::rename, signed_in;
+    post "/account/password" => account::change_password, signed_in;
+    post "/account/time-zone" => account::set_time_zone, signed_in;
+    post "/account/sessions/end" => account::end_session, signed_in;
     get "/" => portal::home, signed_in;
     post "/switch" => portal::switch, signed_in, form tenant: Tenant;
     get "/tenants" => tenants::tree, signed_in;

@@ -262,6 +262,20 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             format!("/tenants/{a}/members/{v}/limit"),
             &[("limited", "1")],
         ),
+        post("/account/name".into(), &[("display_name", "Ann Acme")]),
+        post(
+            "/account/time-zone".into(),
+            &[("time_zone", "Europe/London")],
+        ),
+        post(
+            "/account/password".into(),
+            &[
+                ("current", "not the password"),
+                ("password", "a long passphrase"),
+                ("password_confirm", "a long passphrase"),
+            ],
+        ),
+        post("/account/sessions/end".into(), &[("sid", "0123456789ab")]),
         get(
             format!("/tenants/{a}/devices/tenant-options"),
             &[("for", "filter"), ("tenant", &u), ("after_id", &d)],

@@ -2,6 +2,7 @@
 //! database per test), a real SMTP server (aiosmtpd), real HTTP, and headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access_matrix;
+mod account;
 mod architecture;
 mod auth;
 mod bad_input;

@@ -38,6 +38,9 @@ text_enum!(
         GroupMemberAdd => "group.member_add",
         GroupMemberRemove => "group.member_remove",
         MembershipLimit => "membership.limit",
+        UserPasswordChange => "user.password_change",
+        UserRename => "user.rename",
+        SessionEnd => "session.end",
     }
 );
 
@@ -74,7 +77,10 @@ impl AuditAction {
             | Self::GroupDeviceRemove
             | Self::GroupMemberAdd
             | Self::GroupMemberRemove => TargetType::Group,
-            Self::MembershipLimit => TargetType::User,
+            Self::MembershipLimit
+            | Self::UserPasswordChange
+            | Self::UserRename
+            | Self::SessionEnd => TargetType::User,
         }
     }
 
@@ -115,6 +121,9 @@ impl AuditAction {
             Self::GroupMemberAdd => "added someone to a group",
             Self::GroupMemberRemove => "removed someone from a group",
             Self::MembershipLimit => "changed a membership's limit to groups",
+            Self::UserPasswordChange => "changed their password",
+            Self::UserRename => "changed their name",
+            Self::SessionEnd => "ended one of their sessions",
         }
     }
 }

@@ -161,7 +161,7 @@ pub fn user_with_grants(
     // A grant counts only while its tenant and every tenant above it are active.
     let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
-                u.last_tenant_id, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
+                u.last_tenant_id, u.time_zone, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
                 g.role_permissions, g.role_reach, g.tenant_name, g.groups \
          FROM users u LEFT JOIN LATERAL ( \
              SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role_id, \
