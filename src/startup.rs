@@ -63,6 +63,7 @@ impl Application {
             pool: pool.clone(),
             settings: settings.clone(),
             mailbox_key: mailbox_key.clone(),
+            remember_key: crypto::sha512_pair(&secret, b"two-factor-remember"),
         });
         let server = HttpServer::new(move || {
             let cookie_name = if settings.secure_cookies {

@@ -140,4 +140,34 @@ impl Access {
         }
         Ok(())
     }
+
+    /// Whether the caller may reset `user_id`'s second factor: it is the person's account, so
+    /// as with disabling — never one's own (the account page does that), only with
+    /// `members.change_role` at every tenant the person belongs to, and not someone whose role
+    /// here is beyond the caller's.
+    pub fn may_reset_second_factor(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        user_id: UserId,
+    ) -> Result<(), DomainError> {
+        memberships::role_in(conn, user_id, reached.id())?.ok_or(DomainError::NotFound)?;
+        self.check(reached, Permission::MembersChangeRole)?;
+        if user_id == self.user.id {
+            return Err(DomainError::NotAllowed(
+                "Change your own two-factor sign-in on your account page.".into(),
+            ));
+        }
+        let everywhere = memberships::paths_of(conn, user_id)?;
+        if everywhere
+            .iter()
+            .any(|p| !self.permits(p, Permission::MembersChangeRole))
+        {
+            return Err(DomainError::NotAllowed(
+                "This person also belongs to tenants you do not administer; ask an admin above them."
+                    .into(),
+            ));
+        }
+        self.may_manage(conn, reached, user_id)
+    }
 }

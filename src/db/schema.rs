@@ -116,6 +116,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Uuid,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     groups (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -242,6 +250,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         last_tenant_id -> Nullable<Uuid>,
         time_zone -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<Int8>,
+        factor_generation -> Int4,
     }
 }
 
@@ -319,6 +330,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     password_resets,
     memberships,
+    recovery_codes,
     roles,
     sessions,
     subtree_counts,

@@ -169,6 +169,7 @@ pub fn change_password(
             ))
             .execute(conn)?;
         let ended = end_others(conn, user, keep)?;
+        crate::domain::two_factor::forget_browsers(conn, user.id)?;
         Event::outside(AuditAction::UserPasswordChange, Some(user.id.into()))
             .detail(serde_json::json!({ "other_sessions_ended": ended }))
             .record(conn, actor)?;

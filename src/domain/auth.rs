@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::UserId;
-use crate::domain::{device_tokens, memberships, password, throttle, users};
+use crate::domain::{device_tokens, memberships, password, throttle, two_factor, users};
 
 /// What the person typed and what the request says about their browser.
 pub struct Attempt<'a> {
@@ -16,6 +16,9 @@ pub struct Attempt<'a> {
     pub client_addr: &'a str,
     /// The device cookie, if the browser sent one.
     pub device_token: Option<&'a str>,
+    /// The "remember this browser" token of two-factor sign-in, and the key that signs it.
+    pub remembered: Option<&'a str>,
+    pub remember_key: &'a [u8],
 }
 
 #[derive(Debug)]
@@ -24,6 +27,8 @@ pub enum SignIn {
     SignedIn(UserId, Option<String>),
     /// Unknown address or wrong password: the same answer for both.
     Invalid,
+    /// The password was right; the person's second factor comes next (`second_factor`).
+    NeedsCode(UserId),
     /// Every tenant of the person is suspended.
     Suspended,
     Throttled {
@@ -37,6 +42,8 @@ pub fn sign_in(conn: &mut PgConnection, attempt: Attempt<'_>) -> Result<SignIn, 
         password: typed,
         client_addr: addr,
         device_token,
+        remembered,
+        remember_key,
     } = attempt;
     let device = match device_token {
         Some(token) => device_tokens::recognise(conn, token, email)?,
@@ -60,6 +67,26 @@ pub fn sign_in(conn: &mut PgConnection, attempt: Attempt<'_>) -> Result<SignIn, 
     if granted.is_empty() && memberships::count_for_user(conn, user.id)? > 0 {
         return Ok(SignIn::Suspended);
     }
+    if two_factor::enabled(conn, user.id)? {
+        let known = match remembered {
+            Some(token) => two_factor::remembered(conn, remember_key, token, user.id)?,
+            None => false,
+        };
+        if !known {
+            return Ok(SignIn::NeedsCode(user.id));
+        }
+    }
+    finish(conn, &user, addr, device)
+}
+
+/// The sign-in itself, once every factor is in: recorded, audited, and a device token for a
+/// browser new to the account.
+fn finish(
+    conn: &mut PgConnection,
+    user: &users::User,
+    addr: &str,
+    device: Option<uuid::Uuid>,
+) -> Result<SignIn, DomainError> {
     users::record_sign_in(conn, user.id)?;
     let actor = Actor {
         user_id: Some(user.id),
@@ -71,6 +98,34 @@ pub fn sign_in(conn: &mut PgConnection, attempt: Attempt<'_>) -> Result<SignIn, 
         None => Some(device_tokens::issue(conn, user.id)?),
     };
     Ok(SignIn::SignedIn(user.id, issued))
+}
+
+/// The second step of a sign-in whose password was right: the app's code or a recovery code.
+pub fn second_factor(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    typed: &str,
+    addr: &str,
+    device_token: Option<&str>,
+) -> Result<SignIn, DomainError> {
+    let Some(user) = users::find(conn, user_id)?.filter(users::User::is_active) else {
+        return Ok(SignIn::Invalid);
+    };
+    let device = match device_token {
+        Some(token) => device_tokens::recognise(conn, token, &user.email)?,
+        None => None,
+    };
+    let actor = Actor {
+        user_id: Some(user.id),
+        client_addr: Some(addr.to_string()),
+    };
+    match two_factor::check_code(conn, &actor, user.id, typed)? {
+        two_factor::Checked::Accepted => finish(conn, &user, addr, device),
+        two_factor::Checked::Refused => Ok(SignIn::Invalid),
+        two_factor::Checked::Throttled { retry_after_secs } => {
+            Ok(SignIn::Throttled { retry_after_secs })
+        }
+    }
 }
 
 /// Records that the person behind `actor` signed out (the session itself is the caller's).

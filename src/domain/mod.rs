@@ -23,5 +23,6 @@ pub mod states;
 pub mod tenants;
 pub mod text;
 pub mod throttle;
+pub mod two_factor;
 pub mod usage;
 pub mod users;

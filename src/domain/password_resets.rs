@@ -179,6 +179,7 @@ pub fn reset(
             ))
             .execute(conn)?;
         users::end_sessions(conn, user.id)?;
+        crate::domain::two_factor::forget_browsers(conn, user.id)?;
         Event::outside(AuditAction::UserPasswordReset, Some(user.id.into())).record(
             conn,
             &Actor {

@@ -106,6 +106,25 @@ pub fn record_failure(
     Ok(())
 }
 
+/// Sign-in codes (second factor) a person may get wrong in the window, as many as passwords.
+pub const MAX_CODES: i64 = MAX_PER_ACCOUNT;
+
+fn code_key(user: Uuid) -> String {
+    format!("code:{user}")
+}
+
+/// Whether `user` may try a sign-in code now.
+pub fn check_code(conn: &mut PgConnection, user: Uuid) -> Result<Verdict, DomainError> {
+    bucket(conn, &code_key(user), MAX_CODES)
+}
+
+pub fn record_code_failure(conn: &mut PgConnection, user: Uuid) -> Result<(), DomainError> {
+    diesel::insert_into(login_failures::table)
+        .values(login_failures::key.eq(code_key(user)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Failures older than the window no longer count; drop them.
 pub fn purge_expired(conn: &mut PgConnection) -> Result<(), DomainError> {
     let expired = Utc::now() - chrono::Duration::seconds(WINDOW_SECS);

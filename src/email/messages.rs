@@ -114,3 +114,47 @@ pub fn password_reset(
         .render()?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "email/two_factor_reset.txt", escape = "none")]
+struct TwoFactorResetText<'a> {
+    brand: &'a MailBrand,
+    name: &'a str,
+    by: &'a str,
+    account: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/two_factor_reset.html", escape = "html")]
+struct TwoFactorResetHtml<'a> {
+    brand: &'a MailBrand,
+    name: &'a str,
+    by: &'a str,
+    account: &'a str,
+}
+
+/// Tells a person that someone who manages them reset their second factor.
+pub fn two_factor_reset(
+    brand: &MailBrand,
+    name: &str,
+    by: &str,
+    account: &str,
+) -> Result<Rendered, DomainError> {
+    Ok(Rendered {
+        subject: format!("Your {} two-factor sign-in was reset", brand.name),
+        text: TwoFactorResetText {
+            brand,
+            name,
+            by,
+            account,
+        }
+        .render()?,
+        html: TwoFactorResetHtml {
+            brand,
+            name,
+            by,
+            account,
+        }
+        .render()?,
+    })
+}

@@ -25,6 +25,7 @@ struct AccountPage {
     current: String,
     errors: FieldErrors,
     notice: Option<&'static str>,
+    two_factor: crate::domain::two_factor::Status,
     /// The present moment, shown in the chosen zone.
     now: chrono::DateTime<chrono::Utc>,
 }
@@ -76,8 +77,11 @@ async fn page(
 ) -> Result<AccountPage, AppError> {
     let idle = state.settings.session_idle;
     let user = access.user.clone();
-    let sessions = db::run(&state.pool, move |conn| {
-        Ok(account::sessions_of(conn, &user, idle)?)
+    let (sessions, two_factor) = db::run(&state.pool, move |conn| {
+        Ok((
+            account::sessions_of(conn, &user, idle)?,
+            crate::domain::two_factor::status(conn, user.id)?,
+        ))
     })
     .await?;
     Ok(AccountPage {
@@ -89,6 +93,7 @@ async fn page(
         current: current(session),
         errors,
         notice,
+        two_factor,
         now: chrono::Utc::now(),
         chrome,
     })

@@ -18,7 +18,7 @@ use crate::web::render::{html_status, see_other};
 use crate::web::session_store::USER_ID_KEY;
 use crate::web::{AppState, csrf};
 
-const DEVICE_COOKIE: &str = "canopy_device";
+pub const DEVICE_COOKIE: &str = "canopy_device";
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -33,7 +33,7 @@ struct LoginPage {
 }
 
 /// Only local paths: never `//host` or `/\host`, which browsers treat as other sites.
-fn safe_next(next: &str) -> String {
+pub fn safe_next(next: &str) -> String {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
@@ -90,6 +90,10 @@ pub async fn login(
     let form = form.into_inner();
     let addr = client_addr(&req).unwrap_or_default();
     let cookie = req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string());
+    let remembered = req
+        .cookie(crate::web::two_factor::REMEMBER_COOKIE)
+        .map(|c| c.value().to_string());
+    let key = state.remember_key.clone();
     let (email, pw) = (form.email.clone(), form.password);
     let outcome = db::run(&state.pool, move |conn| {
         Ok(auth::sign_in(
@@ -99,6 +103,8 @@ pub async fn login(
                 password: &pw,
                 client_addr: &addr,
                 device_token: cookie.as_deref(),
+                remembered: remembered.as_deref(),
+                remember_key: &key,
             },
         )?)
     })
@@ -106,20 +112,11 @@ pub async fn login(
     let (status, error) = match outcome {
         SignIn::SignedIn(user_id, issued) => {
             begin_session(&session, &req, user_id)?;
-            let next = safe_next(&form.next);
-            let mut res = see_other(if next.is_empty() { "/" } else { &next });
-            if let Some(token) = issued {
-                let device = Cookie::build(DEVICE_COOKIE, token)
-                    .path("/")
-                    .http_only(true)
-                    .secure(state.settings.secure_cookies)
-                    .same_site(SameSite::Lax)
-                    .max_age(Duration::days(device_tokens::LIFETIME_DAYS))
-                    .finish();
-                res.add_cookie(&device)
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-            }
-            return Ok(res);
+            return signed_in(&state, &safe_next(&form.next), issued, None);
+        }
+        SignIn::NeedsCode(user_id) => {
+            crate::web::two_factor::await_code(&session, user_id, &safe_next(&form.next))?;
+            return Ok(see_other("/login/code"));
         }
         SignIn::Invalid => (
             StatusCode::UNAUTHORIZED,
@@ -181,6 +178,39 @@ pub async fn logout_everywhere(
     .await?;
     session.purge();
     Ok(see_other("/login"))
+}
+
+/// The answer to a completed sign-in: on to `next`, with the device cookie for a browser new
+/// to the account and the "remember this browser" cookie when it was asked for.
+pub fn signed_in(
+    state: &AppState,
+    next: &str,
+    device_token: Option<String>,
+    remember: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut res = see_other(if next.is_empty() { "/" } else { next });
+    let cookies = [
+        device_token.map(|t| (DEVICE_COOKIE, t, device_tokens::LIFETIME_DAYS)),
+        remember.map(|t| {
+            (
+                crate::web::two_factor::REMEMBER_COOKIE,
+                t,
+                crate::domain::two_factor::REMEMBER_DAYS,
+            )
+        }),
+    ];
+    for (name, value, days) in cookies.into_iter().flatten() {
+        let cookie = Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .secure(state.settings.secure_cookies)
+            .same_site(SameSite::Lax)
+            .max_age(Duration::days(days))
+            .finish();
+        res.add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(res)
 }
 
 /// Signs `user_id` in on this session: a new session id (a key planted before is worthless

@@ -130,6 +130,8 @@ struct RolePage {
     roles: Vec<RoleDef>,
     /// The groups the member is in here, for the limit's choice.
     groups: Vec<String>,
+    /// Whether they sign in with a second factor (which may be reset here).
+    two_factor_on: bool,
     error: Option<String>,
 }
 
@@ -145,12 +147,14 @@ fn role_page(
     let member = memberships::member(conn, &reached, user_id)?.ok_or(AppError::NotFound)?;
     let roles = roles::custom::grantable(conn, access, &reached)?;
     let groups = memberships::groups_of(conn, user_id, reached.id())?;
+    let two_factor_on = crate::domain::two_factor::enabled(conn, user_id)?;
     Ok(RolePage {
         chrome,
         tenant: reached.into_tenant(),
         member,
         roles,
         groups,
+        two_factor_on,
         error,
     })
 }

@@ -25,6 +25,7 @@ pub mod roles;
 pub mod routes;
 pub mod session_store;
 pub mod tenants;
+pub mod two_factor;
 pub mod upload;
 pub mod usage;
 
@@ -37,4 +38,6 @@ pub struct AppState {
     pub settings: Settings,
     /// The key that opens the local mailbox (`mailbox`), when there is one.
     pub mailbox_key: Option<String>,
+    /// The key that signs "remember this browser" tokens of two-factor sign-in.
+    pub remember_key: Vec<u8>,
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
     accept, account, assets, audit, auth, branding, devices, groups, health, invitations, mailbox,
-    members, password, portal, roles, tenants, usage,
+    members, password, portal, roles, tenants, two_factor, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -160,6 +160,8 @@ route_table! {
     post "/invitations/{token}" => accept::accept, public;
     get "/mailbox" => mailbox::list, public;
     get "/mailbox/{message}" => mailbox::show, public;
+    get "/login/code" => two_factor::code_form, public;
+    post "/login/code" => two_factor::code, public;
     post "/logout/everywhere" => auth::logout_everywhere, signed_in;
     get "/brand/accent/{color}" => branding::accent_css, public;
     get "/logos/{hash}" => branding::logo, public;
@@ -168,6 +170,9 @@ route_table! {
     post "/account/password" => account::change_password, signed_in;
     post "/account/time-zone" => account::set_time_zone, signed_in;
     post "/account/sessions/end" => account::end_session, signed_in;
+    get "/account/two-factor" => two_factor::enrol, signed_in;
+    post "/account/two-factor" => two_factor::confirm, signed_in;
+    post "/account/two-factor/disable" => two_factor::disable, signed_in;
     get "/" => portal::home, signed_in;
     post "/switch" => portal::switch, signed_in, form tenant: Tenant;
     get "/tenants" => tenants::tree, signed_in;
@@ -192,6 +197,7 @@ route_table! {
     get "/tenants/{id}/members/{user}/role" => members::role_form, signed_in;
     post "/tenants/{id}/members/{user}/role" => members::change_role, signed_in, form role: Role;
     post "/tenants/{id}/members/{user}/limit" => members::set_limit, signed_in;
+    post "/tenants/{id}/members/{user}/two-factor" => two_factor::reset, signed_in;
     post "/tenants/{id}/members/{user}/remove" => members::remove, signed_in;
     post "/tenants/{id}/members/{user}/status" => members::set_status, signed_in;
     get "/tenants/{id}/devices" => devices::list, signed_in,

@@ -31,3 +31,4 @@ mod security;
 mod smtp;
 mod throttle;
 mod tree;
+mod two_factor;

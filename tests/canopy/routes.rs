@@ -13,6 +13,9 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     ("get", "/login"),
     ("post", "/login"),
     ("post", "/logout"),
+    // The second step of a sign-in: only for a browser whose password was right a moment ago.
+    ("get", "/login/code"),
+    ("post", "/login/code"),
     // The token in the path is the credential.
     ("get", "/password/forgot"),
     ("post", "/password/forgot"),
@@ -20,7 +23,7 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     ("post", "/password/reset/{token}"),
     ("get", "/invitations/{token}"),
     ("post", "/invitations/{token}"),
-    // Only without SMTP (the embedded default); 404 otherwise.
+    // Only without SMTP on a loopback base URL, and only with the terminal's key; 404 otherwise.
     ("get", "/mailbox"),
     ("get", "/mailbox/{message}"),
     // Content-addressed brand resources: they name no tenant, and emails link to logos.

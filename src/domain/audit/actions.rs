@@ -41,6 +41,11 @@ text_enum!(
         UserPasswordChange => "user.password_change",
         UserRename => "user.rename",
         SessionEnd => "session.end",
+        TwoFactorEnable => "user.two_factor_enable",
+        TwoFactorDisable => "user.two_factor_disable",
+        TwoFactorReset => "user.two_factor_reset",
+        CodeRefused => "session.code_refused",
+        RecoveryCodeUsed => "session.recovery_code_used",
     }
 );
 
@@ -80,7 +85,12 @@ impl AuditAction {
             Self::MembershipLimit
             | Self::UserPasswordChange
             | Self::UserRename
-            | Self::SessionEnd => TargetType::User,
+            | Self::SessionEnd
+            | Self::TwoFactorEnable
+            | Self::TwoFactorDisable
+            | Self::TwoFactorReset
+            | Self::CodeRefused
+            | Self::RecoveryCodeUsed => TargetType::User,
         }
     }
 
@@ -124,6 +134,11 @@ impl AuditAction {
             Self::UserPasswordChange => "changed their password",
             Self::UserRename => "changed their name",
             Self::SessionEnd => "ended one of their sessions",
+            Self::TwoFactorEnable => "turned on two-factor sign-in",
+            Self::TwoFactorDisable => "turned off two-factor sign-in",
+            Self::TwoFactorReset => "reset someone's two-factor sign-in",
+            Self::CodeRefused => "was refused a sign-in code",
+            Self::RecoveryCodeUsed => "signed in with a recovery code",
         }
     }
 }
