@@ -572,3 +572,80 @@ async fn an_admin_groups_selected_phones_and_a_dispatcher_limited_to_the_group_s
     );
     d.close().await.unwrap();
 }
+
+/// Signs out through the header's button and waits for the sign-in page.
+async fn sign_out(c: &Client) {
+    click(c, "form[action='/logout'] button").await;
+    assert!(wait_for_path(c, "/login").await);
+}
+
+/// Types the password and lands on the code step.
+async fn password_then_code_step(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    type_into(c, "email", email).await;
+    type_into(c, "password", PASSWORD).await;
+    click(c, "form button[type=submit]").await;
+    assert!(wait_for_path(c, "/login/code").await, "asked for a code");
+}
+
+#[tokio::test]
+async fn a_person_enrols_in_two_factor_signs_in_with_a_code_and_uses_a_recovery_code_once() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme Haulage Ltd");
+    app.user("ann@acme.example", &acme, Role::Viewer);
+    let (_driver, c) = browser().await;
+    sign_in(&c, &app.base, "ann@acme.example").await;
+
+    click(&c, "#account-link").await;
+    assert!(wait_for_text(&c, "h1", "Your account").await);
+    click(&c, "#set-up-two-factor").await;
+    assert!(wait_for_text(&c, "h1", "Two-factor sign-in").await);
+    assert!(
+        c.find(Locator::Css("figure.qr svg")).await.is_ok(),
+        "the QR code is drawn"
+    );
+    snapshot(&c, "two-factor-enrol").await;
+    let secret = c
+        .find(Locator::Id("totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    type_into(&c, "enrol-code", &crate::two_factor::pyotp(&secret, None)).await;
+    click(&c, "#enrol-form button[type=submit]").await;
+    assert!(wait_for_text(&c, "#notice", "Two-factor sign-in is on.").await);
+    let codes = c
+        .find(Locator::Id("recovery-codes"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let recovery = codes.lines().next().unwrap().trim().to_string();
+    sign_out(&c).await;
+
+    // Password, then the app's code (the next step's: enrolment used this one).
+    password_then_code_step(&c, &app.base, "ann@acme.example").await;
+    let next = crate::two_factor::pyotp(&secret, Some(chrono::Utc::now().timestamp() + 30));
+    type_into(&c, "code", &next).await;
+    click(&c, "#code-form button[type=submit]").await;
+    assert!(wait_for_dashboard(&c).await, "signed in with the code");
+    sign_out(&c).await;
+
+    // A recovery code works once…
+    password_then_code_step(&c, &app.base, "ann@acme.example").await;
+    type_into(&c, "code", &recovery).await;
+    click(&c, "#code-form button[type=submit]").await;
+    assert!(
+        wait_for_dashboard(&c).await,
+        "signed in with a recovery code"
+    );
+    sign_out(&c).await;
+    // …and never again.
+    password_then_code_step(&c, &app.base, "ann@acme.example").await;
+    type_into(&c, "code", &recovery).await;
+    click(&c, "#code-form button[type=submit]").await;
+    assert!(wait_for_text(&c, "#code-error", "not right").await);
+    c.close().await.unwrap();
+}
