@@ -18,6 +18,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("sign-in required")]
     Unauthenticated,
+    /// A tenant of the caller requires two-factor sign-in, which they have yet to set up.
+    #[error("two-factor sign-in to set up")]
+    MustEnrol,
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -56,6 +59,10 @@ impl AppError {
             ),
             Self::Forbidden(m) => ("Not allowed", m.clone()),
             Self::Unauthenticated => ("Sign-in required", "Please sign in.".into()),
+            Self::MustEnrol => (
+                "Two-factor sign-in required",
+                "Set up two-factor sign-in first.".into(),
+            ),
             Self::BadRequest(m) => ("Bad request", m.clone()),
             Self::Conflict(m) => ("Conflict", m.clone()),
             Self::TooLarge(m) => ("Too large", m.clone()),
@@ -77,7 +84,7 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Unauthenticated => StatusCode::SEE_OTHER,
+            Self::Unauthenticated | Self::MustEnrol => StatusCode::SEE_OTHER,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -91,10 +98,15 @@ impl ResponseError for AppError {
         if let Self::Internal(detail) = self {
             tracing::error!(error = %detail, "internal error");
         }
-        if let Self::Unauthenticated = self {
+        let to = match self {
+            Self::Unauthenticated => Some("/login"),
+            Self::MustEnrol => Some(crate::web::two_factor::ENROL_PATH),
+            _ => None,
+        };
+        if let Some(to) = to {
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .insert_header(("HX-Redirect", "/login"))
+                .insert_header((header::LOCATION, to))
+                .insert_header(("HX-Redirect", to))
                 .finish();
         }
         let status = self.status_code();

@@ -144,6 +144,17 @@ impl Access {
         }))
     }
 
+    /// Whether a tenant the caller belongs to requires two-factor sign-in and they have none:
+    /// they may do nothing but set it up (or sign out).
+    pub fn must_enrol(&self) -> bool {
+        !self.user.second_factor && self.grants.iter().any(|g| g.requires_two_factor)
+    }
+
+    /// The shortest idle timeout, in minutes, that a tenant the caller belongs to sets.
+    pub fn idle_minutes(&self) -> Option<i32> {
+        self.grants.iter().filter_map(|g| g.idle_minutes).min()
+    }
+
     /// What applies at the tenant at `path`; `None` when it is out of reach.
     pub fn at(&self, path: &[TenantId]) -> Option<At> {
         memberships::at(&self.grants, path)

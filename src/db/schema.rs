@@ -124,6 +124,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    security_policies (tenant_id) {
+        tenant_id -> Uuid,
+        require_two_factor -> Bool,
+        email_domains -> Nullable<Array<Text>>,
+        idle_minutes -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     groups (id) {
         id -> Uuid,
         tenant_id -> Uuid,
@@ -304,6 +314,7 @@ diesel::joinable!(group_devices -> groups (group_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_devices -> devices (device_id));
 diesel::joinable!(groups -> tenants (tenant_id));
+diesel::joinable!(security_policies -> tenants (tenant_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(invitations -> roles (role_id));
 diesel::joinable!(roles -> tenants (tenant_id));
@@ -331,6 +342,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_resets,
     memberships,
     recovery_codes,
+    security_policies,
     roles,
     sessions,
     subtree_counts,

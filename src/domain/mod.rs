@@ -15,6 +15,7 @@ pub mod memberships;
 pub mod password;
 pub mod password_resets;
 pub mod permissions;
+pub mod policies;
 pub mod restructure;
 pub mod roles;
 pub mod setup;

@@ -89,6 +89,7 @@ catalogue! {
     UsageView => "usage.view", "Usage", "view";
     RolesView => "roles.view", "Roles", "view";
     RolesManage => "roles.manage", "Roles", "manage";
+    SecurityManage => "security.manage", "Security policy", "set";
 }
 // Room is left for what later work adds (schedules, contacts, alerts, API keys): a new line
 // above, and the built-in Admin holds it at once (it holds `ALL`).

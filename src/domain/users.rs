@@ -58,6 +58,11 @@ pub struct User {
     pub last_tenant_id: Option<TenantId>,
     /// The IANA zone the person reads times in (`None`: UTC).
     pub time_zone: Option<String>,
+    /// Whether they sign in with a second factor (the secret itself is never loaded here).
+    #[diesel(select_expression = users::totp_secret.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::totp_secret>)]
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub second_factor: bool,
 }
 
 impl User {

@@ -48,6 +48,7 @@ impl FromRequest for Access {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let addr = client_addr(req);
+        let path = req.path().to_string();
         let load = async move {
             let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
             let user_id = session
@@ -56,16 +57,48 @@ impl FromRequest for Access {
                 .flatten()
                 .ok_or(AppError::Unauthenticated)?;
             let access = db::run(&state.pool, move |c| Ok(Access::load(c, user_id, addr)?)).await?;
-            access.ok_or_else(|| {
+            let access = access.ok_or_else(|| {
                 session.purge();
                 AppError::Unauthenticated
-            })
+            })?;
+            policies_in_force(&session, &access, &path)?;
+            Ok(access)
         }
         .boxed_local()
         .shared();
         req.extensions_mut().insert(SharedAccess(load.clone()));
         load.boxed_local()
     }
+}
+
+const SEEN_AT: &str = "seen_at";
+
+/// The security policies of the caller's tenants, on every signed-in request: a shorter idle
+/// timeout ends the session; a required second factor not yet set up allows nothing but
+/// setting it up. (The idle clock is kept in the session only while such a policy applies,
+/// refreshed at most once a minute.)
+fn policies_in_force(
+    session: &actix_session::Session,
+    access: &Access,
+    path: &str,
+) -> Result<(), AppError> {
+    if let Some(minutes) = access.idle_minutes() {
+        let now = chrono::Utc::now().timestamp();
+        let seen = session.get::<i64>(SEEN_AT).ok().flatten();
+        if seen.is_some_and(|at| now - at > i64::from(minutes) * 60) {
+            session.purge();
+            return Err(AppError::Unauthenticated);
+        }
+        if seen.is_none_or(|at| now - at >= 60) {
+            session
+                .insert(SEEN_AT, now)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+    }
+    if access.must_enrol() && !crate::web::two_factor::WHILE_ENROLLING.contains(&path) {
+        return Err(AppError::MustEnrol);
+    }
+    Ok(())
 }
 
 /// The tenant a page is about, as the header shows it: its links follow what the caller may

@@ -39,6 +39,8 @@ struct InvitationsPage {
     email_error: Option<String>,
     role_error: Option<String>,
     notice: Option<String>,
+    /// The domains the tenant's security policy allows, if it limits them.
+    domains: Option<String>,
 }
 
 fn rows(conn: &mut diesel::PgConnection, tenant_id: TenantId) -> Result<Vec<Row>, AppError> {
@@ -88,7 +90,11 @@ impl InvitationsPage {
         chrome: Chrome,
         reached: Reached,
     ) -> Result<Self, AppError> {
+        let domains = crate::domain::policies::effective(conn, reached.path())?
+            .email_domains
+            .map(|d| d.value.join(", "));
         Ok(Self {
+            domains,
             chrome,
             rows: rows(conn, reached.tenant().id)?,
             roles: roles::custom::grantable(conn, access, &reached)?,
@@ -170,6 +176,10 @@ pub async fn invite(
             InviteOutcome::Limited(why) => {
                 page.email_error = Some(why);
                 StatusCode::TOO_MANY_REQUESTS
+            }
+            InviteOutcome::OutsideDomains(why) => {
+                page.email_error = Some(why);
+                StatusCode::UNPROCESSABLE_ENTITY
             }
             InviteOutcome::AlreadyMember => {
                 page.email_error = Some(format!(

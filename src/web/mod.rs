@@ -23,6 +23,7 @@ pub mod render;
 pub mod report;
 pub mod roles;
 pub mod routes;
+pub mod security;
 pub mod session_store;
 pub mod tenants;
 pub mod two_factor;

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
     accept, account, assets, audit, auth, branding, devices, groups, health, invitations, mailbox,
-    members, password, portal, roles, tenants, two_factor, usage,
+    members, password, portal, roles, security, tenants, two_factor, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -183,6 +183,8 @@ route_table! {
     post "/tenants/{id}/branding" => branding::save, signed_in;
     get "/tenants/{id}/audit" => audit::list, signed_in, query object: Filter;
     get "/tenants/{id}/audit/export.csv" => audit::export, signed_in, query object: Filter;
+    get "/tenants/{id}/security" => security::show, signed_in;
+    post "/tenants/{id}/security" => security::save, signed_in;
     get "/tenants/{id}/usage" => usage::report, signed_in;
     get "/tenants/{id}/usage/export.csv" => usage::export, signed_in;
     post "/tenants/{id}/children" => tenants::create_child, signed_in;

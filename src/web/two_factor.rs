@@ -20,6 +20,10 @@ use crate::web::render::{html_status, see_other};
 use crate::web::{AppState, csrf};
 
 pub const REMEMBER_COOKIE: &str = "canopy_2fa";
+/// Where someone whose tenant requires two-factor sign-in is sent until they set it up.
+pub const ENROL_PATH: &str = "/account/two-factor";
+/// What such a person may still reach.
+pub const WHILE_ENROLLING: [&str; 3] = [ENROL_PATH, "/logout", "/logout/everywhere"];
 const PENDING_USER: &str = "pending_user";
 const PENDING_AT: &str = "pending_at";
 const PENDING_NEXT: &str = "pending_next";
@@ -258,6 +262,14 @@ pub async fn disable(
     chrome: Chrome,
     form: web::Form<DisableForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(g) = access.grants.iter().find(|g| g.requires_two_factor) {
+        let why = format!(
+            "The security policy of {} requires two-factor sign-in; it stays on.",
+            g.tenant_name
+        );
+        let page = enrol_page(&state, &session, &access, chrome, Some(why), Vec::new()).await?;
+        return html_status(StatusCode::FORBIDDEN, &page);
+    }
     let (a, password) = (access.clone(), form.into_inner().password);
     let outcome = db::run(&state.pool, move |conn| {
         Ok(two_factor::disable(conn, &a.actor, &a.user, &password)?)

@@ -276,6 +276,23 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             ],
         ),
         post("/account/sessions/end".into(), &[("sid", "0123456789ab")]),
+        post("/account/two-factor".into(), &[("code", "123456")]),
+        post(
+            "/account/two-factor/disable".into(),
+            &[("password", "not the password")],
+        ),
+        post(
+            "/login/code".into(),
+            &[("code", "123456"), ("remember", "1")],
+        ),
+        post(
+            format!("/tenants/{a}/security"),
+            &[
+                ("require_two_factor", ""),
+                ("email_domains", "acme.example"),
+                ("idle_minutes", "30"),
+            ],
+        ),
         get(
             format!("/tenants/{a}/devices/tenant-options"),
             &[("for", "filter"), ("tenant", &u), ("after_id", &d)],

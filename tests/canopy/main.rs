@@ -21,6 +21,7 @@ mod isolation;
 mod people;
 mod permissions;
 mod pickers;
+mod policies;
 mod portal;
 mod proxy;
 mod queries;

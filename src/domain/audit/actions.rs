@@ -46,6 +46,7 @@ text_enum!(
         TwoFactorReset => "user.two_factor_reset",
         CodeRefused => "session.code_refused",
         RecoveryCodeUsed => "session.recovery_code_used",
+        TenantSecurityPolicy => "tenant.security_policy",
     }
 );
 
@@ -73,7 +74,8 @@ impl AuditAction {
             | Self::TenantSuspend
             | Self::TenantReactivate
             | Self::TenantDelete
-            | Self::TenantBranding => TargetType::Tenant,
+            | Self::TenantBranding
+            | Self::TenantSecurityPolicy => TargetType::Tenant,
             Self::RoleCreate | Self::RoleUpdate | Self::RoleDelete => TargetType::Role,
             Self::GroupCreate
             | Self::GroupUpdate
@@ -139,6 +141,7 @@ impl AuditAction {
             Self::TwoFactorReset => "reset someone's two-factor sign-in",
             Self::CodeRefused => "was refused a sign-in code",
             Self::RecoveryCodeUsed => "signed in with a recovery code",
+            Self::TenantSecurityPolicy => "changed the security policy",
         }
     }
 }

@@ -72,6 +72,8 @@ pub enum InviteOutcome {
     AlreadyMember,
     /// An hourly limit is reached; the message says which.
     Limited(String),
+    /// The tenant's security policy allows invitations to other domains only.
+    OutsideDomains(String),
 }
 
 fn new_token() -> (String, String) {
@@ -127,6 +129,16 @@ pub fn invite(
     mail: &Mail<'_>,
 ) -> Result<InviteOutcome, DomainError> {
     access.check(reached, Permission::MembersInvite)?;
+    let policy = crate::domain::policies::effective(conn, reached.path())?;
+    if !policy.allows_email(email.as_str())
+        && let Some(d) = &policy.email_domains
+    {
+        return Ok(InviteOutcome::OutsideDomains(format!(
+            "{}'s security policy allows invitations to addresses at {} only.",
+            d.tenant_name,
+            d.value.join(", ")
+        )));
+    }
     create(
         conn,
         &access.actor,

@@ -19,6 +19,10 @@ pub struct Grant {
     /// (possibly none). Such a grant sees only those groups' devices (`seen`) and withholds
     /// the permissions that would widen that (`LIMIT_WITHHOLDS`).
     pub groups: Option<Vec<GroupId>>,
+    /// The security policy in force at its tenant (`domain::policies`): whether it requires
+    /// two-factor sign-in, and its idle timeout in minutes, if shorter than the portal's.
+    pub requires_two_factor: bool,
+    pub idle_minutes: Option<i32>,
 }
 
 /// What a membership limited to groups does not give, whatever its role holds: each would let
@@ -151,6 +155,10 @@ struct UserGrantRow {
     tenant_name: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Uuid>>)]
     groups: Option<Vec<GroupId>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    requires_two_factor: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    idle_minutes: Option<i32>,
 }
 
 /// A user and their active grants (as `active_grants`) in one statement, for every request.
@@ -161,15 +169,20 @@ pub fn user_with_grants(
     // A grant counts only while its tenant and every tenant above it are active.
     let rows: Vec<UserGrantRow> = crate::db::prepared::prepared(
         "SELECT u.id, u.email, u.display_name, u.password_hash, u.status, u.last_sign_in_at, \
-                u.last_tenant_id, u.time_zone, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
-                g.role_permissions, g.role_reach, g.tenant_name, g.groups \
+                u.last_tenant_id, u.time_zone, u.totp_secret IS NOT NULL AS second_factor, g.tenant_id, g.tenant_path, g.role_id, g.role_name, \
+                g.role_permissions, g.role_reach, g.tenant_name, g.groups, \
+                g.requires_two_factor, g.idle_minutes \
          FROM users u LEFT JOIN LATERAL ( \
              SELECT m.tenant_id, tenants.traversal_ids AS tenant_path, m.role_id, \
                     r.name AS role_name, r.permissions AS role_permissions, \
                     r.reach AS role_reach, tenants.name AS tenant_name, \
                     CASE WHEN m.limited_to_groups THEN ARRAY(SELECT gm.group_id \
                         FROM group_members gm WHERE gm.user_id = m.user_id \
-                        AND gm.tenant_id = m.tenant_id) END AS groups \
+                        AND gm.tenant_id = m.tenant_id) END AS groups, \
+                    EXISTS (SELECT 1 FROM security_policies p WHERE p.require_two_factor \
+                        AND p.tenant_id = ANY(tenants.traversal_ids)) AS requires_two_factor, \
+                    (SELECT min(p.idle_minutes) FROM security_policies p \
+                        WHERE p.tenant_id = ANY(tenants.traversal_ids)) AS idle_minutes \
              FROM memberships m JOIN tenants ON tenants.id = m.tenant_id \
                   JOIN roles r ON r.id = m.role_id \
              WHERE m.user_id = u.id AND NOT EXISTS (SELECT 1 FROM tenants s \
@@ -197,6 +210,8 @@ pub fn user_with_grants(
                 ),
                 tenant_name: r.tenant_name?,
                 groups: r.groups,
+                requires_two_factor: r.requires_two_factor.unwrap_or(false),
+                idle_minutes: r.idle_minutes,
             })
         })
         .collect();
@@ -226,6 +241,8 @@ mod tests {
             },
             tenant_name: "t".into(),
             groups: None,
+            requires_two_factor: false,
+            idle_minutes: None,
         }
     }
 

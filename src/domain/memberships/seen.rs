@@ -119,6 +119,8 @@ mod tests {
             },
             tenant_name: "t".into(),
             groups,
+            requires_two_factor: false,
+            idle_minutes: None,
         }
     }
 
