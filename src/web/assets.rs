@@ -40,3 +40,8 @@ fn content_type(name: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// `/favicon.ico`, which browsers ask for whatever a page links: the same icon as the page's.
+pub async fn favicon() -> HttpResponse {
+    serve(web::Path::from("favicon.svg".to_string())).await
+}

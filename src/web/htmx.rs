@@ -26,6 +26,12 @@ pub async fn errors_in_place(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let htmx = req.headers().contains_key("hx-request");
+    // Where the person was: a sign-in forced by an htmx request brings them back there.
+    let current = req
+        .headers()
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .map(local_part);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         // The session store could not reach the database: the same 503 page as any other
@@ -38,6 +44,28 @@ pub async fn errors_in_place(
     };
     if !htmx {
         return Ok(res);
+    }
+    // A redirect answering htmx (an ended session, a second factor to set up): htmx 4's
+    // fetch would follow a 3xx itself and swap the page it finds into the fragment's place,
+    // ignoring HX-Redirect; a 2xx with HX-Redirect makes the browser go there instead.
+    if res.status().is_redirection()
+        && let Some(to) = res
+            .headers()
+            .get("hx-redirect")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    {
+        let to = match (to.as_str(), current) {
+            ("/login", Some(back)) if back.starts_with('/') && back != "/login" => {
+                format!("/login?next={}", crate::web::render::url_encode(&back))
+            }
+            _ => to,
+        };
+        return Ok(res.into_response(
+            HttpResponse::Ok()
+                .insert_header(("HX-Redirect", to))
+                .finish(),
+        ));
     }
     let info = res.response().extensions().get::<ErrorInfo>().cloned();
     let Some(info) = info else {
@@ -60,6 +88,15 @@ pub async fn errors_in_place(
             .insert_header(("HX-Reswap", "innerHTML"))
             .body(body),
     ))
+}
+
+/// The path and query of an absolute URL (`https://host/a?b` → `/a?b`); `/` when it has none.
+fn local_part(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find('/') {
+        Some(i) => rest[i..].to_string(),
+        None => "/".to_string(),
+    }
 }
 
 fn is_session_store_error(e: &actix_web::Error) -> bool {

@@ -149,6 +149,7 @@ route_table! {
     get "/healthz" => health::healthz, public;
     get "/readyz" => health::readyz, public;
     get "/static/{file}" => assets::serve, public;
+    get "/favicon.ico" => assets::favicon, public;
     get "/login" => auth::login_form, public;
     post "/login" => auth::login, public;
     post "/logout" => auth::logout, public;

@@ -12,6 +12,7 @@ mod counts;
 mod devices;
 mod e2e;
 mod faults;
+mod feedback;
 mod groups;
 mod helpers;
 mod import;

@@ -10,6 +10,8 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/static/{file}"),
+    // The browser's icon.
+    ("get", "/favicon.ico"),
     ("get", "/login"),
     ("post", "/login"),
     ("post", "/logout"),

@@ -19,6 +19,9 @@ pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_ROWS: usize = 200_000;
 pub const MAX_LINE: usize = 10_000;
 pub const REQUIRED: [&str; 4] = ["imei", "serial", "name", "kind"];
+/// The column an export adds and an import ignores.
+pub const EXPORT_ONLY: &str = "tenant";
+
 pub const COLUMNS: [&str; 8] = [
     "imei", "serial", "name", "model", "kind", "status", "phone", "notes",
 ];
@@ -81,7 +84,12 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Row>, FileError> {
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
-    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
+    // An export's `tenant` column says where each device was; an import puts every device
+    // in the tenant it is run for, so the column is read past.
+    if let Some(unknown) = header
+        .iter()
+        .find(|h| !COLUMNS.contains(&h.as_str()) && h.as_str() != EXPORT_ONLY)
+    {
         return Err(FileError::UnknownColumn(unknown.clone()));
     }
     let missing: Vec<&str> = REQUIRED

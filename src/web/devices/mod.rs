@@ -186,6 +186,8 @@ pub struct Results {
     can_move: bool,
     /// Whether the selection may be added to a group of this tenant.
     can_group: bool,
+    /// The export link lives in the results, so that it follows every filter swapped in.
+    can_export: bool,
     first_page: bool,
 }
 
@@ -197,7 +199,6 @@ struct ListPage {
     query: ListQuery,
     can_create: bool,
     can_import: bool,
-    can_export: bool,
     sees_below: bool,
     results: Results,
     kinds: &'static [(&'static str, &'static str)],
@@ -263,6 +264,7 @@ pub async fn list(
         next,
         can_move: sees_below && reached.may(Permission::DevicesMove),
         can_group: reached.may(Permission::GroupsManage),
+        can_export: reached.may(Permission::DevicesExport),
     };
     if is_htmx(&req) {
         return html(&results);
@@ -274,7 +276,6 @@ pub async fn list(
         can_see_groups: reached.may(Permission::GroupsView),
         can_create: reached.may(Permission::DevicesCreate),
         can_import: reached.may(Permission::DevicesImport),
-        can_export: reached.may(Permission::DevicesExport),
         sees_below,
         tenant: reached.into_tenant(),
         query,
@@ -284,11 +285,13 @@ pub async fn list(
     })
 }
 
-pub const CSV_HEADER: [&str; 8] = [
-    "imei", "serial", "name", "model", "kind", "status", "phone", "notes",
+pub const CSV_HEADER: [&str; 9] = [
+    "imei", "serial", "name", "model", "kind", "status", "phone", "notes", "tenant",
 ];
 
-/// The current filtered list as CSV (the import format, so export → import is a no-op).
+/// The current filtered list as CSV: the import format (export → import is a no-op; the
+/// importer reads past `tenant`), and each device's tenant as a path from the page's tenant
+/// down ("Acme / Acme UK"), naming nothing above it.
 pub async fn export(
     r: Reach<perm::DevicesExport>,
     query: web::Query<ListQuery>,
@@ -296,16 +299,38 @@ pub async fn export(
     let (access, _, tenant, pool) = r.into_parts();
     let mut query = query.clean();
     query.after_id = None;
-    let (tenant, rows) = db::run(&pool, move |conn| {
+    let (tenant, rows, names) = db::run(&pool, move |conn| {
         let view = query.resolve(conn, &access, tenant)?;
         let rows = list::all(conn, &query.filter(&view, i64::MAX))?;
-        Ok((view.reached.into_tenant(), rows))
+        let top = view.reached.path().len() - 1;
+        let mut ids: Vec<TenantId> = rows
+            .iter()
+            .flat_map(|d| d.tenant_path.iter().skip(top).copied())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let names: std::collections::HashMap<TenantId, String> = tenants::find_many(conn, &ids)?
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+        let paths: Vec<String> = rows
+            .iter()
+            .map(|d| {
+                d.tenant_path
+                    .iter()
+                    .skip(top)
+                    .filter_map(|id| names.get(id).cloned())
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            })
+            .collect();
+        Ok((view.reached.into_tenant(), rows, paths))
     })
     .await?;
     crate::web::report::csv_download(
         &format!("devices-{}.csv", tenant.slug),
         &CSV_HEADER.map(String::from),
-        rows.into_iter().map(|d| {
+        rows.into_iter().zip(names).map(|(d, tenant)| {
             let input = d.input();
             vec![
                 input.imei,
@@ -316,6 +341,7 @@ pub async fn export(
                 input.status,
                 input.phone,
                 input.notes,
+                tenant,
             ]
         }),
     )

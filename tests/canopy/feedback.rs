@@ -1,0 +1,120 @@
+//! Pages that keep answering: an ended session inside an htmx request sends the browser to
+//! sign in and back; exports follow the list as shown; the browser's icon is there.
+use canopy::domain::roles::Role;
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn an_htmx_request_after_the_session_ended_goes_to_sign_in_and_comes_back() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let page = format!("/tenants/{}/devices?q=abc", acme.id);
+    ann.get(&page).await;
+    // The session ends elsewhere (sign out everywhere, an admin, the idle timeout).
+    diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM sessions"), &mut app.conn())
+        .unwrap();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}{page}", app.base))
+        .header("HX-Request", "true")
+        .header("HX-Current-URL", format!("{}{page}", app.base))
+        .send()
+        .await
+        .unwrap();
+    // A 2xx, which htmx 4 acts on (a 3xx it would follow and swap in place).
+    assert_eq!(res.status(), StatusCode::OK);
+    let to = res.headers()["hx-redirect"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/login?next="), "{to}");
+    // Signing in there brings the person back to the list they were on.
+    let mut b = app.browser();
+    let form = b.get(&to).await;
+    assert!(
+        form.body.contains("name=\"next\" value=\"/tenants/"),
+        "{}",
+        form.body
+    );
+    let next = form
+        .body
+        .split("name=\"next\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x3D;", "=")
+        .replace("&#x2F;", "/")
+        .replace("&#x3F;", "?");
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("email", "ann@acme.example"),
+                ("password", crate::helpers::PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(res.location(), Some(page.as_str()));
+}
+
+#[tokio::test]
+async fn the_export_link_follows_the_filter_and_each_row_names_its_tenant() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    crate::devices::device_in(&app, &acme, "HQ-1");
+    crate::devices::device_in(&app, &uk, "UK-1");
+    crate::devices::device_in(&app, &uk, "UK-2");
+    let mut ann = app.signed_in("ann@acme.example").await;
+    // The fragment htmx swaps in after typing carries the export link of that filter.
+    let fragment = ann
+        .get_htmx(&format!("/tenants/{}/devices?sub=1&q=UK", acme.id))
+        .await;
+    let href = fragment
+        .body
+        .split("id=\"export-link\"")
+        .next()
+        .and_then(|b| b.rsplit("href=\"").next())
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(href.contains("q=UK") && href.contains("sub=1"), "{href}");
+    let csv = ann.get(&href).await;
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "exactly the rows the list shows: {}",
+        csv.body
+    );
+    assert!(lines[0].ends_with(",tenant"), "{}", lines[0]);
+    assert!(lines[1].ends_with("Acme / Acme UK"), "{}", lines[1]);
+    // Such a file imports as it is: the tenant column is read past.
+    let rows = canopy::domain::devices::import::read(csv.body.as_bytes()).unwrap();
+    assert_eq!(rows.len(), 2);
+}
+
+#[tokio::test]
+async fn the_browser_finds_its_icon() {
+    let app = spawn_app().await;
+    let res = app.browser().get("/favicon.ico").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-type"], "image/svg+xml");
+    assert!(
+        app.browser()
+            .get("/login")
+            .await
+            .body
+            .contains("rel=\"icon\"")
+    );
+}
