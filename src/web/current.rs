@@ -139,6 +139,8 @@ pub struct Chrome {
     pub memberships: Vec<Membership>,
     /// The zone the reader reads times in (their account's; UTC when they chose none).
     pub zone: chrono_tz::Tz,
+    /// What the last change did, said once (`web::flash`).
+    pub flash: Option<String>,
 }
 
 impl Chrome {
@@ -194,6 +196,7 @@ impl Chrome {
             brand,
             in_view,
             memberships,
+            flash: crate::web::flash::take(session),
             zone: access
                 .user
                 .time_zone

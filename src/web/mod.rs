@@ -8,6 +8,7 @@ pub mod branding;
 pub mod csrf;
 pub mod current;
 pub mod devices;
+pub mod flash;
 pub mod groups;
 pub mod health;
 pub mod htmx;

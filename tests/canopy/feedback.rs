@@ -118,3 +118,64 @@ async fn the_browser_finds_its_icon() {
             .contains("rel=\"icon\"")
     );
 }
+
+#[tokio::test]
+async fn a_change_says_it_happened_on_the_page_after_its_redirect_and_only_once() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let phones: Vec<String> = (0..3)
+        .map(|n| crate::devices::device_in(&app, &acme, &format!("PH-{n}")).to_string())
+        .collect();
+    let mut ann = app.signed_in("ann@acme.example").await;
+    ann.get(&format!("/tenants/{}/devices", acme.id)).await;
+    let mut form: Vec<(&str, &str)> = phones.iter().map(|p| ("ids", p.as_str())).collect();
+    let to = uk.id.to_string();
+    form.push(("to", &to));
+    let moved = ann
+        .post(&format!("/tenants/{}/devices/move", acme.id), &form)
+        .await;
+    let after = ann.get(moved.location().unwrap()).await;
+    assert!(
+        after
+            .body
+            .contains("id=\"flash-message\">3 devices moved to Acme UK.<"),
+        "{}",
+        after.body
+    );
+    let again = ann.get(moved.location().unwrap()).await;
+    assert!(!again.body.contains("flash-message"), "said once");
+
+    ann.get(&format!("/tenants/{}", uk.id)).await;
+    let renamed = ann
+        .post(
+            &format!("/tenants/{}/rename", uk.id),
+            &[("name", "Acme Britain")],
+        )
+        .await;
+    let page = ann.get(renamed.location().unwrap()).await;
+    assert!(
+        page.body.contains("Renamed to Acme Britain."),
+        "{}",
+        page.body
+    );
+
+    let created = ann
+        .post(
+            &format!("/tenants/{}/devices", acme.id),
+            &[
+                ("serial", "NEW-1"),
+                ("name", "New unit"),
+                ("kind", "tracker"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    let page = ann.get(created.location().unwrap()).await;
+    assert!(
+        page.body.contains("New unit added to Acme."),
+        "{}",
+        page.body
+    );
+}

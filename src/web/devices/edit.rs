@@ -103,6 +103,7 @@ fn refused(
 }
 
 pub async fn create(
+    session: actix_session::Session,
     r: Reach<perm::DevicesCreate>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -119,7 +120,13 @@ pub async fn create(
     })
     .await?;
     match outcome {
-        Ok(device) => Ok(see_other(&format!("/devices/{}", device.id))),
+        Ok(device) => {
+            crate::web::flash::set(
+                &session,
+                format!("{} added to {}.", device.name, tenant.name),
+            )?;
+            Ok(see_other(&format!("/devices/{}", device.id)))
+        }
         Err(e) => refused(chrome, tenant, None, input, e),
     }
 }
@@ -136,6 +143,7 @@ pub async fn edit_form(r: DeviceReach<perm::DevicesEdit>) -> Result<HttpResponse
 }
 
 pub async fn update(
+    session: actix_session::Session,
     r: DeviceReach<perm::DevicesEdit>,
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -154,7 +162,10 @@ pub async fn update(
     })
     .await?;
     match outcome {
-        Ok(()) => Ok(see_other(&format!("/devices/{id}"))),
+        Ok(()) => {
+            crate::web::flash::set(&session, "Changes saved.")?;
+            Ok(see_other(&format!("/devices/{id}")))
+        }
         Err(e) => refused(chrome, tenant, Some(device), input, e),
     }
 }
@@ -162,10 +173,12 @@ pub async fn update(
 /// Retiring keeps the device and its history; there is no hard delete.
 pub async fn retire(
     req: actix_web::HttpRequest,
+    session: actix_session::Session,
     r: DeviceReach<perm::DevicesRetire>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, device, _, pool) = r.into_parts();
     let id = device.id;
+    let name = device.name.clone();
     db::run(&pool, move |conn| {
         let mut input = device.input();
         input.status = DeviceStatus::Retired.to_string();
@@ -178,6 +191,7 @@ pub async fn retire(
         })
     })
     .await?;
+    crate::web::flash::set(&session, format!("{name} retired; its history is kept."))?;
     // The retire button posts through htmx (for its confirmation): it needs HX-Redirect.
     Ok(crate::web::htmx::redirect(&req, &format!("/devices/{id}")))
 }

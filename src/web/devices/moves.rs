@@ -125,20 +125,30 @@ pub async fn move_preview(
 }
 
 pub async fn move_devices(
+    session: actix_session::Session,
     r: Reach<perm::DevicesView>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();
     let id = tenant.id();
     let form = form.into_inner();
-    db::run(&pool, move |conn| {
+    let (moved, to) = db::run(&pool, move |conn| {
         let (ids, to) = selection(&form)?;
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
         load(conn, &access, &ids)?;
         let target = access.tenant_for(conn, to, Permission::DevicesMove)?;
-        Ok(devices::moves::move_all(conn, &access, &ids, &target)?)
+        let moved = devices::moves::move_all(conn, &access, &ids, &target)?;
+        Ok((moved, target.into_tenant().name))
     })
     .await?;
+    crate::web::flash::set(
+        &session,
+        match moved {
+            0 => format!("Nothing to move: those devices are in {to} already."),
+            1 => format!("1 device moved to {to}."),
+            n => format!("{n} devices moved to {to}."),
+        },
+    )?;
     Ok(see_other(&format!("/tenants/{id}/devices?sub=1")))
 }

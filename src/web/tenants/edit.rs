@@ -74,6 +74,7 @@ pub async fn create_child(
 }
 
 pub async fn rename(
+    session: actix_session::Session,
     r: Reach<perm::TenantRename>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -95,6 +96,7 @@ pub async fn rename(
     })
     .await?;
     if error.is_none() {
+        crate::web::flash::set(&session, format!("Renamed to {}.", data.reached_name()))?;
         return Ok(see_other(&format!("/tenants/{id}")));
     }
     let mut page = TenantPage::new(chrome, data);

@@ -130,6 +130,12 @@ pub(crate) struct PageData {
     role: String,
 }
 
+impl PageData {
+    pub(crate) fn reached_name(&self) -> &str {
+        &self.reached.tenant().name
+    }
+}
+
 pub(crate) fn load_page(
     conn: &mut diesel::PgConnection,
     access: &Access,
