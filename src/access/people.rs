@@ -121,53 +121,57 @@ impl Access {
         reached: &Reached,
         user_id: UserId,
     ) -> Result<(), DomainError> {
-        memberships::role_in(conn, user_id, reached.id())?.ok_or(DomainError::NotFound)?;
-        self.check(reached, Permission::MembersRemove)?;
-        if user_id == self.user.id {
-            return Err(DomainError::NotAllowed(
-                "You cannot disable yourself.".into(),
-            ));
-        }
-        let everywhere = memberships::paths_of(conn, user_id)?;
-        if everywhere
-            .iter()
-            .any(|p| !self.permits(p, Permission::MembersRemove))
-        {
-            return Err(DomainError::NotAllowed(
-                "This person also belongs to tenants you do not administer; ask an admin above them."
-                    .into(),
-            ));
-        }
-        Ok(())
+        self.may_change_account(
+            conn,
+            reached,
+            user_id,
+            Permission::MembersRemove,
+            "You cannot disable yourself.",
+        )
     }
 
-    /// Whether the caller may reset `user_id`'s second factor: it is the person's account, so
-    /// as with disabling — never one's own (the account page does that), only with
-    /// `members.change_role` at every tenant the person belongs to, and not someone whose role
-    /// here is beyond the caller's.
+    /// Whether the caller may reset `user_id`'s second factor: as with disabling, but with
+    /// `members.change_role`, never one's own (the account page does that), and not someone
+    /// whose role here is beyond the caller's.
     pub fn may_reset_second_factor(
         &self,
         conn: &mut PgConnection,
         reached: &Reached,
         user_id: UserId,
     ) -> Result<(), DomainError> {
+        self.may_change_account(
+            conn,
+            reached,
+            user_id,
+            Permission::MembersChangeRole,
+            "Change your own two-factor sign-in on your account page.",
+        )?;
+        self.may_manage(conn, reached, user_id)
+    }
+
+    /// A change to `user_id`'s account itself, which follows them into every tenant: they are
+    /// a member of `reached`, not the caller (`own` says so), and the caller holds `p` at every
+    /// tenant the person belongs to.
+    fn may_change_account(
+        &self,
+        conn: &mut PgConnection,
+        reached: &Reached,
+        user_id: UserId,
+        p: Permission,
+        own: &str,
+    ) -> Result<(), DomainError> {
         memberships::role_in(conn, user_id, reached.id())?.ok_or(DomainError::NotFound)?;
-        self.check(reached, Permission::MembersChangeRole)?;
+        self.check(reached, p)?;
         if user_id == self.user.id {
-            return Err(DomainError::NotAllowed(
-                "Change your own two-factor sign-in on your account page.".into(),
-            ));
+            return Err(DomainError::NotAllowed(own.into()));
         }
         let everywhere = memberships::paths_of(conn, user_id)?;
-        if everywhere
-            .iter()
-            .any(|p| !self.permits(p, Permission::MembersChangeRole))
-        {
+        if everywhere.iter().any(|path| !self.permits(path, p)) {
             return Err(DomainError::NotAllowed(
                 "This person also belongs to tenants you do not administer; ask an admin above them."
                     .into(),
             ));
         }
-        self.may_manage(conn, reached, user_id)
+        Ok(())
     }
 }

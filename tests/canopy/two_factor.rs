@@ -262,6 +262,16 @@ async fn an_admin_above_resets_a_lost_second_factor_and_the_person_is_told() {
         .get(&format!("/tenants/{}/members/{ann}/role", acme.id))
         .await;
     assert!(page.body.contains("reset-two-factor-form"), "{}", page.body);
+    let title = page
+        .body
+        .split("<title>")
+        .nth(1)
+        .unwrap()
+        .split("</title>")
+        .next()
+        .unwrap();
+    assert!(!title.contains('<'), "the title is text only: {title}");
+    assert_eq!(page.body.matches("reset-two-factor-form").count(), 1);
     let reset = alice
         .post(
             &format!("/tenants/{}/members/{ann}/two-factor", acme.id),
