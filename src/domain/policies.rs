@@ -62,13 +62,8 @@ impl Effective {
 pub fn fold(chain: &[(TenantId, String, Policy)]) -> Effective {
     let mut e = Effective::default();
     for (tenant, name, p) in chain {
-        let from = |value| From {
-            value,
-            tenant: *tenant,
-            tenant_name: name.clone(),
-        };
         if p.require_two_factor && e.require_two_factor.is_none() {
-            e.require_two_factor = Some(from(true));
+            e.require_two_factor = Some(set_by(*tenant, name, true));
         }
         if let Some(mine) = &p.email_domains {
             let narrowed: Vec<String> = match &e.email_domains {
@@ -80,23 +75,19 @@ pub fn fold(chain: &[(TenantId, String, Policy)]) -> Effective {
                 None => mine.clone(),
             };
             if e.email_domains.as_ref().is_none_or(|a| narrowed != a.value) {
-                e.email_domains = Some(From {
-                    value: narrowed,
-                    tenant: *tenant,
-                    tenant_name: name.clone(),
-                });
+                e.email_domains = Some(set_by(*tenant, name, narrowed));
             }
         }
         if let Some(m) = p.idle_minutes
             && e.idle_minutes.as_ref().is_none_or(|a| m < a.value)
         {
-            e.idle_minutes = Some(from_i32(*tenant, name, m));
+            e.idle_minutes = Some(set_by(*tenant, name, m));
         }
     }
     e
 }
 
-fn from_i32(tenant: TenantId, name: &str, value: i32) -> From<i32> {
+fn set_by<T>(tenant: TenantId, name: &str, value: T) -> From<T> {
     From {
         value,
         tenant,
@@ -123,6 +114,22 @@ fn chain(
 /// What applies at the tenant at `path`.
 pub fn effective(conn: &mut PgConnection, path: &[TenantId]) -> Result<Effective, DomainError> {
     Ok(fold(&chain(conn, path)?))
+}
+
+/// What applies at the tenant at `path`, and what applies from above it (the floor its own
+/// settings may only raise): one read of the path's policies.
+pub fn here_and_above(
+    conn: &mut PgConnection,
+    path: &[TenantId],
+) -> Result<(Effective, Effective), DomainError> {
+    let chain = chain(conn, path)?;
+    let own = path.last();
+    let above: Vec<_> = chain
+        .iter()
+        .filter(|(t, ..)| Some(t) != own)
+        .cloned()
+        .collect();
+    Ok((fold(&chain), fold(&above)))
 }
 
 /// What the tenant sets itself.

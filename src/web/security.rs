@@ -63,9 +63,7 @@ fn page(
     input: Option<PolicyInput>,
     errors: FieldErrors,
 ) -> Result<SecurityPage, AppError> {
-    let path = reached.path();
-    let effective = policies::effective(conn, path)?;
-    let above = policies::effective(conn, &path[..path.len() - 1])?;
+    let (effective, above) = policies::here_and_above(conn, reached.path())?;
     let input = match input {
         Some(i) => i,
         None => input_of(&policies::own(conn, reached.id())?),
