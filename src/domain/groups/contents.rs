@@ -83,6 +83,35 @@ pub fn of_device(conn: &mut PgConnection, id: DeviceId) -> Result<Vec<GroupId>, 
         .load(conn)?)
 }
 
+/// Why a selection cannot join a group of the reached tenant: none selected, too many, or
+/// devices of other tenants (named); `None` when it can.
+pub fn refused_selection(reached: &Reached, devices: &[Device]) -> Option<String> {
+    let elsewhere: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.tenant_id != reached.id())
+        .map(|d| d.identifier.as_str())
+        .collect();
+    if devices.is_empty() {
+        Some("Select at least one device in the list first.".into())
+    } else if devices.len() > MAX_ADD {
+        Some(format!("Add at most {MAX_ADD} devices at once."))
+    } else if !elsewhere.is_empty() {
+        Some(format!(
+            "A group holds devices of {} only; {} of the selected belong to other tenants: {}.",
+            reached.tenant().name,
+            elsewhere.len(),
+            elsewhere
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else {
+        None
+    }
+}
+
 /// Adds devices to a group; each must be in the caller's reach (`NotFound` otherwise) and
 /// belong to the group's tenant (a message naming those that do not). Returns how many were
 /// new to the group; nothing is added when one is refused.
@@ -93,9 +122,7 @@ pub fn add_devices(
     id: GroupId,
     ids: &[DeviceId],
 ) -> Result<usize, DomainError> {
-    if ids.is_empty() {
-        return Err(DomainError::Invalid("Select at least one device.".into()));
-    }
+    // Bounded before anything is read.
     if ids.len() > MAX_ADD {
         return Err(DomainError::Invalid(format!(
             "Add at most {MAX_ADD} devices at once."
@@ -104,23 +131,8 @@ pub fn add_devices(
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
         let found = access.devices_seen(conn, ids)?;
-        let elsewhere: Vec<&str> = found
-            .iter()
-            .filter(|d| d.tenant_id != group.tenant_id)
-            .map(|d| d.identifier.as_str())
-            .collect();
-        if !elsewhere.is_empty() {
-            return Err(DomainError::Invalid(format!(
-                "A group holds devices of {} only; {} belong to other tenants: {}.",
-                reached.tenant().name,
-                elsewhere.len(),
-                elsewhere
-                    .iter()
-                    .take(5)
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        if let Some(why) = refused_selection(reached, &found) {
+            return Err(DomainError::Invalid(why));
         }
         let rows: Vec<_> = found
             .iter()

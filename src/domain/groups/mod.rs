@@ -7,7 +7,8 @@ mod contents;
 
 pub use contents::{
     GroupMember, MAX_ADD, add_devices, candidates, devices_of, leave_tenant, left_by_moving,
-    members_of, of_device, own_device_by_identifier, remove_device, set_member, sizes,
+    members_of, of_device, own_device_by_identifier, refused_selection, remove_device, set_member,
+    sizes,
 };
 
 use std::collections::BTreeMap;

@@ -170,25 +170,7 @@ pub async fn add_preview(
     let (status, page) = db::run(&pool, move |conn| {
         let group = group.map(|g| groups::find(conn, &reached, g)).transpose()?;
         let devices = access.devices_seen(conn, &ids)?;
-        let elsewhere: Vec<&str> = devices
-            .iter()
-            .filter(|d| d.tenant_id != reached.id())
-            .map(|d| d.identifier.as_str())
-            .collect();
-        let error = if devices.is_empty() {
-            Some("Select at least one device in the list first.".to_string())
-        } else if devices.len() > groups::MAX_ADD {
-            Some(format!("Add at most {} devices at once.", groups::MAX_ADD))
-        } else if !elsewhere.is_empty() {
-            Some(format!(
-                "A group holds devices of {} only; {} of the selected belong to tenants below it: {}.",
-                reached.tenant().name,
-                elsewhere.len(),
-                elsewhere.iter().take(5).copied().collect::<Vec<_>>().join(", ")
-            ))
-        } else {
-            None
-        };
+        let error = groups::refused_selection(&reached, &devices);
         let status = if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
