@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::config::Settings;
 use crate::db::{self, embedded};
+use crate::domain::alerts::scheduler;
 use crate::domain::error::chain;
 use crate::domain::setup::{self, SetupError};
 use crate::email::worker::Worker;
@@ -49,7 +50,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Size::Small)]
         size: Size,
     },
-    /// Run only the outbox worker (email delivery); `serve` runs one too.
+    /// Run only the background work (email delivery, the check-in scheduler); `serve` runs
+    /// both too.
     Worker,
 }
 
@@ -221,6 +223,10 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
     let base_url = settings.base_url.clone();
     let mail = settings.mail.clone();
     let mail_to = mail.smtp_url.clone();
+    let notices = match notices(&settings) {
+        Ok(n) => n,
+        Err(e) => return fail(e),
+    };
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings, pool.clone())?;
         println!("Canopy is running at {base_url}/");
@@ -246,6 +252,7 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
             (Some(_), _) => println!("Email is sent through CANOPY_SMTP_URL."),
         }
         actix_web::rt::spawn(housekeeping(pool.clone()));
+        actix_web::rt::spawn(watch_check_ins(pool.clone(), notices));
         let worker = Worker::new(pool, &mail).map_err(std::io::Error::other)?;
         actix_web::rt::spawn(worker.run());
         app.run_until_stopped().await
@@ -268,9 +275,14 @@ fn worker(settings: Settings) -> ExitCode {
     };
     drop(conn);
     let pool = db::pool(&database.url, 4);
+    let notices = match notices(&settings) {
+        Ok(n) => n,
+        Err(e) => return fail(e),
+    };
     let result = actix_web::rt::System::new().block_on(async move {
-        let worker = Worker::new(pool, &settings.mail)?;
-        println!("Delivering email from the outbox; stop with Ctrl-C.");
+        let worker = Worker::new(pool.clone(), &settings.mail)?;
+        actix_web::rt::spawn(watch_check_ins(pool, notices));
+        println!("Delivering email from the outbox and watching check-ins; stop with Ctrl-C.");
         tokio::select! {
             _ = worker.run() => {}
             _ = tokio::signal::ctrl_c() => {}
@@ -283,6 +295,28 @@ fn worker(settings: Settings) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// How often each instance's scheduler looks for missed check-ins and alerts' next steps.
+const SCHEDULER_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What the check-in scheduler needs to write alert emails: links back, and their signing key.
+fn notices(settings: &Settings) -> std::io::Result<scheduler::Notices> {
+    Ok(scheduler::Notices {
+        base_url: settings.base_url.clone(),
+        key: crate::startup::alert_key(&crate::startup::secret_key(settings)?),
+    })
+}
+
+/// The check-in scheduler's loop: a pass now and then, in every instance (`scheduler`).
+async fn watch_check_ins(pool: db::DbPool, notices: scheduler::Notices) {
+    loop {
+        let n = notices.clone();
+        if let Err(e) = db::run_with(&pool, move |c| scheduler::pass(c, &n, 200)).await {
+            tracing::warn!(error = %e, "check-in scheduler");
+        }
+        actix_web::rt::time::sleep(SCHEDULER_EVERY).await;
     }
 }
 

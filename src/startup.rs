@@ -38,6 +38,11 @@ pub fn secret_key(settings: &Settings) -> std::io::Result<Vec<u8>> {
     Ok(fresh.into_bytes())
 }
 
+/// The key of alert emails' acknowledge links: the portal signs them, the scheduler too.
+pub fn alert_key(secret: &[u8]) -> Vec<u8> {
+    crypto::sha512_pair(secret, b"alert-links")
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -64,6 +69,7 @@ impl Application {
             settings: settings.clone(),
             mailbox_key: mailbox_key.clone(),
             remember_key: crypto::sha512_pair(&secret, b"two-factor-remember"),
+            alert_key: alert_key(&secret),
         });
         let server = HttpServer::new(move || {
             let cookie_name = if settings.secure_cookies {

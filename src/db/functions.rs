@@ -17,3 +17,8 @@ diesel::define_sql_function! {
     #[sql_name = "ROW"]
     fn keyset(key: Text, id: Uuid) -> Record<(Text, Uuid)>;
 }
+
+diesel::define_sql_function! {
+    /// `canopy_now()`: the database's clock, as check-ins and alerts read it (tests move it).
+    fn canopy_now() -> diesel::sql_types::Timestamptz;
+}

@@ -141,6 +141,7 @@ diesel::table! {
         description -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        schedule_id -> Nullable<Uuid>,
     }
 }
 
@@ -302,6 +303,124 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    clock (only_row) {
+        only_row -> Bool,
+        skew -> Interval,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        notes -> Text,
+        user_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        time_zone -> Text,
+        interval_minutes -> Nullable<Int4>,
+        times_of_day -> Nullable<Array<Int2>>,
+        weekdays -> Int2,
+        grace_minutes -> Int4,
+        tier2_after_minutes -> Nullable<Int4>,
+        repeat_minutes -> Nullable<Int4>,
+        enabled -> Bool,
+        shared_below -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedule_contacts (schedule_id, contact_id) {
+        schedule_id -> Uuid,
+        tenant_id -> Uuid,
+        contact_id -> Uuid,
+        tier -> Int2,
+    }
+}
+
+diesel::table! {
+    checkin_states (device_id) {
+        device_id -> Uuid,
+        own_schedule_id -> Nullable<Uuid>,
+        schedule_id -> Nullable<Uuid>,
+        since -> Timestamptz,
+        last_checkin_at -> Nullable<Timestamptz>,
+        next_due_at -> Nullable<Timestamptz>,
+        alert_at -> Nullable<Timestamptz>,
+        token_hash -> Nullable<Text>,
+        token_hint -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    checkins (id) {
+        id -> Uuid,
+        device_id -> Uuid,
+        at -> Timestamptz,
+        source -> Text,
+        user_id -> Nullable<Uuid>,
+        message -> Text,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> Uuid,
+        device_id -> Uuid,
+        tenant_id -> Uuid,
+        tenant_path -> Array<Uuid>,
+        schedule_id -> Nullable<Uuid>,
+        due_at -> Timestamptz,
+        opened_at -> Timestamptz,
+        state -> Text,
+        steps -> Int4,
+        repeats -> Int4,
+        next_step_at -> Nullable<Timestamptz>,
+        acknowledged_at -> Nullable<Timestamptz>,
+        acknowledged_by -> Nullable<Text>,
+        ack_note -> Text,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_notifications (alert_id, step, email) {
+        alert_id -> Uuid,
+        step -> Int4,
+        tier -> Int2,
+        contact_id -> Nullable<Uuid>,
+        name -> Text,
+        email -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(contacts -> tenants (tenant_id));
+diesel::joinable!(schedules -> tenants (tenant_id));
+diesel::joinable!(schedule_contacts -> contacts (contact_id));
+diesel::joinable!(checkin_states -> devices (device_id));
+diesel::joinable!(checkins -> devices (device_id));
+diesel::joinable!(alerts -> devices (device_id));
+diesel::joinable!(alerts -> tenants (tenant_id));
+diesel::joinable!(alert_notifications -> alerts (alert_id));
+
 diesel::joinable!(device_moves -> devices (device_id));
 diesel::joinable!(devices -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
@@ -322,6 +441,14 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(device_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    alert_notifications,
+    alerts,
+    checkin_states,
+    checkins,
+    clock,
+    contacts,
+    schedule_contacts,
+    schedules,
     audit_events,
     deleted_tenants,
     device_tokens,

@@ -123,3 +123,18 @@ typed_id!(
     /// A group of a tenant's devices and members.
     GroupId
 );
+
+typed_id!(
+    /// An entry of a tenant's address book.
+    ContactId
+);
+
+typed_id!(
+    /// A check-in schedule of a tenant.
+    ScheduleId
+);
+
+typed_id!(
+    /// An alert: one missed check-in of one device.
+    AlertId
+);

@@ -1,8 +1,12 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
 pub mod account;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod branding;
+pub mod checkins;
+pub mod clock;
+pub mod contacts;
 pub mod dashboard;
 pub mod device_tokens;
 pub mod devices;
@@ -18,6 +22,7 @@ pub mod permissions;
 pub mod policies;
 pub mod restructure;
 pub mod roles;
+pub mod schedules;
 pub mod setup;
 pub mod spreadsheet;
 pub mod states;

@@ -81,6 +81,7 @@ catalogue! {
     DevicesImport => "devices.import", "Devices", "import";
     DevicesExport => "devices.export", "Devices", "export";
     DevicesRetire => "devices.retire", "Devices", "retire";
+    DevicesCheckIn => "devices.check_in", "Devices", "check in";
     GroupsView => "groups.view", "Groups", "view";
     GroupsManage => "groups.manage", "Groups", "manage";
     BrandingEdit => "branding.edit", "Branding", "edit";
@@ -90,9 +91,15 @@ catalogue! {
     RolesView => "roles.view", "Roles", "view";
     RolesManage => "roles.manage", "Roles", "manage";
     SecurityManage => "security.manage", "Security policy", "set";
+    ContactsView => "contacts.view", "Contacts", "view";
+    ContactsManage => "contacts.manage", "Contacts", "manage";
+    SchedulesView => "schedules.view", "Check-in schedules", "view";
+    SchedulesManage => "schedules.manage", "Check-in schedules", "manage, assign";
+    AlertsView => "alerts.view", "Alerts", "view";
+    AlertsAcknowledge => "alerts.acknowledge", "Alerts", "acknowledge";
 }
-// Room is left for what later work adds (schedules, contacts, alerts, API keys): a new line
-// above, and the built-in Admin holds it at once (it holds `ALL`).
+// What later work adds (API keys …) is a new line above; the built-in Admin holds it at once
+// (it holds `ALL`).
 
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -158,3 +158,74 @@ pub fn two_factor_reset(
         .render()?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "email/alert.txt", escape = "none")]
+struct AlertText<'a> {
+    brand: &'a MailBrand,
+    name: &'a str,
+    device: &'a str,
+    identifier: &'a str,
+    tenant: &'a str,
+    due: &'a str,
+    link: &'a str,
+    page: &'a str,
+    again: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/alert.html", escape = "html")]
+struct AlertHtml<'a> {
+    brand: &'a MailBrand,
+    name: &'a str,
+    device: &'a str,
+    identifier: &'a str,
+    tenant: &'a str,
+    due: &'a str,
+    link: &'a str,
+    page: &'a str,
+    again: bool,
+}
+
+/// A missed check-in, to one contact; `again` for a repeat or an escalation.
+#[allow(clippy::too_many_arguments)]
+pub fn alert(
+    brand: &MailBrand,
+    name: &str,
+    device: &str,
+    identifier: &str,
+    tenant: &str,
+    due: &str,
+    link: &str,
+    page: &str,
+    again: bool,
+) -> Result<Rendered, DomainError> {
+    let prefix = if again { "Still overdue" } else { "Overdue" };
+    Ok(Rendered {
+        subject: format!("{prefix}: {device} ({tenant}) has not checked in"),
+        text: AlertText {
+            brand,
+            name,
+            device,
+            identifier,
+            tenant,
+            due,
+            link,
+            page,
+            again,
+        }
+        .render()?,
+        html: AlertHtml {
+            brand,
+            name,
+            device,
+            identifier,
+            tenant,
+            due,
+            link,
+            page,
+            again,
+        }
+        .render()?,
+    })
+}

@@ -1,10 +1,13 @@
 //! The thin web layer: extract, call the domain through `Access`, render.
 pub mod accept;
 pub mod account;
+pub mod alerts;
 pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod branding;
+pub mod checkins;
+pub mod contacts;
 pub mod csrf;
 pub mod current;
 pub mod devices;
@@ -24,6 +27,7 @@ pub mod render;
 pub mod report;
 pub mod roles;
 pub mod routes;
+pub mod schedules;
 pub mod security;
 pub mod session_store;
 pub mod tenants;
@@ -42,4 +46,6 @@ pub struct AppState {
     pub mailbox_key: Option<String>,
     /// The key that signs "remember this browser" tokens of two-factor sign-in.
     pub remember_key: Vec<u8>,
+    /// The key that signs the acknowledge links of alert emails.
+    pub alert_key: Vec<u8>,
 }

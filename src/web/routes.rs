@@ -6,8 +6,9 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
-    accept, account, assets, audit, auth, branding, devices, groups, health, invitations, mailbox,
-    members, password, portal, roles, security, tenants, two_factor, usage,
+    accept, account, alerts, assets, audit, auth, branding, checkins, contacts, devices, groups,
+    health, invitations, mailbox, members, password, portal, roles, schedules, security, tenants,
+    two_factor, usage,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +51,10 @@ pub enum IdKind {
     Group,
     /// A member of the path's tenant.
     User,
+    /// A contact of the path's tenant.
+    Contact,
+    /// A schedule of the path's tenant, or one shared down to it.
+    Schedule,
     Filter,
 }
 
@@ -162,6 +167,9 @@ route_table! {
     get "/mailbox" => mailbox::list, public;
     get "/mailbox/{message}" => mailbox::show, public;
     get "/login/code" => two_factor::code_form, public;
+    post "/check-in/{token}" => checkins::by_url, public;
+    get "/alerts/acknowledge/{token}" => alerts::link_form, public;
+    post "/alerts/acknowledge/{token}" => alerts::link_acknowledge, public;
     post "/login/code" => two_factor::code, public;
     post "/logout/everywhere" => auth::logout_everywhere, signed_in;
     get "/brand/accent/{color}" => branding::accent_css, public;
@@ -253,6 +261,28 @@ route_table! {
     post "/tenants/{id}/invitations/{invitation}/resend" => invitations::resend, signed_in;
     post "/tenants/{id}/invitations/{invitation}/revoke" => invitations::revoke, signed_in;
     post "/tenants/{id}/invitations/{invitation}/retry" => invitations::retry, signed_in;
+    get "/tenants/{id}/contacts" => contacts::list, signed_in;
+    post "/tenants/{id}/contacts" => contacts::create, signed_in, form user: User;
+    get "/tenants/{id}/contacts/{contact}" => contacts::show, signed_in;
+    post "/tenants/{id}/contacts/{contact}" => contacts::update, signed_in, form user: User;
+    get "/tenants/{id}/contacts/{contact}/delete" => contacts::delete_form, signed_in;
+    post "/tenants/{id}/contacts/{contact}/delete" => contacts::delete, signed_in;
+    get "/tenants/{id}/schedules" => schedules::list, signed_in;
+    get "/tenants/{id}/schedules/new" => schedules::new_form, signed_in;
+    post "/tenants/{id}/schedules" => schedules::create, signed_in,
+        form tier1: Contact, form tier2: Contact;
+    get "/tenants/{id}/schedules/{schedule}" => schedules::show, signed_in;
+    post "/tenants/{id}/schedules/{schedule}" => schedules::update, signed_in,
+        form tier1: Contact, form tier2: Contact;
+    get "/tenants/{id}/schedules/{schedule}/delete" => schedules::delete_form, signed_in;
+    post "/tenants/{id}/schedules/{schedule}/delete" => schedules::delete, signed_in;
+    post "/tenants/{id}/groups/{group}/schedule" => checkins::set_group_schedule, signed_in,
+        form schedule: Schedule;
+    post "/devices/{id}/check-in" => checkins::check_in, signed_in;
+    post "/devices/{id}/check-in-url" => checkins::new_url, signed_in;
+    post "/devices/{id}/schedule" => checkins::set_schedule, signed_in, form schedule: Schedule;
+    get "/tenants/{id}/alerts" => alerts::list, signed_in;
+    post "/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, signed_in;
 }
 
 #[cfg(test)]

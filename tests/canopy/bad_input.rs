@@ -116,6 +116,10 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
     )
     .to_string();
     let g = crate::groups::group_in(&app, &acme, "North fleet").to_string();
+    let c = crate::checkins::contact_in(&app, &acme, "Olly", "olly@acme.example").to_string();
+    let c2 = crate::checkins::contact_in(&app, &acme, "Tess", "tess@acme.example").to_string();
+    let sch = crate::checkins::schedule_in(&app, &acme, "Fleet", 240, 30, None, None).to_string();
+    let alert = crate::checkins::alert_for(&app, &acme, device).to_string();
     let (a, u, o, d, v) = (
         acme.id.to_string(),
         uk.id.to_string(),
@@ -331,6 +335,84 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             &[("ids", &d), ("to", &u)],
         ),
         get("/login".into(), &[("next", "/tenants")]),
+        get(
+            format!("/tenants/{a}/contacts"),
+            &[("q", "olly"), ("page", "1")],
+        ),
+        post(
+            format!("/tenants/{a}/contacts"),
+            &[
+                ("name", "Nina"),
+                ("email", "nina@acme.example"),
+                ("phone", "+447700900123"),
+                ("notes", "Night shift"),
+                ("user", &v),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/contacts/{c}"),
+            &[
+                ("name", "Olly"),
+                ("email", "olly@acme.example"),
+                ("phone", ""),
+                ("notes", ""),
+                ("user", ""),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/schedules"),
+            &[
+                ("name", "Office hours"),
+                ("time_zone", "Europe/London"),
+                ("kind", "times"),
+                ("every", "4"),
+                ("unit", "hours"),
+                ("times", "08:00, 17:00"),
+                ("day", "0"),
+                ("grace", "15"),
+                ("tier1", &c),
+                ("tier2", &c2),
+                ("tier2_after", "60"),
+                ("repeat", "30"),
+                ("enabled", "1"),
+                ("shared", "1"),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/schedules/{sch}"),
+            &[
+                ("name", "Fleet"),
+                ("time_zone", "UTC"),
+                ("kind", "interval"),
+                ("every", "90"),
+                ("unit", "minutes"),
+                ("grace", "10"),
+                ("tier1", &c),
+                ("tier2", &c2),
+                ("tier2_after", "30"),
+            ],
+        ),
+        post(
+            format!("/tenants/{a}/groups/{g}/schedule"),
+            &[("schedule", &sch)],
+        ),
+        post(format!("/devices/{d}/schedule"), &[("schedule", &sch)]),
+        post(
+            format!("/devices/{d}/check-in"),
+            &[
+                ("message", "All well"),
+                ("latitude", "51.5"),
+                ("longitude", "-0.1"),
+            ],
+        ),
+        get(
+            format!("/tenants/{a}/alerts"),
+            &[("show", "open"), ("page", "1")],
+        ),
+        post(
+            format!("/tenants/{a}/alerts/{alert}/acknowledge"),
+            &[("note", "On it")],
+        ),
     ];
 
     // Every id a route declares is among the fields fuzzed here.

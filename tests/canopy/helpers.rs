@@ -277,6 +277,12 @@ impl TestApp {
             ("groups", "id"),
             ("group_devices", "group_id, device_id"),
             ("group_members", "group_id, user_id"),
+            ("contacts", "id"),
+            ("schedules", "id"),
+            ("schedule_contacts", "schedule_id, contact_id"),
+            ("checkin_states", "device_id"),
+            ("checkins", "id"),
+            ("alerts", "id"),
         ];
         let parts: Vec<String> = tables
             .iter()

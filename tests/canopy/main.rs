@@ -7,6 +7,7 @@ mod architecture;
 mod auth;
 mod bad_input;
 mod branding;
+mod checkins;
 mod cli;
 mod counts;
 mod devices;

@@ -89,6 +89,9 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
     let job =
         canopy::domain::devices::jobs::create(&mut app.conn(), uk.id, None, "imei\n", 0).unwrap();
     let group = crate::groups::group_in(&app, &uk, "Probe group");
+    let contact = crate::checkins::contact_in(&app, &uk, "Probe contact", "c@acme.example");
+    let schedule = crate::checkins::schedule_in(&app, &uk, "Probe schedule", 60, 0, None, None);
+    let alert = crate::checkins::alert_for(&app, &uk, device);
     let ids = [device.to_string(), group.to_string(), mo.to_string()];
     let form: Vec<(&str, &str)> = FORM
         .iter()
@@ -165,6 +168,9 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
             .replace("{user}", &mo.to_string())
             .replace("{role}", &own_role.to_string())
             .replace("{group}", &group.to_string())
+            .replace("{contact}", &contact.to_string())
+            .replace("{schedule}", &schedule.to_string())
+            .replace("{alert}", &alert.to_string())
             .replace("{invitation}", &invitation.to_string())
             .replace("{job}", &job.to_string());
         let what = format!("{} {} needing {}", r.method, r.path, p.key());
@@ -202,6 +208,22 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
              ON CONFLICT DO NOTHING",
         )
         .bind::<diesel::sql_types::Uuid, _>(group)
+        .bind::<diesel::sql_types::Uuid, _>(uk.id)
+        .execute(&mut app.conn())
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO contacts (id, tenant_id, name, email) \
+             VALUES ($1, $2, 'Probe contact', 'c@acme.example') ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(contact)
+        .bind::<diesel::sql_types::Uuid, _>(uk.id)
+        .execute(&mut app.conn())
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO schedules (id, tenant_id, name, time_zone, interval_minutes) \
+             VALUES ($1, $2, 'Probe schedule', 'UTC', 60) ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(schedule)
         .bind::<diesel::sql_types::Uuid, _>(uk.id)
         .execute(&mut app.conn())
         .unwrap();

@@ -28,6 +28,11 @@ const PUBLIC_ON_PURPOSE: &[(&str, &str)] = &[
     // Only without SMTP on a loopback base URL, and only with the terminal's key; 404 otherwise.
     ("get", "/mailbox"),
     ("get", "/mailbox/{message}"),
+    // A device's check-in URL and an alert email's acknowledge link: the token in the path is
+    // the credential (a terminal has no session; a contact has no account).
+    ("post", "/check-in/{token}"),
+    ("get", "/alerts/acknowledge/{token}"),
+    ("post", "/alerts/acknowledge/{token}"),
     // Content-addressed brand resources: they name no tenant, and emails link to logos.
     ("get", "/brand/accent/{color}"),
     ("get", "/logos/{hash}"),
@@ -59,6 +64,10 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let job =
         canopy::domain::devices::jobs::create(&mut app.conn(), other.id, Some(otto), "imei\n", 0)
             .unwrap();
+    let foreign_contact = crate::checkins::contact_in(&app, &other, "Oscar", "oscar@other.example");
+    let foreign_schedule =
+        crate::checkins::schedule_in(&app, &other, "Other's schedule", 60, 0, None, None);
+    let foreign_alert = crate::checkins::alert_for(&app, &other, device);
     let mut stranger = app.browser();
     stranger.get("/login").await;
     let mut ann = app.signed_in("ann@acme.example").await;
@@ -76,6 +85,9 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             .replace("{invitation}", &invitation.to_string())
             .replace("{role}", &foreign_role.to_string())
             .replace("{group}", &foreign_group.to_string())
+            .replace("{contact}", &foreign_contact.to_string())
+            .replace("{schedule}", &foreign_schedule.to_string())
+            .replace("{alert}", &foreign_alert.to_string())
             .replace("{job}", &job.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
@@ -165,6 +177,20 @@ async fn send(
 fn other_fields(path: &str) -> Vec<(&'static str, String)> {
     match path {
         "/tenants/{id}/invitations" => vec![("email", "new@acme.example".to_string())],
+        "/tenants/{id}/contacts" | "/tenants/{id}/contacts/{contact}" => vec![
+            ("name", "Probe".to_string()),
+            ("email", "probe@acme.example".to_string()),
+        ],
+        "/tenants/{id}/schedules" | "/tenants/{id}/schedules/{schedule}" => vec![
+            // The second is renamed to the first's name no more than once: each its own.
+            ("name", format!("Probe {}", path.len())),
+            ("time_zone", "Europe/London".to_string()),
+            ("kind", "interval".to_string()),
+            ("every", "4".to_string()),
+            ("unit", "hours".to_string()),
+            ("grace", "30".to_string()),
+            ("tier2_after", "60".to_string()),
+        ],
         _ => Vec::new(),
     }
 }
@@ -185,6 +211,9 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     let invitation = crate::invitations::invite_directly(&app, &other, "x@other.example");
     let foreign_role = crate::roles::custom_role(&app, &other, "Other's role", &[]);
     let foreign_group = crate::groups::group_in(&app, &other, "Other's group");
+    let foreign_contact = crate::checkins::contact_in(&app, &other, "Oscar", "oscar@other.example");
+    let foreign_schedule =
+        crate::checkins::schedule_in(&app, &other, "Other's schedule", 60, 0, None, None);
     let own_role = canopy::domain::roles::Role::Viewer.id();
     // Foreign ids of every kind: each must be refused in every id-carrying place.
     let foreign = [
@@ -195,6 +224,8 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
         invitation.uuid(),
         foreign_role.uuid(),
         foreign_group.uuid(),
+        foreign_contact.uuid(),
+        foreign_schedule.uuid(),
     ];
     // A member whose role the caller changes, and a role of Acme's own held by someone.
     let mo = app.user("mo@acme.example", &acme, Role::Operator);
@@ -210,6 +241,9 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
     .unwrap();
     let own_group = crate::groups::group_in(&app, &acme, "Acme's group");
     let group_device = crate::devices::device_in(&app, &acme, "OWN-002");
+    let own_contact = crate::checkins::contact_in(&app, &acme, "Olly", "olly@acme.example");
+    let own_contact2 = crate::checkins::contact_in(&app, &acme, "Tess", "tess@acme.example");
+    let own_schedule = crate::checkins::schedule_in(&app, &acme, "Fleet", 60, 0, None, None);
     let mut ann = app.signed_in("ann@acme.example").await;
     ann.get("/tenants").await;
 
@@ -219,16 +253,21 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
             .path
             .replace(
                 "{id}",
-                &if r.path.ends_with("/move") && !r.path.contains("devices") {
-                    fr.id
+                &if r.path.starts_with("/devices/") {
+                    // A device that stays in Acme, where Acme's own schedules apply.
+                    group_device.uuid()
+                } else if r.path.ends_with("/move") && !r.path.contains("devices") {
+                    fr.id.uuid()
                 } else {
-                    acme.id
+                    acme.id.uuid()
                 }
                 .to_string(),
             )
             .replace("{user}", &mo.to_string())
             .replace("{role}", &own_custom.to_string())
-            .replace("{group}", &own_group.to_string());
+            .replace("{group}", &own_group.to_string())
+            .replace("{schedule}", &own_schedule.to_string())
+            .replace("{contact}", &own_contact.to_string());
         // The caller's own values: the control request must pass the access rule.
         let own = |name: &str, kind: IdKind| -> String {
             match (kind, name, r.path) {
@@ -240,6 +279,9 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
                 (IdKind::Role, _, _) => own_role.to_string(),
                 (IdKind::Group, _, _) => own_group.to_string(),
                 (IdKind::User, _, _) => mo.to_string(),
+                (IdKind::Contact, "tier2", _) => own_contact2.to_string(),
+                (IdKind::Contact, _, _) => own_contact.to_string(),
+                (IdKind::Schedule, _, _) => own_schedule.to_string(),
             }
         };
         for p in r.params {
@@ -309,7 +351,7 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
 }
 
 /// The types an id travels in: plain UUIDs and the typed ids of `domain::ids`.
-const ID_TYPES: [&str; 8] = [
+const ID_TYPES: [&str; 11] = [
     "Uuid",
     "TenantId",
     "DeviceId",
@@ -318,6 +360,9 @@ const ID_TYPES: [&str; 8] = [
     "JobId",
     "RoleId",
     "GroupId",
+    "ContactId",
+    "ScheduleId",
+    "AlertId",
 ];
 
 /// Every id-typed field of a query or form under `src/web/` (and every `"key" =>` that a

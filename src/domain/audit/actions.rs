@@ -47,6 +47,20 @@ text_enum!(
         CodeRefused => "session.code_refused",
         RecoveryCodeUsed => "session.recovery_code_used",
         TenantSecurityPolicy => "tenant.security_policy",
+        ContactCreate => "contact.create",
+        ContactUpdate => "contact.update",
+        ContactDelete => "contact.delete",
+        ScheduleCreate => "schedule.create",
+        ScheduleUpdate => "schedule.update",
+        ScheduleDelete => "schedule.delete",
+        ScheduleAssign => "device.schedule",
+        GroupSchedule => "group.schedule",
+        CheckinUrlIssue => "device.check_in_url",
+        AlertOpen => "alert.open",
+        AlertEscalate => "alert.escalate",
+        AlertRepeat => "alert.repeat",
+        AlertAcknowledge => "alert.acknowledge",
+        AlertResolve => "alert.resolve",
     }
 );
 
@@ -54,7 +68,21 @@ impl AuditAction {
     /// The kind of object an event of this action is about.
     pub fn target_type(self) -> TargetType {
         match self {
-            Self::DeviceCreate | Self::DeviceUpdate | Self::DeviceMove => TargetType::Device,
+            Self::DeviceCreate
+            | Self::DeviceUpdate
+            | Self::DeviceMove
+            | Self::ScheduleAssign
+            | Self::CheckinUrlIssue => TargetType::Device,
+            Self::ContactCreate | Self::ContactUpdate | Self::ContactDelete => TargetType::Contact,
+            Self::ScheduleCreate | Self::ScheduleUpdate | Self::ScheduleDelete => {
+                TargetType::Schedule
+            }
+            Self::AlertOpen
+            | Self::AlertEscalate
+            | Self::AlertRepeat
+            | Self::AlertAcknowledge
+            | Self::AlertResolve => TargetType::Alert,
+            Self::GroupSchedule => TargetType::Group,
             Self::InvitationCreate
             | Self::InvitationResend
             | Self::InvitationRevoke
@@ -142,6 +170,20 @@ impl AuditAction {
             Self::CodeRefused => "was refused a sign-in code",
             Self::RecoveryCodeUsed => "signed in with a recovery code",
             Self::TenantSecurityPolicy => "changed the security policy",
+            Self::ContactCreate => "added a contact",
+            Self::ContactUpdate => "changed a contact",
+            Self::ContactDelete => "deleted a contact",
+            Self::ScheduleCreate => "created a check-in schedule",
+            Self::ScheduleUpdate => "changed a check-in schedule",
+            Self::ScheduleDelete => "deleted a check-in schedule",
+            Self::ScheduleAssign => "set a device's check-in schedule",
+            Self::GroupSchedule => "set a group's check-in schedule",
+            Self::CheckinUrlIssue => "made a new check-in URL",
+            Self::AlertOpen => "opened an alert for a missed check-in",
+            Self::AlertEscalate => "told an alert's second tier",
+            Self::AlertRepeat => "repeated an alert",
+            Self::AlertAcknowledge => "acknowledged an alert",
+            Self::AlertResolve => "resolved an alert",
         }
     }
 }
@@ -156,5 +198,8 @@ text_enum!(
         User => "user",
         Role => "role",
         Group => "group",
+        Contact => "contact",
+        Schedule => "schedule",
+        Alert => "alert",
     }
 );

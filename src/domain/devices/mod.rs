@@ -278,6 +278,14 @@ pub fn update(
         Event::new(AuditAction::DeviceUpdate, &device.tenant_path, device.id)
             .detail(detail)
             .record(conn, actor)?;
+        // A retired device is due nowhere, and nobody is told about it any more.
+        if updated.status != device.status {
+            if updated.status == DeviceStatus::Retired {
+                let now = crate::domain::clock::now(conn)?;
+                crate::domain::alerts::resolve_for(conn, &[device.id], "retired", now, actor)?;
+            }
+            crate::domain::checkins::refresh(conn, &[device.id])?;
+        }
         Ok(updated)
     })
 }

@@ -101,6 +101,8 @@ pub fn move_all(
                 .record(conn, actor)?;
             moved += 1;
         }
+        // Alerts and schedules follow the new place (after the rows moved: paths decide).
+        crate::domain::checkins::moved(conn, actor, &moving, &target.traversal_ids)?;
         Ok(moved)
     })
 }

@@ -148,6 +148,10 @@ pub fn add_devices(
             .values(&rows)
             .on_conflict_do_nothing()
             .execute(conn)?;
+        if group.schedule_id.is_some() {
+            let ids: Vec<DeviceId> = found.iter().map(|d| d.id).collect();
+            crate::domain::checkins::refresh(conn, &ids)?;
+        }
         let shown: Vec<&str> = found
             .iter()
             .take(50)
@@ -189,6 +193,9 @@ pub fn remove_device(
         let gone = diesel::delete(group_devices::table.find((id, device_id))).execute(conn)?;
         if gone == 0 {
             return Err(DomainError::NotFound);
+        }
+        if group.schedule_id.is_some() {
+            crate::domain::checkins::refresh(conn, &[device_id])?;
         }
         Event::new(AuditAction::GroupDeviceRemove, reached.path(), id)
             .detail(serde_json::json!({ "group": group.name, "device": device.identifier }))

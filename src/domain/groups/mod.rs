@@ -21,7 +21,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{group_devices, group_members, groups};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{GroupId, TenantId};
+use crate::domain::ids::{GroupId, ScheduleId, TenantId};
 use crate::domain::permissions::Permission;
 
 pub type FieldErrors = BTreeMap<&'static str, String>;
@@ -35,6 +35,8 @@ pub struct Group {
     pub description: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The check-in schedule its devices follow unless they have their own.
+    pub schedule_id: Option<ScheduleId>,
 }
 
 /// A group as the list shows it.
@@ -234,7 +236,16 @@ pub fn delete(
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
         let (devices, members) = contents::sizes(conn, id)?;
+        let following: Vec<crate::domain::ids::DeviceId> = if group.schedule_id.is_some() {
+            group_devices::table
+                .filter(group_devices::group_id.eq(id))
+                .select(group_devices::device_id)
+                .load(conn)?
+        } else {
+            Vec::new()
+        };
         diesel::delete(groups::table.find(id)).execute(conn)?;
+        crate::domain::checkins::refresh(conn, &following)?;
         Event::new(AuditAction::GroupDelete, reached.path(), id)
             .detail(serde_json::json!({
                 "name": group.name, "devices": devices, "members": members,

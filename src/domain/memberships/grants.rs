@@ -28,8 +28,9 @@ pub struct Grant {
 /// What a membership limited to groups does not give, whatever its role holds: each would let
 /// its holder reach devices outside their groups — adding devices to groups, creating or
 /// importing devices, inviting people (who would not be limited), and the tenant-wide
-/// records that name every device (audit log, usage).
-pub const LIMIT_WITHHOLDS: [Permission; 7] = [
+/// records that name every device (audit log, usage), and schedules and contacts, which act on
+/// every device of the tenant.
+pub const LIMIT_WITHHOLDS: [Permission; 9] = [
     Permission::GroupsManage,
     Permission::DevicesCreate,
     Permission::DevicesImport,
@@ -37,6 +38,8 @@ pub const LIMIT_WITHHOLDS: [Permission; 7] = [
     Permission::AuditView,
     Permission::AuditExport,
     Permission::UsageView,
+    Permission::SchedulesManage,
+    Permission::ContactsManage,
 ];
 
 impl Grant {

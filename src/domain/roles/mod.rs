@@ -86,6 +86,9 @@ impl Role {
             DevicesView,
             DevicesExport,
             GroupsView,
+            ContactsView,
+            SchedulesView,
+            AlertsView,
         ]);
         match self {
             Self::Viewer => viewer,
@@ -94,6 +97,8 @@ impl Role {
                 DevicesEdit,
                 DevicesImport,
                 DevicesRetire,
+                DevicesCheckIn,
+                AlertsAcknowledge,
             ])),
             Self::Admin => Permissions::all(),
         }

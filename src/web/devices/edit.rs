@@ -5,6 +5,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::db;
+use crate::domain::checkins;
 use crate::domain::devices::fields::{KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, FieldErrors};
 use crate::domain::ids::TenantId;
@@ -213,6 +214,17 @@ struct ShowPage {
     history: Vec<Held>,
     can_edit: bool,
     can_retire: bool,
+    watch: checkins::Watch,
+    checkins: Vec<checkins::Checkin>,
+    /// The schedules this device may follow, when the reader may assign one.
+    schedules: Option<Vec<crate::domain::schedules::Schedule>>,
+    can_check_in: bool,
+}
+
+impl ShowPage {
+    fn follows(&self, id: &crate::domain::ids::ScheduleId) -> bool {
+        self.watch.own && self.watch.schedule.as_ref().is_some_and(|s| s.id == *id)
+    }
 }
 
 pub async fn show(r: DeviceReach<perm::DevicesView>) -> Result<HttpResponse, AppError> {
@@ -244,8 +256,17 @@ pub async fn show(r: DeviceReach<perm::DevicesView>) -> Result<HttpResponse, App
                 })
             })
             .collect();
+        let schedules = if reached.may(Permission::SchedulesManage) {
+            Some(crate::domain::schedules::list(conn, &reached)?)
+        } else {
+            None
+        };
         Ok(ShowPage {
             chrome,
+            watch: checkins::watch(conn, id)?,
+            checkins: checkins::history(conn, id, 20)?,
+            schedules,
+            can_check_in: reached.may(Permission::DevicesCheckIn),
             can_edit: reached.may(Permission::DevicesEdit),
             can_retire: reached.may(Permission::DevicesRetire),
             tenant: reached.into_tenant(),

@@ -74,6 +74,8 @@ struct MovePage {
     /// The groups the devices leave (a group holds its own tenant's devices), by name, with
     /// how many of them leave each.
     groups_left: Vec<(String, i64)>,
+    /// Devices that lose their own schedule, and devices whose unresolved alerts resolve.
+    checkin_loss: (usize, usize),
 }
 
 /// `Reach` first: another tenant's page is 404 whatever the selection says.
@@ -95,6 +97,8 @@ pub async fn move_preview(
         let p = moves::preview(selected, &target);
         let moving: Vec<DeviceId> = p.moving.iter().map(|d| d.id).collect();
         let groups_left = groups::left_by_moving(conn, &moving, target.id)?;
+        let checkin_loss =
+            crate::domain::checkins::lost_by_moving(conn, &moving, &target.traversal_ids)?;
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
         let from = p
             .from
@@ -114,6 +118,7 @@ pub async fn move_preview(
             tenant_id: id,
             audience: memberships::count_in(conn, target.id)?,
             groups_left,
+            checkin_loss,
             target,
             from,
             moving: p.moving,

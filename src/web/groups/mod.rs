@@ -167,9 +167,14 @@ struct GroupPage {
     input: GroupInput,
     errors: FieldErrors,
     notice: Option<String>,
+    /// The schedules the group may follow, when the reader may set one.
+    schedules: Option<Vec<crate::domain::schedules::Schedule>>,
 }
 
 impl GroupPage {
+    fn follows(&self, id: &crate::domain::ids::ScheduleId) -> bool {
+        self.group.schedule_id == Some(*id)
+    }
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
     }
@@ -192,8 +197,14 @@ fn group_page(
     } else {
         devices.len() as i64
     };
+    let schedules = if reached.may(Permission::SchedulesManage) {
+        Some(crate::domain::schedules::list(conn, &reached)?)
+    } else {
+        None
+    };
     Ok(GroupPage {
         chrome,
+        schedules,
         devices: devices.into_iter().take(SHOWN as usize).collect(),
         device_total,
         members: groups::members_of(conn, &group)?,

@@ -1,0 +1,10 @@
+DROP TABLE alert_notifications;
+DROP TABLE alerts;
+DROP TABLE checkins;
+DROP TABLE checkin_states;
+ALTER TABLE groups DROP COLUMN schedule_id;
+DROP TABLE schedule_contacts;
+DROP TABLE schedules;
+DROP TABLE contacts;
+DROP FUNCTION canopy_now();
+DROP TABLE clock;

@@ -1,0 +1,236 @@
+//! Which schedule a device follows, and when it is next due. A device's own assignment wins
+//! over its groups' (the first group by name that has one); a retired device follows none.
+//! Whenever any of that changes — an assignment, a group's schedule or contents, a schedule's
+//! times, a move — `refresh` recomputes the devices concerned, in the caller's transaction.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Timestamptz, Uuid as SqlUuid};
+
+use crate::access::{Access, Reached};
+use crate::db::schema::{checkin_states, group_devices, groups, schedules};
+use crate::domain::audit::{AuditAction, Event};
+use crate::domain::devices::Device;
+use crate::domain::error::DomainError;
+use crate::domain::ids::{DeviceId, GroupId, ScheduleId};
+use crate::domain::permissions::Permission;
+use crate::domain::schedules::Schedule;
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    device_id: DeviceId,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    own: Option<ScheduleId>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    by_group: Option<ScheduleId>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    current: Option<ScheduleId>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    since: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last: Option<DateTime<Utc>>,
+}
+
+const PLAN: &str = "\
+SELECT d.id AS device_id, \
+       CASE WHEN d.status = 'retired' THEN NULL ELSE cs.own_schedule_id END AS own, \
+       cs.schedule_id AS current, cs.since, cs.last_checkin_at AS last, \
+       CASE WHEN d.status = 'retired' THEN NULL ELSE \
+         (SELECT g.schedule_id FROM group_devices gd JOIN groups g ON g.id = gd.group_id \
+           WHERE gd.device_id = d.id AND g.schedule_id IS NOT NULL \
+           ORDER BY lower(g.name), g.id LIMIT 1) END AS by_group \
+FROM devices d LEFT JOIN checkin_states cs ON cs.device_id = d.id \
+WHERE d.id = ANY($1)";
+
+/// When a device following `schedule` since `base` is next due, and when that becomes an alert.
+pub fn due_after(
+    schedule: &Schedule,
+    base: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    if !schedule.enabled {
+        return (None, None);
+    }
+    let due = schedule.timing().next_due(base);
+    (
+        Some(due),
+        Some(due + Duration::minutes(i64::from(schedule.grace_minutes))),
+    )
+}
+
+/// Recomputes what each device follows and when it is due.
+pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), DomainError> {
+    let now = crate::domain::clock::now(conn)?;
+    for chunk in devices.chunks(5000) {
+        let rows: Vec<Row> = diesel::sql_query(PLAN)
+            .bind::<Array<SqlUuid>, _>(chunk)
+            .load(conn)?;
+        let mut wanted: Vec<ScheduleId> =
+            rows.iter().filter_map(|r| r.own.or(r.by_group)).collect();
+        wanted.sort();
+        wanted.dedup();
+        let found: HashMap<ScheduleId, Schedule> = schedules::table
+            .filter(schedules::id.eq_any(&wanted))
+            .select(Schedule::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let (mut ids, mut follows, mut sinces, mut dues, mut alerts) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in rows {
+            let effective = r.own.or(r.by_group);
+            if effective.is_none() && r.current.is_none() && r.since.is_none() {
+                continue;
+            }
+            let since = match (effective == r.current, r.since) {
+                (true, Some(since)) => since,
+                _ => now,
+            };
+            let base = r.last.map_or(since, |l| l.max(since));
+            let (due, alert) = effective
+                .and_then(|s| found.get(&s))
+                .map_or((None, None), |s| due_after(s, base));
+            ids.push(r.device_id);
+            follows.push(effective);
+            sinces.push(since);
+            dues.push(due);
+            alerts.push(alert);
+        }
+        diesel::sql_query(
+            "INSERT INTO checkin_states (device_id, schedule_id, since, next_due_at, alert_at) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], \
+                                  $4::timestamptz[], $5::timestamptz[]) \
+             ON CONFLICT (device_id) DO UPDATE SET schedule_id = excluded.schedule_id, \
+                since = excluded.since, next_due_at = excluded.next_due_at, \
+                alert_at = excluded.alert_at",
+        )
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&follows)
+        .bind::<Array<Timestamptz>, _>(&sinces)
+        .bind::<Array<Nullable<Timestamptz>>, _>(&dues)
+        .bind::<Array<Nullable<Timestamptz>>, _>(&alerts)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every device following the schedule now, or that would by its own or a group's assignment.
+pub fn following(conn: &mut PgConnection, id: ScheduleId) -> Result<Vec<DeviceId>, DomainError> {
+    let mut ids: Vec<DeviceId> = checkin_states::table
+        .filter(
+            checkin_states::schedule_id
+                .eq(id)
+                .or(checkin_states::own_schedule_id.eq(id)),
+        )
+        .select(checkin_states::device_id)
+        .load(conn)?;
+    ids.extend(
+        group_devices::table
+            .inner_join(groups::table)
+            .filter(groups::schedule_id.eq(id))
+            .select(group_devices::device_id)
+            .load::<DeviceId>(conn)?,
+    );
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// After a schedule's times changed: its devices' due times again.
+pub fn reschedule(conn: &mut PgConnection, id: ScheduleId) -> Result<(), DomainError> {
+    let ids = following(conn, id)?;
+    refresh(conn, &ids)
+}
+
+/// A schedule no longer shared: the sub-tenants' devices and groups that used it let it go.
+pub fn drop_unusable(conn: &mut PgConnection, schedule: &Schedule) -> Result<(), DomainError> {
+    use crate::db::schema::devices;
+    let elsewhere = devices::table
+        .filter(devices::tenant_id.ne(schedule.tenant_id))
+        .select(devices::id);
+    diesel::update(
+        checkin_states::table
+            .filter(checkin_states::own_schedule_id.eq(schedule.id))
+            .filter(checkin_states::device_id.eq_any(elsewhere)),
+    )
+    .set(checkin_states::own_schedule_id.eq(None::<ScheduleId>))
+    .execute(conn)?;
+    diesel::update(
+        groups::table
+            .filter(groups::schedule_id.eq(schedule.id))
+            .filter(groups::tenant_id.ne(schedule.tenant_id)),
+    )
+    .set(groups::schedule_id.eq(None::<ScheduleId>))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Sets (or clears) the schedules the devices follow by their own assignment. The schedule
+/// must be usable at the reached tenant, and the devices the caller's (checked by the caller
+/// through the access layer). Returns how many devices changed.
+pub fn assign(
+    conn: &mut PgConnection,
+    access: &Access,
+    reached: &Reached,
+    devices: &[Device],
+    schedule: Option<ScheduleId>,
+) -> Result<usize, DomainError> {
+    access.check(reached, Permission::SchedulesManage)?;
+    let name = match schedule {
+        Some(id) => Some(crate::domain::schedules::find(conn, reached, id)?.name),
+        None => None,
+    };
+    conn.transaction(|conn| {
+        let ids: Vec<DeviceId> = devices.iter().map(|d| d.id).collect();
+        diesel::sql_query(
+            "INSERT INTO checkin_states (device_id, own_schedule_id) \
+             SELECT unnest($1::uuid[]), $2 \
+             ON CONFLICT (device_id) DO UPDATE SET own_schedule_id = excluded.own_schedule_id",
+        )
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Nullable<SqlUuid>, _>(schedule)
+        .execute(conn)?;
+        refresh(conn, &ids)?;
+        let events: Vec<Event> = devices
+            .iter()
+            .map(|d| {
+                Event::new(AuditAction::ScheduleAssign, &d.tenant_path, d.id)
+                    .detail(serde_json::json!({ "device": d.name, "schedule": name }))
+            })
+            .collect();
+        crate::domain::audit::record_many(conn, &access.actor, &events)?;
+        Ok(ids.len())
+    })
+}
+
+/// Sets (or clears) the schedule a group's devices follow unless they have their own.
+pub fn assign_group(
+    conn: &mut PgConnection,
+    access: &Access,
+    reached: &Reached,
+    group: GroupId,
+    schedule: Option<ScheduleId>,
+) -> Result<(), DomainError> {
+    crate::domain::groups::find(conn, reached, group)?;
+    access.check(reached, Permission::SchedulesManage)?;
+    let name = match schedule {
+        Some(id) => Some(crate::domain::schedules::find(conn, reached, id)?.name),
+        None => None,
+    };
+    conn.transaction(|conn| {
+        diesel::update(groups::table.find(group))
+            .set(groups::schedule_id.eq(schedule))
+            .execute(conn)?;
+        let ids: Vec<DeviceId> = group_devices::table
+            .filter(group_devices::group_id.eq(group))
+            .select(group_devices::device_id)
+            .load(conn)?;
+        refresh(conn, &ids)?;
+        Event::new(AuditAction::GroupSchedule, reached.path(), group)
+            .detail(serde_json::json!({ "group": group, "schedule": name, "devices": ids.len() }))
+            .record(conn, &access.actor)?;
+        Ok(())
+    })
+}
