@@ -278,3 +278,20 @@ pub async fn link_acknowledge(
     .await?;
     html_status(status, &page)
 }
+
+/// The dashboard's "Overdue" card, loaded after the page so that the page's own statements
+/// stay as they are: devices with an open alert, linking to the device list that shows them.
+pub async fn overdue_card(r: Reach<perm::AlertsView>) -> Result<HttpResponse, AppError> {
+    let (_, _, reached, pool) = r.into_parts();
+    let (id, sub) = (reached.id(), reached.sees_below());
+    let n = db::run(&pool, move |conn| Ok(alerts::open_count(conn, &reached)?)).await?;
+    let class = if n > 0 { "card alarm" } else { "card" };
+    let sub = if sub { "&amp;sub=1" } else { "" };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(format!(
+            "<a class=\"{class}\" href=\"/tenants/{id}/devices?checkin=overdue{sub}\" \
+             id=\"card-overdue\"><span class=\"number\">{n}</span> overdue</a>"
+        )))
+}

@@ -269,6 +269,10 @@ route_table! {
     post "/tenants/{id}/contacts/{contact}/delete" => contacts::delete, signed_in;
     get "/tenants/{id}/schedules" => schedules::list, signed_in;
     get "/tenants/{id}/schedules/new" => schedules::new_form, signed_in;
+    get "/tenants/{id}/schedules/assign" => schedules::assign_preview, signed_in,
+        query ids: Device, query schedule: Schedule;
+    post "/tenants/{id}/schedules/assign" => schedules::assign_devices, signed_in,
+        form ids: Device, form schedule: Schedule;
     post "/tenants/{id}/schedules" => schedules::create, signed_in,
         form tier1: Contact, form tier2: Contact;
     get "/tenants/{id}/schedules/{schedule}" => schedules::show, signed_in;
@@ -282,6 +286,7 @@ route_table! {
     post "/devices/{id}/check-in-url" => checkins::new_url, signed_in;
     post "/devices/{id}/schedule" => checkins::set_schedule, signed_in, form schedule: Schedule;
     get "/tenants/{id}/alerts" => alerts::list, signed_in;
+    get "/tenants/{id}/alerts/overdue" => alerts::overdue_card, signed_in;
     post "/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, signed_in;
 }
 

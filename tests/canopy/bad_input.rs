@@ -409,6 +409,14 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             format!("/tenants/{a}/alerts"),
             &[("show", "open"), ("page", "1")],
         ),
+        get(
+            format!("/tenants/{a}/schedules/assign"),
+            &[("ids", &d), ("schedule", &sch)],
+        ),
+        post(
+            format!("/tenants/{a}/schedules/assign"),
+            &[("ids", &d), ("schedule", &sch)],
+        ),
         post(
             format!("/tenants/{a}/alerts/{alert}/acknowledge"),
             &[("note", "On it")],

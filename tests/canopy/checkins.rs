@@ -495,3 +495,158 @@ async fn a_device_that_moves_away_resolves_its_alert_and_drops_a_schedule_it_can
         1
     );
 }
+
+#[tokio::test]
+async fn a_subtree_that_moves_takes_its_alerts_along_and_lets_go_of_schedules_from_its_old_ancestors()
+ {
+    let app = spawn_app().await;
+    let rent = app.root("Rent-a-fone");
+    let acme = app.child(&rent, "Acme");
+    let beta = app.child(&rent, "Beta");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("root@rent.example", &rent, Role::Admin);
+    app.user("ann@acme.example", &acme, Role::Admin);
+    app.user("bob@beta.example", &beta, Role::Admin);
+    let shared = schedule_in(&app, &acme, "Acme-wide", 60, 0, None, None);
+    diesel::sql_query("UPDATE schedules SET shared_below = true")
+        .execute(&mut app.conn())
+        .unwrap();
+    let phone = crate::devices::device_in(&app, &uk, "UK-PHONE");
+    follow(&app, phone, shared);
+    advance(&app, 61);
+    assert_eq!(pass(&app).opened, 1);
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let mut bob = app.signed_in("bob@beta.example").await;
+    assert!(
+        ann.get(&format!("/tenants/{}/alerts", acme.id))
+            .await
+            .body
+            .contains("UK-PHONE")
+    );
+    assert!(
+        !bob.get(&format!("/tenants/{}/alerts", beta.id))
+            .await
+            .body
+            .contains("UK-PHONE")
+    );
+
+    let mut root = app.signed_in("root@rent.example").await;
+    let to = beta.id.to_string();
+    let res = root
+        .post(
+            &format!("/tenants/{}/move", uk.id),
+            &[("parent_id", to.as_str())],
+        )
+        .await;
+    assert!(res.status.is_redirection(), "{} {}", res.status, res.body);
+    // The alert is Beta's subtree's now, and no longer Acme's.
+    assert!(
+        !ann.get(&format!("/tenants/{}/alerts", acme.id))
+            .await
+            .body
+            .contains("UK-PHONE")
+    );
+    assert!(
+        bob.get(&format!("/tenants/{}/alerts", beta.id))
+            .await
+            .body
+            .contains("UK-PHONE")
+    );
+    // Acme's shared schedule is not above Acme UK any more: the phone follows nothing.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM checkin_states WHERE device_id = '{phone}' \
+             AND own_schedule_id IS NULL AND schedule_id IS NULL AND next_due_at IS NULL"
+        )),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_selection_gets_a_schedule_and_the_overdue_card_and_filter_count_the_same_devices() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let fleet = schedule_in(&app, &acme, "Fleet", 60, 0, None, None);
+    let a = crate::devices::device_in(&app, &acme, "SEL-A");
+    let b = crate::devices::device_in(&app, &acme, "SEL-B");
+    crate::devices::device_in(&app, &acme, "SEL-C");
+    let far = crate::devices::device_in(&app, &uk, "UK-FAR");
+    let mut ann = app.signed_in("ann@acme.example").await;
+    let t = acme.id;
+    // A sub-tenant's device cannot follow a schedule Acme keeps to itself: refused, and why.
+    let refused = ann
+        .get(&format!(
+            "/tenants/{t}/schedules/assign?ids={a}&ids={far}&schedule={fleet}"
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("UK-FAR"), "{}", refused.body);
+    let (a_s, b_s, f_s) = (a.to_string(), b.to_string(), fleet.to_string());
+    let res = ann
+        .post(
+            &format!("/tenants/{t}/schedules/assign"),
+            &[
+                ("ids", &a_s),
+                ("ids", far.to_string().as_str()),
+                ("schedule", &f_s),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM checkin_states"),
+        0,
+        "nothing half-done"
+    );
+    let preview = ann
+        .get(&format!(
+            "/tenants/{t}/schedules/assign?ids={a}&ids={b}&schedule={fleet}"
+        ))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(preview.body.contains("SEL-A") && preview.body.contains("SEL-B"));
+    let res = ann
+        .post(
+            &format!("/tenants/{t}/schedules/assign"),
+            &[("ids", &a_s), ("ids", &b_s), ("schedule", &f_s)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let list = ann.get(&format!("/tenants/{t}/devices")).await;
+    assert!(
+        list.body.contains("Check-in schedule set for 2 devices."),
+        "{}",
+        list.body
+    );
+    let card = ann.get(&format!("/tenants/{t}/alerts/overdue")).await;
+    assert!(
+        card.body.contains("<span class=\"number\">0</span>"),
+        "{}",
+        card.body
+    );
+    advance(&app, 61);
+    assert_eq!(pass(&app).opened, 2);
+    let card = ann.get(&format!("/tenants/{t}/alerts/overdue")).await;
+    assert!(
+        card.body.contains("<span class=\"number\">2</span>"),
+        "{}",
+        card.body
+    );
+    let href = card
+        .body
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let overdue = ann.get(&href.replace("&amp;", "&")).await;
+    assert!(overdue.body.contains("SEL-A") && overdue.body.contains("SEL-B"));
+    assert!(!overdue.body.contains("SEL-C"), "{}", overdue.body);
+    assert!(overdue.body.contains("2 devices"), "{}", overdue.body);
+    // The dashboard loads the card.
+    let dash = ann.get(&format!("/tenants/{t}/dashboard")).await;
+    assert!(dash.body.contains(&format!("/tenants/{t}/alerts/overdue")));
+}

@@ -274,7 +274,9 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
                 (_, "tenant", "/switch") => acme.id.to_string(),
                 (IdKind::Tenant, _, _) => uk.id.to_string(),
                 // The moves above take `own_device` to Acme UK; a group holds Acme's own.
-                (IdKind::Device, _, p) if p.contains("/groups/") => group_device.to_string(),
+                (IdKind::Device, _, p) if p.contains("/groups/") || p.contains("/schedules/") => {
+                    group_device.to_string()
+                }
                 (IdKind::Device | IdKind::Filter, _, _) => own_device.to_string(),
                 (IdKind::Role, _, _) => own_role.to_string(),
                 (IdKind::Group, _, _) => own_group.to_string(),

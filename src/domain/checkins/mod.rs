@@ -5,8 +5,11 @@
 mod moves;
 mod plan;
 
-pub use moves::{lost_by_moving, moved};
-pub use plan::{assign, assign_group, drop_unusable, due_after, following, refresh, reschedule};
+pub use moves::{lost_by_moving, moved, subtree_moved};
+pub use plan::{
+    MAX_ASSIGN, assign, assign_group, drop_unusable, due_after, following, refresh, refused,
+    reschedule,
+};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -64,3 +64,52 @@ pub fn moved(
     crate::domain::alerts::resolve_for(conn, ids, "moved", now, actor)?;
     super::refresh(conn, ids)
 }
+
+/// After a subtree moved (its paths now between `lo` and `hi`): its devices and groups let go
+/// of schedules shared from tenants that are no longer above them, and are due anew.
+pub fn subtree_moved(
+    conn: &mut PgConnection,
+    lo: &[TenantId],
+    hi: &[TenantId],
+) -> Result<(), DomainError> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: DeviceId,
+    }
+    let mut ids: Vec<DeviceId> = diesel::sql_query(
+        "UPDATE checkin_states cs SET own_schedule_id = NULL FROM devices d, schedules s \
+         WHERE d.id = cs.device_id AND s.id = cs.own_schedule_id \
+           AND d.tenant_path >= $1 AND d.tenant_path < $2 \
+           AND s.tenant_id <> d.tenant_id \
+           AND NOT (s.shared_below AND s.tenant_id = ANY (d.tenant_path)) \
+         RETURNING cs.device_id AS id",
+    )
+    .bind::<Array<SqlUuid>, _>(lo)
+    .bind::<Array<SqlUuid>, _>(hi)
+    .load::<Id>(conn)?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    ids.extend(
+        diesel::sql_query(
+            "WITH dropped AS ( \
+               UPDATE groups g SET schedule_id = NULL FROM schedules s, tenants t \
+               WHERE s.id = g.schedule_id AND t.id = g.tenant_id \
+                 AND t.traversal_ids >= $1 AND t.traversal_ids < $2 \
+                 AND s.tenant_id <> g.tenant_id \
+                 AND NOT (s.shared_below AND s.tenant_id = ANY (t.traversal_ids)) \
+               RETURNING g.id) \
+             SELECT gd.device_id AS id FROM group_devices gd JOIN dropped ON dropped.id = gd.group_id",
+        )
+        .bind::<Array<SqlUuid>, _>(lo)
+        .bind::<Array<SqlUuid>, _>(hi)
+        .load::<Id>(conn)?
+        .into_iter()
+        .map(|r| r.id),
+    );
+    ids.sort();
+    ids.dedup();
+    super::refresh(conn, &ids)
+}

@@ -182,6 +182,9 @@ pub fn assign(
         Some(id) => Some(crate::domain::schedules::find(conn, reached, id)?.name),
         None => None,
     };
+    if let Some(why) = refused(conn, access, devices, schedule)? {
+        return Err(DomainError::Invalid(why));
+    }
     conn.transaction(|conn| {
         let ids: Vec<DeviceId> = devices.iter().map(|d| d.id).collect();
         diesel::sql_query(
@@ -204,6 +207,48 @@ pub fn assign(
         Ok(ids.len())
     })
 }
+
+/// Why these devices cannot follow the schedule, if they cannot: each must be the caller's to
+/// schedule, and the schedule usable where each device is (its tenant's own, or shared from
+/// above it).
+pub fn refused(
+    conn: &mut PgConnection,
+    access: &Access,
+    devices: &[Device],
+    schedule: Option<ScheduleId>,
+) -> Result<Option<String>, DomainError> {
+    if devices.is_empty() {
+        return Ok(Some("Select at least one device.".into()));
+    }
+    if devices.len() > MAX_ASSIGN {
+        return Ok(Some(format!("Set at most {MAX_ASSIGN} devices at once.")));
+    }
+    let mut not_usable = Vec::new();
+    for d in devices {
+        if !access.permits_device(conn, d, Permission::SchedulesManage)? {
+            return Ok(Some(format!(
+                "You may not set the schedule of {} ({}).",
+                d.name, d.identifier
+            )));
+        }
+        if let Some(id) = schedule
+            && crate::domain::schedules::usable_at_path(conn, &d.tenant_path, id).is_err()
+        {
+            not_usable.push(d.identifier.clone());
+        }
+    }
+    if !not_usable.is_empty() {
+        return Ok(Some(format!(
+            "This schedule is not available where these devices are: {}. Choose one of their \
+             tenant's own schedules, or one shared from above them.",
+            not_usable.join(", ")
+        )));
+    }
+    Ok(None)
+}
+
+/// The most devices one bulk change of schedule takes.
+pub const MAX_ASSIGN: usize = 1000;
 
 /// Sets (or clears) the schedule a group's devices follow unless they have their own.
 pub fn assign_group(

@@ -59,6 +59,8 @@ pub struct Filter<'a> {
     pub kind: Option<DeviceKind>,
     /// Only the devices of this group (one the access layer found at the scope's tenant).
     pub group: Option<GroupId>,
+    /// Only devices with an open alert (a missed check-in nobody acknowledged yet).
+    pub overdue: bool,
     pub sort: Sort,
     /// The last row of the previous page: (sort key, id).
     pub after: Option<(String, DeviceId)>,
@@ -170,6 +172,16 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     if let Some(s) = f.status {
         q = q.filter(devices::status.eq(s));
     }
+    if f.overdue {
+        use crate::db::schema::alerts;
+        q = q.filter(
+            devices::id.eq_any(
+                alerts::table
+                    .filter(alerts::state.eq("open"))
+                    .select(alerts::device_id),
+            ),
+        );
+    }
     if let Some(k) = f.kind {
         q = q.filter(devices::kind.eq(k));
     }
@@ -216,13 +228,14 @@ pub struct Total {
     pub cap: i64,
 }
 
-/// The total without reading the devices when the kept counts answer it: no search and no
-/// kind filter (the counts are kept per tenant and status, for the tenant alone and for its
+/// The total without reading the devices when the kept counts answer it: no search, no kind,
+/// group or overdue filter (the counts are kept per tenant and status, for the tenant alone and for its
 /// subtree). One or a few rows of `device_counts`, whatever the size of the subtree.
 fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, DomainError> {
     if !f.search.trim().is_empty()
         || f.kind.is_some()
         || f.group.is_some()
+        || f.overdue
         || *f.scope.seen() != Seen::All
     {
         return Ok(None);
@@ -301,6 +314,7 @@ pub fn count_by_status(
         status: None,
         kind: None,
         group: None,
+        overdue: false,
         sort: Sort::Name,
         after: None,
         limit: 0,

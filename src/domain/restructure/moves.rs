@@ -79,7 +79,7 @@ pub fn move_subtree(
             // The subtree's own counts do not change; only the ancestors' totals move (below).
             crate::domain::devices::counts::defer(conn)?;
             // Everything that carries a copy of a tenant's path moves along.
-            for table in ["tenants", "memberships", "devices", "invitations"] {
+            for table in ["tenants", "memberships", "devices", "invitations", "alerts"] {
                 let column = if table == "tenants" {
                     "traversal_ids"
                 } else {
@@ -102,6 +102,10 @@ pub fn move_subtree(
                 old_parent,
                 &parent.traversal_ids,
             )?;
+            // Schedules shared from the old ancestors may not reach the new place.
+            let (new_lo, new_hi) =
+                subtree_bounds(&[parent.traversal_ids.as_slice(), &[tenant.id]].concat());
+            crate::domain::checkins::subtree_moved(conn, &new_lo, &new_hi)?;
             let moved = diesel::update(tenants::table.find(tenant.id))
                 .set((
                     tenants::parent_id.eq(parent.id),

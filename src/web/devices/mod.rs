@@ -60,6 +60,9 @@ pub struct ListQuery {
     /// One group of the page's tenant.
     #[serde(default, deserialize_with = "crate::web::input::empty_as_none")]
     pub group: Option<GroupId>,
+    /// `overdue`: only devices with an open alert.
+    #[serde(default)]
+    pub checkin: String,
 }
 
 impl ListQuery {
@@ -91,20 +94,26 @@ impl ListQuery {
             after_id: self.after_id,
             tenant: self.tenant,
             group: self.group,
+            checkin: if self.checkin == "overdue" {
+                "overdue".into()
+            } else {
+                String::new()
+            },
         }
     }
 
     /// The query string of this state (without the cursor unless `after` is given).
     pub fn url(&self, tenant: &TenantId, path: &str, after: Option<(&str, DeviceId)>) -> String {
         let mut s = format!(
-            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}&group={}",
+            "/tenants/{tenant}/{path}?q={}&status={}&kind={}&sub={}&sort={}&tenant={}&group={}&checkin={}",
             url_encode(&self.q),
             self.status,
             self.kind,
             self.sub,
             self.sort,
             self.tenant.map(|t| t.to_string()).unwrap_or_default(),
-            self.group.map(|g| g.to_string()).unwrap_or_default()
+            self.group.map(|g| g.to_string()).unwrap_or_default(),
+            self.checkin
         );
         if let Some((key, id)) = after {
             s.push_str(&format!("&after={}&after_id={id}", url_encode(key)));
@@ -125,6 +134,7 @@ impl ListQuery {
             status: DeviceStatus::parse(&self.status),
             kind: DeviceKind::parse(&self.kind),
             group: view.group.as_ref().map(|g| g.id),
+            overdue: self.checkin == "overdue",
             sort: Sort::parse(&self.sort),
             after: self.after_id.map(|id| (self.after.clone(), id)),
             limit,
@@ -186,6 +196,7 @@ pub struct Results {
     can_move: bool,
     /// Whether the selection may be added to a group of this tenant.
     can_group: bool,
+    can_schedule: bool,
     /// The export link lives in the results, so that it follows every filter swapped in.
     can_export: bool,
     first_page: bool,
@@ -264,6 +275,7 @@ pub async fn list(
         next,
         can_move: sees_below && reached.may(Permission::DevicesMove),
         can_group: reached.may(Permission::GroupsManage),
+        can_schedule: reached.may(Permission::SchedulesManage),
         can_export: reached.may(Permission::DevicesExport),
     };
     if is_htmx(&req) {

@@ -1,10 +1,13 @@
 //! Check-in schedules: the list, the form for a new one, a schedule's page (its form, or a
 //! read-only summary for one shared from above), and deletion after a confirmation. Every
-//! rule is the domain's (`domain::schedules`).
+//! rule is the domain's (`domain::schedules`). `assign` sets a device list selection's.
+mod assign;
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+pub use assign::{assign_devices, assign_preview};
 
 use crate::access::Reached;
 use crate::db;
