@@ -208,6 +208,9 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
         }
         demo_branding(conn, &actor, &created)?;
         demo_history(conn)?;
+        if let Some(acme) = created.iter().find(|t| t.name == "Acme Haulage Ltd") {
+            crate::domain::checkins::demo::seed(conn, acme)?;
+        }
         Ok(Demo {
             password: password.clone(),
             accounts,

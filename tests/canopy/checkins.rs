@@ -650,3 +650,52 @@ async fn a_selection_gets_a_schedule_and_the_overdue_card_and_filter_count_the_s
     let dash = ann.get(&format!("/tenants/{t}/dashboard")).await;
     assert!(dash.body.contains(&format!("/tenants/{t}/alerts/overdue")));
 }
+
+#[tokio::test]
+async fn the_demo_shows_a_schedule_an_overdue_device_and_an_open_alert() {
+    let app = spawn_app().await;
+    let demo = canopy::domain::setup::demo(&mut app.conn()).unwrap();
+    assert_eq!(app.count("SELECT count(*) AS n FROM schedules"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM alerts WHERE state = 'open'"),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM checkin_states WHERE schedule_id IS NOT NULL"),
+        3
+    );
+    let acme = app.count("SELECT count(*) AS n FROM tenants WHERE name = 'Acme Haulage Ltd'");
+    assert_eq!(acme, 1);
+    let mut ann = app.browser();
+    ann.login("ann@acme.example", &demo.password).await;
+    let home = ann.get("/").await;
+    let dash_url = home
+        .location()
+        .map(str::to_string)
+        .unwrap_or_else(|| "/".into());
+    let dash = ann.get(&dash_url).await;
+    let card = dash
+        .body
+        .split("hx-get=\"")
+        .find_map(|p| {
+            p.split('"')
+                .next()
+                .filter(|u| u.ends_with("/alerts/overdue"))
+        })
+        .unwrap()
+        .to_string();
+    let card = ann.get(&card).await;
+    assert!(
+        card.body
+            .contains("<span class=\"number\">1</span> overdue"),
+        "{}",
+        card.body
+    );
+    // The scheduler picks the demo's alert up like any other: its next reminder goes out.
+    assert!(pass(&app).steps >= 1);
+    assert!(
+        alert_mail(&app)
+            .iter()
+            .any(|(to, _)| to == "olly@acme.example")
+    );
+}

@@ -2,6 +2,7 @@
 //! check-in URL (a satellite terminal or an SMS gateway), or from the API. Every check-in is
 //! stored, moves the device's next due time on, and resolves its unresolved alerts, in one
 //! transaction. The check-in URL's token is 256 random bits; only its hash is kept.
+pub mod demo;
 mod moves;
 mod plan;
 
