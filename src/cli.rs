@@ -253,6 +253,8 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
         }
         actix_web::rt::spawn(housekeeping(pool.clone()));
         actix_web::rt::spawn(watch_check_ins(pool.clone(), notices));
+        let hooks = crate::hooks::Sender::new(pool.clone()).map_err(std::io::Error::other)?;
+        actix_web::rt::spawn(hooks.run(mail.poll));
         let worker = Worker::new(pool, &mail).map_err(std::io::Error::other)?;
         actix_web::rt::spawn(worker.run());
         app.run_until_stopped().await
@@ -281,8 +283,10 @@ fn worker(settings: Settings) -> ExitCode {
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let worker = Worker::new(pool.clone(), &settings.mail)?;
+        let hooks = crate::hooks::Sender::new(pool.clone())?;
+        actix_web::rt::spawn(hooks.run(settings.mail.poll));
         actix_web::rt::spawn(watch_check_ins(pool, notices));
-        println!("Delivering email from the outbox and watching check-ins; stop with Ctrl-C.");
+        println!("Delivering email and webhooks, and watching check-ins; stop with Ctrl-C.");
         tokio::select! {
             _ = worker.run() => {}
             _ = tokio::signal::ctrl_c() => {}

@@ -412,6 +412,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (tenant_id) {
+        tenant_id -> Uuid,
+        url -> Text,
+        secret -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        tenant_id -> Uuid,
+        event -> Text,
+        body -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(schedules -> tenants (tenant_id));
 diesel::joinable!(schedule_contacts -> contacts (contact_id));
@@ -441,6 +468,8 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(device_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_deliveries,
+    webhooks,
     alert_notifications,
     alerts,
     checkin_states,

@@ -32,3 +32,4 @@ pub mod throttle;
 pub mod two_factor;
 pub mod usage;
 pub mod users;
+pub mod webhooks;

@@ -97,6 +97,7 @@ catalogue! {
     SchedulesManage => "schedules.manage", "Check-in schedules", "manage, assign";
     AlertsView => "alerts.view", "Alerts", "view";
     AlertsAcknowledge => "alerts.acknowledge", "Alerts", "acknowledge";
+    AlertsWebhook => "alerts.webhook", "Alerts", "set the webhook";
 }
 // What later work adds (API keys …) is a new line above; the built-in Admin holds it at once
 // (it holds `ALL`).

@@ -40,6 +40,7 @@ struct ListPage {
     more: bool,
     subtree: bool,
     can_acknowledge: bool,
+    can_webhook: bool,
 }
 
 impl ListPage {
@@ -71,6 +72,7 @@ pub async fn list(
             more,
             subtree: reached.sees_below(),
             can_acknowledge: reached.may(Permission::AlertsAcknowledge),
+            can_webhook: reached.may(Permission::AlertsWebhook),
             tenant: reached.into_tenant(),
         })
     })

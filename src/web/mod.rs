@@ -34,6 +34,7 @@ pub mod tenants;
 pub mod two_factor;
 pub mod upload;
 pub mod usage;
+pub mod webhook;
 
 use crate::config::Settings;
 use crate::db::DbPool;

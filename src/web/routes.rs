@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::web::{
     accept, account, alerts, assets, audit, auth, branding, checkins, contacts, devices, groups,
     health, invitations, mailbox, members, password, portal, roles, schedules, security, tenants,
-    two_factor, usage,
+    two_factor, usage, webhook,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -287,6 +287,9 @@ route_table! {
     post "/devices/{id}/schedule" => checkins::set_schedule, signed_in, form schedule: Schedule;
     get "/tenants/{id}/alerts" => alerts::list, signed_in;
     get "/tenants/{id}/alerts/overdue" => alerts::overdue_card, signed_in;
+    get "/tenants/{id}/webhook" => webhook::show, signed_in;
+    post "/tenants/{id}/webhook" => webhook::save, signed_in;
+    post "/tenants/{id}/webhook/remove" => webhook::remove, signed_in;
     post "/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, signed_in;
 }
 

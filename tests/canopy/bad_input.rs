@@ -418,6 +418,14 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             &[("ids", &d), ("schedule", &sch)],
         ),
         post(
+            format!("/tenants/{a}/webhook"),
+            &[
+                ("url", "http://127.0.0.1:9/hook"),
+                ("enabled", "1"),
+                ("new_secret", "1"),
+            ],
+        ),
+        post(
             format!("/tenants/{a}/alerts/{alert}/acknowledge"),
             &[("note", "On it")],
         ),

@@ -277,6 +277,7 @@ pub fn acknowledge(
         Event::new(AuditAction::AlertAcknowledge, &alert.tenant_path, id)
             .detail(serde_json::json!({ "by": by, "note": note }))
             .record(conn, actor)?;
+        announce(conn, &alert, "alert.acknowledged")?;
         Ok(alert)
     })
 }
@@ -289,7 +290,7 @@ pub fn resolve_for(
     now: DateTime<Utc>,
     actor: &Actor,
 ) -> Result<usize, DomainError> {
-    let resolved: Vec<(AlertId, Vec<TenantId>, DeviceId)> = diesel::update(
+    let resolved: Vec<Alert> = diesel::update(
         alerts::table
             .filter(alerts::device_id.eq_any(devices))
             .filter(alerts::state.ne("resolved")),
@@ -300,17 +301,48 @@ pub fn resolve_for(
         alerts::resolved_reason.eq(reason),
         alerts::next_step_at.eq(None::<DateTime<Utc>>),
     ))
-    .returning((alerts::id, alerts::tenant_path, alerts::device_id))
+    .returning(Alert::as_returning())
     .get_results(conn)?;
     let events: Vec<Event> = resolved
         .iter()
-        .map(|(id, path, device)| {
-            Event::new(AuditAction::AlertResolve, path, *id)
-                .detail(serde_json::json!({ "reason": reason, "device": device }))
+        .map(|a| {
+            Event::new(AuditAction::AlertResolve, &a.tenant_path, a.id)
+                .detail(serde_json::json!({ "reason": reason, "device": a.device_id }))
         })
         .collect();
     crate::domain::audit::record_many(conn, actor, &events)?;
+    for a in &resolved {
+        announce(conn, a, "alert.resolved")?;
+    }
     Ok(resolved.len())
+}
+
+/// Queues the alert's event for the webhooks of its tenant and those above, in the caller's
+/// transaction.
+pub fn announce(conn: &mut PgConnection, alert: &Alert, event: &str) -> Result<(), DomainError> {
+    let device: Option<(String, String)> = devices::table
+        .find(alert.device_id)
+        .select((devices::name, devices::identifier))
+        .first(conn)
+        .optional()?;
+    let tenant: Option<String> = tenants::table
+        .find(alert.tenant_id)
+        .select(tenants::name)
+        .first(conn)
+        .optional()?;
+    let (name, identifier) = device.unwrap_or_default();
+    let body = serde_json::json!({
+        "event": event,
+        "alert": {
+            "id": alert.id, "state": alert.state, "due_at": alert.due_at,
+            "opened_at": alert.opened_at, "acknowledged_by": alert.acknowledged_by,
+            "note": alert.ack_note, "resolved_reason": alert.resolved_reason,
+        },
+        "device": { "id": alert.device_id, "name": name, "identifier": identifier },
+        "tenant": { "id": alert.tenant_id, "name": tenant.unwrap_or_default() },
+    });
+    crate::domain::webhooks::enqueue(conn, &alert.tenant_path, event, &body)?;
+    Ok(())
 }
 
 /// The devices (among these) that have an unresolved alert: a move preview names them.

@@ -146,6 +146,7 @@ fn open(
             "device": device.name, "due": due_at, "schedule": schedule.name, "told": told,
         }))
         .record(conn, &Actor::system())?;
+    super::announce(conn, &alert, "alert.opened")?;
     let next = next_step(&alert, schedule, false, 0);
     diesel::update(alerts::table.find(alert.id))
         .set((alerts::steps.eq(1), alerts::next_step_at.eq(next)))

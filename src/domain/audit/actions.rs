@@ -61,6 +61,8 @@ text_enum!(
         AlertRepeat => "alert.repeat",
         AlertAcknowledge => "alert.acknowledge",
         AlertResolve => "alert.resolve",
+        WebhookSave => "tenant.webhook",
+        WebhookRemove => "tenant.webhook_remove",
     }
 );
 
@@ -103,7 +105,9 @@ impl AuditAction {
             | Self::TenantReactivate
             | Self::TenantDelete
             | Self::TenantBranding
-            | Self::TenantSecurityPolicy => TargetType::Tenant,
+            | Self::TenantSecurityPolicy
+            | Self::WebhookSave
+            | Self::WebhookRemove => TargetType::Tenant,
             Self::RoleCreate | Self::RoleUpdate | Self::RoleDelete => TargetType::Role,
             Self::GroupCreate
             | Self::GroupUpdate
@@ -184,6 +188,8 @@ impl AuditAction {
             Self::AlertRepeat => "repeated an alert",
             Self::AlertAcknowledge => "acknowledged an alert",
             Self::AlertResolve => "resolved an alert",
+            Self::WebhookSave => "set the alert webhook",
+            Self::WebhookRemove => "removed the alert webhook",
         }
     }
 }

@@ -29,8 +29,8 @@ pub struct Grant {
 /// its holder reach devices outside their groups — adding devices to groups, creating or
 /// importing devices, inviting people (who would not be limited), and the tenant-wide
 /// records that name every device (audit log, usage), and schedules and contacts, which act on
-/// every device of the tenant.
-pub const LIMIT_WITHHOLDS: [Permission; 9] = [
+/// every device of the tenant, and the webhook, which carries every alert.
+pub const LIMIT_WITHHOLDS: [Permission; 10] = [
     Permission::GroupsManage,
     Permission::DevicesCreate,
     Permission::DevicesImport,
@@ -40,6 +40,7 @@ pub const LIMIT_WITHHOLDS: [Permission; 9] = [
     Permission::UsageView,
     Permission::SchedulesManage,
     Permission::ContactsManage,
+    Permission::AlertsWebhook,
 ];
 
 impl Grant {
