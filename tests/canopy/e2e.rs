@@ -12,7 +12,7 @@ use crate::helpers::{PASSWORD, spawn_app};
 /// chromedriver on a free port, in a process group of its own; when dropped (also when a
 /// test fails), the whole group goes — the driver and every Chromium it started — before the
 /// profile is removed.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
     profile: std::path::PathBuf,
@@ -31,7 +31,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser() -> (Driver, Client) {
+pub(crate) async fn browser() -> (Driver, Client) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -80,7 +80,7 @@ async fn browser() -> (Driver, Client) {
 }
 
 /// With CANOPY_SCREENSHOTS=<folder>, keeps a picture of the page for people to look at.
-async fn snapshot(c: &Client, name: &str) {
+pub(crate) async fn snapshot(c: &Client, name: &str) {
     if let Ok(dir) = std::env::var("CANOPY_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
         std::fs::create_dir_all(&dir).unwrap();
@@ -88,7 +88,7 @@ async fn snapshot(c: &Client, name: &str) {
     }
 }
 
-async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
+pub(crate) async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
     for _ in 0..100 {
         if let Ok(e) = c.find(Locator::Css(css)).await
             && e.text().await.unwrap_or_default().contains(text)
@@ -100,7 +100,7 @@ async fn wait_for_text(c: &Client, css: &str, text: &str) -> bool {
     false
 }
 
-async fn type_into(c: &Client, id: &str, text: &str) {
+pub(crate) async fn type_into(c: &Client, id: &str, text: &str) {
     c.find(Locator::Id(id))
         .await
         .unwrap()
@@ -109,7 +109,7 @@ async fn type_into(c: &Client, id: &str, text: &str) {
         .unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap()
@@ -118,7 +118,7 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
-async fn sign_in(c: &Client, base: &str, email: &str) {
+pub(crate) async fn sign_in(c: &Client, base: &str, email: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     type_into(c, "email", email).await;
     type_into(c, "password", PASSWORD).await;

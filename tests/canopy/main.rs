@@ -12,6 +12,7 @@ mod cli;
 mod counts;
 mod devices;
 mod e2e;
+mod e2e_alerts;
 mod faults;
 mod feedback;
 mod groups;

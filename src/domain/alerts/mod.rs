@@ -2,6 +2,7 @@
 //! resolved (the device checked in, or it moved away). The scheduler opens them and tells the
 //! schedule's contacts (`scheduler`); people acknowledge them from the alerts page or from the
 //! signed link in their email (`links`). Every step is audited.
+mod batch;
 pub mod links;
 pub mod scheduler;
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
 use super::Alert;
+use super::batch::Batch;
 use crate::db::schema::{alert_notifications, alerts, checkin_states};
 use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::checkins::due_after;
@@ -50,6 +51,7 @@ pub fn pass(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<Pa
 /// Opens one alert per device past due + grace; returns how many devices it handled.
 fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<usize, DomainError> {
     conn.transaction(|conn| {
+        let mut cache = Batch::new(notices);
         let now = crate::domain::clock::now(conn)?;
         let due: Vec<(DeviceId, Option<ScheduleId>, Option<DateTime<Utc>>)> = checkin_states::table
             .filter(checkin_states::alert_at.le(now))
@@ -64,7 +66,7 @@ fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<us
             ))
             .load(conn)?;
         for (device_id, schedule_id, due_at) in &due {
-            let schedule = crate::domain::schedules::by_id(conn, *schedule_id)?;
+            let schedule = cache.schedule(conn, *schedule_id)?;
             let device = crate::domain::devices::find(conn, *device_id)?;
             let (Some(schedule), Some(device), Some(due_at)) = (schedule, device, due_at) else {
                 clear(conn, *device_id)?;
@@ -80,7 +82,7 @@ fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<us
                 .count()
                 .get_result(conn)?;
             if already_open == 0 {
-                open(conn, notices, &device, &schedule, *due_at, now)?;
+                open(conn, &mut cache, &device, &schedule, *due_at, now)?;
             }
             // The next check-in it owes counts from now.
             let (next, alert_at) = due_after(&schedule, now);
@@ -107,7 +109,7 @@ fn clear(conn: &mut PgConnection, device: DeviceId) -> Result<(), DomainError> {
 
 fn open(
     conn: &mut PgConnection,
-    notices: &Notices,
+    cache: &mut Batch<'_>,
     device: &Device,
     schedule: &Schedule,
     due_at: DateTime<Utc>,
@@ -130,14 +132,14 @@ fn open(
     let Some(alert) = inserted else {
         return Ok(());
     };
-    let (tier1, _) = crate::domain::schedules::contacts_of(conn, schedule.id)?;
+    let contacts = cache.contacts(conn, schedule.id)?;
     let told = tell(
         conn,
-        notices,
+        cache,
         &alert,
         device,
         schedule,
-        &tiered(&tier1, 1),
+        &tiered(&contacts.0, 1),
         1,
         now,
     )?;
@@ -177,6 +179,7 @@ fn next_step(
 /// Takes the next step of each open alert whose time has come; returns how many it handled.
 fn run_steps(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<usize, DomainError> {
     conn.transaction(|conn| {
+        let mut cache = Batch::new(notices);
         let now = crate::domain::clock::now(conn)?;
         let due: Vec<Alert> = alerts::table
             .filter(alerts::state.eq("open"))
@@ -188,7 +191,7 @@ fn run_steps(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<u
             .select(Alert::as_select())
             .load(conn)?;
         for alert in &due {
-            step(conn, notices, alert, now)?;
+            step(conn, &mut cache, alert, now)?;
         }
         Ok(due.len())
     })
@@ -196,11 +199,11 @@ fn run_steps(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<u
 
 fn step(
     conn: &mut PgConnection,
-    notices: &Notices,
+    cache: &mut Batch<'_>,
     alert: &Alert,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let schedule = crate::domain::schedules::by_id(conn, alert.schedule_id)?;
+    let schedule = cache.schedule(conn, alert.schedule_id)?;
     let device = crate::domain::devices::find(conn, alert.device_id)?;
     let (Some(schedule), Some(device)) = (schedule, device) else {
         diesel::update(alerts::table.find(alert.id))
@@ -208,7 +211,8 @@ fn step(
             .execute(conn)?;
         return Ok(());
     };
-    let (tier1, tier2) = crate::domain::schedules::contacts_of(conn, schedule.id)?;
+    let contacts = cache.contacts(conn, schedule.id)?;
+    let (tier1, tier2) = (&contacts.0, &contacts.1);
     let mut steps = alert.steps;
     let mut tier2_told = alert.tier2_told();
     let was_told = tier2_told;
@@ -220,11 +224,11 @@ fn step(
         steps += 1;
         let told = tell(
             conn,
-            notices,
+            cache,
             alert,
             &device,
             &schedule,
-            &tiered(&tier2, 2),
+            &tiered(tier2, 2),
             steps,
             now,
         )?;
@@ -241,11 +245,11 @@ fn step(
     let due_repeats = every.map_or(0, |e| (now - opened).num_seconds() / e.num_seconds().max(1));
     if due_repeats > done_repeats {
         steps += 1;
-        let mut who = tiered(&tier1, 1);
+        let mut who = tiered(tier1, 1);
         if was_told {
-            who.extend(tiered(&tier2, 2));
+            who.extend(tiered(tier2, 2));
         }
-        let told = tell(conn, notices, alert, &device, &schedule, &who, steps, now)?;
+        let told = tell(conn, cache, alert, &device, &schedule, &who, steps, now)?;
         Event::new(AuditAction::AlertRepeat, &alert.tenant_path, alert.id)
             .detail(serde_json::json!({ "device": device.name, "told": told }))
             .record(conn, &Actor::system())?;
@@ -270,7 +274,7 @@ fn tiered(contacts: &[Contact], tier: i16) -> Vec<(Contact, i16)> {
 #[allow(clippy::too_many_arguments)]
 fn tell(
     conn: &mut PgConnection,
-    notices: &Notices,
+    cache: &mut Batch<'_>,
     alert: &Alert,
     device: &Device,
     schedule: &Schedule,
@@ -278,9 +282,9 @@ fn tell(
     step: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, DomainError> {
-    let tenant =
-        crate::domain::tenants::find(conn, device.tenant_id)?.ok_or(DomainError::NotFound)?;
-    let brand = crate::domain::branding::effective(conn, &tenant)?.for_mail(&notices.base_url);
+    let place = cache.place(conn, device.tenant_id)?;
+    let (tenant_name, brand) = (&place.0, &place.1);
+    let notices = cache.notices;
     let due = alert
         .due_at
         .with_timezone(&schedule.zone())
@@ -315,11 +319,11 @@ fn tell(
             device.tenant_id
         );
         let m = crate::email::messages::alert(
-            &brand,
+            brand,
             &c.name,
             &device.name,
             &device.identifier,
-            &tenant.name,
+            tenant_name,
             &due,
             &link,
             &page,

@@ -1,0 +1,78 @@
+//! What one transaction of a scheduler pass reads once and uses for many devices.
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use diesel::PgConnection;
+
+use super::scheduler::Notices;
+use crate::domain::contacts::Contact;
+use crate::domain::error::DomainError;
+use crate::domain::ids::{ScheduleId, TenantId};
+use crate::domain::schedules::Schedule;
+use crate::email::messages::MailBrand;
+
+/// A schedule's contacts: tier 1, tier 2.
+pub type Tiers = Rc<(Vec<Contact>, Vec<Contact>)>;
+
+/// What one transaction of a pass reads once and uses for many devices: schedules, their
+/// contacts, and each tenant's name and mail brand.
+pub(super) struct Batch<'a> {
+    pub notices: &'a Notices,
+    schedules: HashMap<ScheduleId, Option<Schedule>>,
+    contacts: HashMap<ScheduleId, Tiers>,
+    places: HashMap<TenantId, Rc<(String, MailBrand)>>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(notices: &'a Notices) -> Self {
+        Self {
+            notices,
+            schedules: HashMap::new(),
+            contacts: HashMap::new(),
+            places: HashMap::new(),
+        }
+    }
+
+    pub fn schedule(
+        &mut self,
+        conn: &mut PgConnection,
+        id: Option<ScheduleId>,
+    ) -> Result<Option<Schedule>, DomainError> {
+        let Some(id) = id else { return Ok(None) };
+        if let Some(known) = self.schedules.get(&id) {
+            return Ok(known.clone());
+        }
+        let found = crate::domain::schedules::by_id(conn, Some(id))?;
+        self.schedules.insert(id, found.clone());
+        Ok(found)
+    }
+
+    pub fn contacts(
+        &mut self,
+        conn: &mut PgConnection,
+        id: ScheduleId,
+    ) -> Result<Tiers, DomainError> {
+        if let Some(c) = self.contacts.get(&id) {
+            return Ok(c.clone());
+        }
+        let c = Rc::new(crate::domain::schedules::contacts_of(conn, id)?);
+        self.contacts.insert(id, c.clone());
+        Ok(c)
+    }
+
+    pub fn place(
+        &mut self,
+        conn: &mut PgConnection,
+        id: TenantId,
+    ) -> Result<Rc<(String, MailBrand)>, DomainError> {
+        if let Some(p) = self.places.get(&id) {
+            return Ok(p.clone());
+        }
+        let tenant = crate::domain::tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
+        let brand =
+            crate::domain::branding::effective(conn, &tenant)?.for_mail(&self.notices.base_url);
+        let p = Rc::new((tenant.name, brand));
+        self.places.insert(id, p.clone());
+        Ok(p)
+    }
+}
