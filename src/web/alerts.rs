@@ -285,15 +285,20 @@ pub async fn link_acknowledge(
 /// stay as they are: devices with an open alert, linking to the device list that shows them.
 pub async fn overdue_card(r: Reach<perm::AlertsView>) -> Result<HttpResponse, AppError> {
     let (_, _, reached, pool) = r.into_parts();
-    let (id, sub) = (reached.id(), reached.sees_below());
+    let id = reached.id();
+    // The device list shows the same devices; without it, the alerts that say so.
+    let href = match (reached.may(Permission::DevicesView), reached.sees_below()) {
+        (true, true) => format!("/tenants/{id}/devices?checkin=overdue&amp;sub=1"),
+        (true, false) => format!("/tenants/{id}/devices?checkin=overdue"),
+        (false, _) => format!("/tenants/{id}/alerts?show=open"),
+    };
     let n = db::run(&pool, move |conn| Ok(alerts::open_count(conn, &reached)?)).await?;
     let class = if n > 0 { "card alarm" } else { "card" };
-    let sub = if sub { "&amp;sub=1" } else { "" };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .body(format!(
-            "<a class=\"{class}\" href=\"/tenants/{id}/devices?checkin=overdue{sub}\" \
-             id=\"card-overdue\"><span class=\"number\">{n}</span> overdue</a>"
+            "<a class=\"{class}\" href=\"{href}\" id=\"card-overdue\">\
+             <span class=\"number\">{n}</span> overdue</a>"
         )))
 }
