@@ -150,6 +150,16 @@ pub fn log(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Delivery>, D
         .load(conn)?)
 }
 
+/// Whether a tenant on `path` has its webhook on.
+pub fn any_on(conn: &mut PgConnection, path: &[TenantId]) -> Result<bool, DomainError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhooks::table
+            .filter(webhooks::tenant_id.eq_any(path))
+            .filter(webhooks::enabled),
+    ))
+    .get_result(conn)?)
+}
+
 /// Queues `event` for every tenant on `path` (the alert's tenant and those above it) whose
 /// webhook is on, in the caller's transaction. Returns how many were queued.
 pub fn enqueue(

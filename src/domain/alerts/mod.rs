@@ -321,6 +321,10 @@ pub fn resolve_for(
 /// Queues the alert's event for the webhooks of its tenant and those above, in the caller's
 /// transaction.
 pub fn announce(conn: &mut PgConnection, alert: &Alert, event: &str) -> Result<(), DomainError> {
+    // Most trees have no webhook: one look, and nothing else is read.
+    if !crate::domain::webhooks::any_on(conn, &alert.tenant_path)? {
+        return Ok(());
+    }
     let device: Option<(String, String)> = devices::table
         .find(alert.device_id)
         .select((devices::name, devices::identifier))
