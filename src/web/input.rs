@@ -112,6 +112,27 @@ where
     s.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
+/// A device list's selection from repeated `ids=` pairs (sorted, each once) and the one other
+/// id the form names `key` (empty: none). Anything malformed is a 400: no id is guessed.
+pub fn selection<T: std::str::FromStr>(
+    pairs: &[(String, String)],
+    key: &str,
+) -> Result<(Vec<crate::domain::ids::DeviceId>, Option<T>), AppError> {
+    let bad = || AppError::BadRequest("The selection is not valid.".into());
+    let mut ids = Vec::new();
+    let mut other = None;
+    for (k, v) in pairs {
+        if k == "ids" {
+            ids.push(v.parse().map_err(|_| bad())?);
+        } else if k == key && !v.is_empty() {
+            other = Some(v.parse().map_err(|_| bad())?);
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok((ids, other))
+}
+
 #[cfg(test)]
 mod tests {
     use super::refusal;

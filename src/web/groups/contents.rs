@@ -131,21 +131,9 @@ async fn set_member(
     )))
 }
 
-/// A device list's selection and the chosen group, from repeated `ids=` pairs.
+/// A device list's selection and the chosen group.
 fn selection(pairs: &[(String, String)]) -> Result<(Vec<DeviceId>, Option<GroupId>), AppError> {
-    let bad = || AppError::BadRequest("The selection is not valid.".into());
-    let mut ids = Vec::new();
-    let mut group = None;
-    for (k, v) in pairs {
-        match k.as_str() {
-            "ids" => ids.push(v.parse().map_err(|_| bad())?),
-            "group" if !v.is_empty() => group = Some(v.parse().map_err(|_| bad())?),
-            _ => {}
-        }
-    }
-    ids.sort();
-    ids.dedup();
-    Ok((ids, group))
+    crate::web::input::selection(pairs, "group")
 }
 
 #[derive(Template)]

@@ -22,18 +22,7 @@ use crate::web::render::{html_status, see_other};
 /// The selection (`ids=` repeated) and the chosen schedule (empty: none), bounded before
 /// anything is read.
 fn selection(pairs: &[(String, String)]) -> Result<(Vec<DeviceId>, Option<ScheduleId>), AppError> {
-    let bad = || AppError::BadRequest("The selection is not valid.".into());
-    let mut ids = Vec::new();
-    let mut schedule = None;
-    for (k, v) in pairs {
-        match k.as_str() {
-            "ids" => ids.push(v.parse().map_err(|_| bad())?),
-            "schedule" if !v.is_empty() => schedule = Some(v.parse().map_err(|_| bad())?),
-            _ => {}
-        }
-    }
-    ids.sort();
-    ids.dedup();
+    let (ids, schedule) = crate::web::input::selection(pairs, "schedule")?;
     if ids.len() > MAX_ASSIGN {
         return Err(AppError::BadRequest(format!(
             "Set at most {MAX_ASSIGN} devices at once."
