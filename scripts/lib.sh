@@ -31,3 +31,17 @@ ensure_rust() {
     rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
   fi
 }
+
+# ensure_schemathesis: schemathesis (PyPI; not packaged by Debian), the API's outside client
+# in the test suite, in a virtualenv of its own beside the build; exports CANOPY_SCHEMATHESIS.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  ensure_packages python3-venv python3-pip
+  local venv="${CARGO_TARGET_DIR:-$PWD/target}/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    echo "Installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  export CANOPY_SCHEMATHESIS="$venv/bin/schemathesis"
+}

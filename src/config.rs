@@ -46,6 +46,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Peers whose `Forwarded`/`X-Forwarded-For` name the client (`CANOPY_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// API requests one key may make in a minute (`CANOPY_API_RATE_PER_MINUTE`).
+    pub api_rate_per_minute: u32,
 }
 
 /// Email delivery. Without an SMTP URL, mail goes to the local mailbox shown in the portal.
@@ -117,6 +119,7 @@ impl Settings {
             )?),
             workers: parse(&lookup, "CANOPY_WORKERS", "0")?,
             pool_size: parse(&lookup, "CANOPY_POOL_SIZE", "16")?,
+            api_rate_per_minute: parse(&lookup, "CANOPY_API_RATE_PER_MINUTE", "600")?,
             mail: MailSettings {
                 base_url: base_url.clone(),
                 invitation_limits: crate::domain::invitations::Limits {

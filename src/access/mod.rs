@@ -16,13 +16,14 @@ pub use people::Grantable;
 
 use diesel::PgConnection;
 
+use crate::domain::api_keys::ApiKey;
 use crate::domain::audit::Actor;
 use crate::domain::branding::{self, Brand};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{GroupId, TenantId, UserId};
 use crate::domain::memberships::{self, At, Grant, Seen};
 use crate::domain::permissions::{Permission, Permissions};
-use crate::domain::roles::RoleReach;
+use crate::domain::roles::{RoleGrant, RoleReach};
 use crate::domain::tenants::{self, Tenant};
 use crate::domain::users::User;
 
@@ -136,12 +137,58 @@ impl Access {
         }
         Ok(Some(Self {
             actor: Actor {
+                api_key: None,
                 user_id: Some(user.id),
                 client_addr,
             },
             user,
             grants,
         }))
+    }
+
+    /// A program's access through an API key made at the tenant at `path`: its creator's
+    /// grants that apply there, each re-rooted at that tenant (so nothing above or beside it
+    /// is reached) and cut down to the key's role, in permissions and in reach. Read afresh on
+    /// every request, so demoting the creator limits the key at once. `None` when the creator
+    /// is disabled or no longer reaches the tenant.
+    pub fn for_key(
+        conn: &mut PgConnection,
+        key: &ApiKey,
+        path: &[TenantId],
+        client_addr: Option<String>,
+    ) -> Result<Option<Self>, DomainError> {
+        let Some(mut access) = Self::load(conn, key.user_id, client_addr)? else {
+            return Ok(None);
+        };
+        let role = crate::domain::roles::custom::grant_of(conn, key.role_id)?;
+        let grants: Vec<Grant> = access
+            .grants
+            .iter()
+            .filter(|g| g.applies_at(path))
+            .map(|g| {
+                let mut g = g.clone();
+                g.role = RoleGrant {
+                    id: role.id,
+                    name: role.name.clone(),
+                    permissions: role.permissions.intersection(g.role.permissions),
+                    reach: if role.reach == RoleReach::Subtree && g.role.reach == RoleReach::Subtree
+                    {
+                        RoleReach::Subtree
+                    } else {
+                        RoleReach::Tenant
+                    },
+                };
+                g.tenant_id = key.tenant_id;
+                g.tenant_path = path.to_vec();
+                g
+            })
+            .collect();
+        if grants.is_empty() {
+            return Ok(None);
+        }
+        access.grants = grants;
+        access.actor.api_key = Some(key.id);
+        Ok(Some(access))
     }
 
     /// Whether a tenant the caller belongs to requires two-factor sign-in and they have none:

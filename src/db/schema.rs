@@ -12,6 +12,7 @@ diesel::table! {
         target_id -> Nullable<Uuid>,
         detail -> Jsonb,
         client_addr -> Nullable<Text>,
+        api_key_id -> Nullable<Uuid>,
     }
 }
 
@@ -439,6 +440,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        role_id -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    api_rate (key_id, window_start) {
+        key_id -> Uuid,
+        window_start -> Timestamptz,
+        requests -> Int4,
+    }
+}
+
+diesel::table! {
+    api_idempotency (key_id, idem_key) {
+        key_id -> Uuid,
+        idem_key -> Text,
+        request_hash -> Bytea,
+        status -> Int2,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(api_keys -> roles (role_id));
 diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(schedules -> tenants (tenant_id));
 diesel::joinable!(schedule_contacts -> contacts (contact_id));
@@ -468,6 +508,9 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(device_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    api_rate,
+    api_idempotency,
     webhook_deliveries,
     webhooks,
     alert_notifications,

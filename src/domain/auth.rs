@@ -89,6 +89,7 @@ fn finish(
 ) -> Result<SignIn, DomainError> {
     users::record_sign_in(conn, user.id)?;
     let actor = Actor {
+        api_key: None,
         user_id: Some(user.id),
         client_addr: Some(addr.to_string()),
     };
@@ -116,6 +117,7 @@ pub fn second_factor(
         None => None,
     };
     let actor = Actor {
+        api_key: None,
         user_id: Some(user.id),
         client_addr: Some(addr.to_string()),
     };

@@ -138,3 +138,8 @@ typed_id!(
     /// An alert: one missed check-in of one device.
     AlertId
 );
+
+typed_id!(
+    /// An API key (`domain::api_keys`).
+    ApiKeyId
+);

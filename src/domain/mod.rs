@@ -1,6 +1,7 @@
 //! One file per concept: the struct, its insertables, its queries and its domain error.
 pub mod account;
 pub mod alerts;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod branding;

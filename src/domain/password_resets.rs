@@ -183,6 +183,7 @@ pub fn reset(
         Event::outside(AuditAction::UserPasswordReset, Some(user.id.into())).record(
             conn,
             &Actor {
+                api_key: None,
                 user_id: Some(user.id),
                 client_addr,
             },

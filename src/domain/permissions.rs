@@ -98,6 +98,8 @@ catalogue! {
     AlertsView => "alerts.view", "Alerts", "view";
     AlertsAcknowledge => "alerts.acknowledge", "Alerts", "acknowledge";
     AlertsWebhook => "alerts.webhook", "Alerts", "set the webhook";
+    ApiKeysCreate => "api_keys.create", "API keys", "create own";
+    ApiKeysManage => "api_keys.manage", "API keys", "see, revoke members' keys";
 }
 // What later work adds (API keys …) is a new line above; the built-in Admin holds it at once
 // (it holds `ALL`).
@@ -137,6 +139,9 @@ impl Permissions {
         Permissions(self.0 | other.0)
     }
 
+    pub fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
     pub fn without(self, other: Self) -> Self {
         Permissions(self.0 & !other.0)
     }

@@ -177,6 +177,7 @@ pub fn set_active(
         if !active {
             end_sessions(conn, user.id)?;
             crate::domain::invitations::revoke_unbacked(conn, user.id)?;
+            crate::domain::api_keys::revoke_held(conn, user.id, None)?;
         }
         Event::new(
             if active {

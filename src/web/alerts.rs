@@ -238,6 +238,7 @@ pub async fn link_acknowledge(
     let note = form.into_inner().note;
     let csrf = crate::web::csrf::token(&session);
     let actor = Actor {
+        api_key: None,
         user_id: None,
         client_addr: crate::web::current::client_addr(&req),
     };

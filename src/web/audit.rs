@@ -29,19 +29,19 @@ const EXPORT_BATCH: i64 = 5_000;
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AuditQuery {
     #[serde(default)]
-    actor: String,
+    pub(crate) actor: String,
     #[serde(default)]
-    action: String,
+    pub(crate) action: String,
     #[serde(default)]
-    r#type: String,
+    pub(crate) r#type: String,
     #[serde(default)]
-    object: String,
+    pub(crate) object: String,
     #[serde(default)]
-    from: String,
+    pub(crate) from: String,
     #[serde(default)]
-    to: String,
+    pub(crate) to: String,
     #[serde(default)]
-    before: Option<i64>,
+    pub(crate) before: Option<i64>,
 }
 
 type FieldErrors = BTreeMap<&'static str, String>;
@@ -55,7 +55,7 @@ fn chosen<T>(raw: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ()> {
 }
 
 impl AuditQuery {
-    fn filter(&self) -> Result<LogFilter, FieldErrors> {
+    pub(crate) fn filter(&self) -> Result<LogFilter, FieldErrors> {
         let mut errors = FieldErrors::new();
         let date = |s: &str, field: &'static str, errors: &mut FieldErrors| {
             let s = s.trim();

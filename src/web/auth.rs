@@ -156,6 +156,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     if let Ok(Some(user_id)) = session.get::<UserId>(USER_ID_KEY) {
         let actor = Actor {
+            api_key: None,
             user_id: Some(user_id),
             client_addr: client_addr(&req),
         };

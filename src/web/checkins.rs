@@ -150,6 +150,7 @@ pub async fn by_url(
     };
     let said = input.parse().map_err(AppError::BadRequest)?;
     let actor = Actor {
+        api_key: None,
         user_id: None,
         client_addr: crate::web::current::client_addr(&req),
     };

@@ -53,6 +53,8 @@ pub async fn guard(
     // cookie: the secret token in its path is the credential, so there is no forgery to stop.
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         || req.path().starts_with(CHECK_IN_PREFIX)
+        // The API reads no cookie, only a Bearer key a browser never sends on its own.
+        || req.path().starts_with(crate::web::api::PREFIX)
     {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }

@@ -73,6 +73,10 @@ pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The API reads its own input and answers in problem details (`web::api::body`).
+    if req.path().starts_with(crate::web::api::PREFIX) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     if let Some(why) = refusal(req.query_string().as_bytes()) {
         return Ok(refused(req, why));
     }

@@ -154,12 +154,7 @@ pub async fn invite(
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page));
             }
         };
-        let mail = Mail {
-            base_url: &state2.settings.base_url,
-            ttl: state2.settings.mail.invitation_ttl,
-            inviter_name: &access.user.display_name,
-            limits: state2.settings.mail.invitation_limits,
-        };
+        let mail = mail(&state2, &access.user.display_name);
         let status = match invitations::invite(conn, &access, &reached, &email, &role, &mail)? {
             InviteOutcome::Sent(inv) => {
                 page.notice = Some(format!("Invitation sent to {}.", inv.email));
@@ -215,12 +210,7 @@ async fn change(
     let (access, _, reached, _) = r.into_parts();
     let state2 = state.clone();
     db::run(&state.pool, move |conn| {
-        let mail = Mail {
-            base_url: &state2.settings.base_url,
-            ttl: state2.settings.mail.invitation_ttl,
-            inviter_name: &access.user.display_name,
-            limits: state2.settings.mail.invitation_limits,
-        };
+        let mail = mail(&state2, &access.user.display_name);
         let done = match what {
             Change::Resend => {
                 invitations::resend(conn, &access.actor, reached.tenant(), invitation_id, &mail)
@@ -267,4 +257,14 @@ pub async fn retry(
     path: web::Path<(TenantId, InvitationId)>,
 ) -> Result<HttpResponse, AppError> {
     change(req, r, state, path, Change::Retry).await
+}
+
+/// What an invitation email is written with: the portal's settings and the inviter's name.
+pub(crate) fn mail<'a>(state: &'a AppState, inviter_name: &'a str) -> Mail<'a> {
+    Mail {
+        base_url: &state.settings.base_url,
+        ttl: state.settings.mail.invitation_ttl,
+        inviter_name,
+        limits: state.settings.mail.invitation_limits,
+    }
 }

@@ -2,6 +2,8 @@
 pub mod accept;
 pub mod account;
 pub mod alerts;
+pub mod api;
+pub mod api_keys;
 pub mod assets;
 pub mod audit;
 pub mod auth;

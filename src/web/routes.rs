@@ -6,9 +6,9 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
-    accept, account, alerts, assets, audit, auth, branding, checkins, contacts, devices, groups,
-    health, invitations, mailbox, members, password, portal, roles, schedules, security, tenants,
-    two_factor, usage, webhook,
+    accept, account, alerts, api_keys, assets, audit, auth, branding, checkins, contacts, devices,
+    groups, health, invitations, mailbox, members, password, portal, roles, schedules, security,
+    tenants, two_factor, usage, webhook,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,8 @@ pub struct Param {
 pub enum Place {
     Query,
     Form,
+    /// A field of an API request's JSON body.
+    Body,
 }
 
 /// What an id names. `Filter` narrows a list already confined to the reached subtree and
@@ -74,7 +76,7 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 /// The path as a log line may show it: a `{token}` segment (reset and invitation links, whose
 /// path is the credential) is replaced by the placeholder.
 pub fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
-    for r in ROUTES.iter().filter(|r| r.path.contains("{token}")) {
+    for r in all().filter(|r| r.path.contains("{token}")) {
         if matches(r.path, path) {
             return r.path.into();
         }
@@ -82,13 +84,21 @@ pub fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
     path.into()
 }
 
-/// The methods the route table serves at `path` (with HEAD beside GET, and OPTIONS).
+/// Every route served: the pages' and the API's.
+pub fn all() -> impl Iterator<Item = &'static Route> {
+    ROUTES
+        .iter()
+        .chain(crate::web::api::routes::API_ROUTES.iter())
+}
+
+/// The methods the route tables serve at `path` (with HEAD beside GET, and OPTIONS).
 pub fn allowed(path: &str) -> Vec<&'static str> {
     let mut methods: Vec<&'static str> = Vec::new();
-    for r in ROUTES.iter().filter(|r| matches(r.path, path)) {
+    for r in all().filter(|r| matches(r.path, path)) {
         let names: &[&'static str] = match r.method {
             "get" => &["GET", "HEAD"],
             "post" => &["POST"],
+            "patch" => &["PATCH"],
             _ => &[],
         };
         for m in names {
@@ -113,44 +123,56 @@ async fn options(req: HttpRequest) -> HttpResponse {
         .finish()
 }
 
+/// Every route: the pages, then the API, then OPTIONS on any path.
+pub fn config(cfg: &mut ServiceConfig) {
+    pages(cfg);
+    crate::web::api::routes::config(cfg);
+    // Last: OPTIONS on any path names the methods the tables serve there.
+    cfg.route("/{tail:.*}", web::method(Method::OPTIONS).to(options));
+}
+
 macro_rules! route_table {
-    ($( $method:ident $path:literal => $handler:path, $access:ident
+    ($table:ident, $config:ident;
+     $( $method:ident $path:literal => $handler:path, $access:ident
         $(, $place:ident $name:ident : $kind:ident)* ; )*) => {
-        pub const ROUTES: &[Route] = &[$(
-            Route {
+        pub const $table: &[crate::web::routes::Route] = &[$(
+            crate::web::routes::Route {
                 method: stringify!($method),
                 path: $path,
                 handler: stringify!($handler),
                 public: route_table!(@public $access),
-                params: &[$(Param {
+                params: &[$(crate::web::routes::Param {
                     place: route_table!(@place $place),
                     name: stringify!($name),
-                    kind: IdKind::$kind,
+                    kind: crate::web::routes::IdKind::$kind,
                 }),*],
             },
         )*];
 
-        pub fn config(cfg: &mut ServiceConfig) {
+        pub fn $config(cfg: &mut actix_web::web::ServiceConfig) {
             $(
-                cfg.route($path, web::$method().to($handler));
+                cfg.route($path, actix_web::web::$method().to($handler));
                 route_table!(@head cfg $method $path $handler);
             )*
-            // Last: OPTIONS on any path names the methods the table serves there.
-            cfg.route("/{tail:.*}", web::method(Method::OPTIONS).to(options));
         }
     };
     (@public public) => { true };
     (@public signed_in) => { false };
+    // An API route: a Bearer key is the credential (`web::api::caller`).
+    (@public key) => { false };
     // HEAD wherever GET is served (RFC 9110): the same handler; the server sends no body.
     (@head $cfg:ident get $path:literal $handler:path) => {
-        $cfg.route($path, web::head().to($handler));
+        $cfg.route($path, actix_web::web::head().to($handler));
     };
     (@head $cfg:ident $method:ident $path:literal $handler:path) => {};
-    (@place query) => { Place::Query };
-    (@place form) => { Place::Form };
+    (@place query) => { crate::web::routes::Place::Query };
+    (@place form) => { crate::web::routes::Place::Form };
+    (@place body) => { crate::web::routes::Place::Body };
 }
+pub(crate) use route_table;
 
 route_table! {
+    ROUTES, pages;
     get "/healthz" => health::healthz, public;
     get "/readyz" => health::readyz, public;
     get "/static/{file}" => assets::serve, public;
@@ -291,6 +313,9 @@ route_table! {
     post "/tenants/{id}/webhook" => webhook::save, signed_in;
     post "/tenants/{id}/webhook/remove" => webhook::remove, signed_in;
     post "/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, signed_in;
+    get "/tenants/{id}/api-keys" => api_keys::list, signed_in;
+    post "/tenants/{id}/api-keys" => api_keys::create, signed_in, form role: Role;
+    post "/tenants/{id}/api-keys/{key}/revoke" => api_keys::revoke, signed_in;
 }
 
 #[cfg(test)]

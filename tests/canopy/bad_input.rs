@@ -429,6 +429,10 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             format!("/tenants/{a}/alerts/{alert}/acknowledge"),
             &[("note", "On it")],
         ),
+        post(
+            format!("/tenants/{a}/api-keys"),
+            &[("name", "ERP sync"), ("role", "viewer"), ("days", "30")],
+        ),
     ];
 
     // Every id a route declares is among the fields fuzzed here.

@@ -283,6 +283,8 @@ impl TestApp {
             ("checkin_states", "device_id"),
             ("checkins", "id"),
             ("alerts", "id"),
+            ("api_keys", "id"),
+            ("api_idempotency", "key_id, idem_key"),
         ];
         let parts: Vec<String> = tables
             .iter()

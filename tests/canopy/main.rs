@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod access_matrix;
 mod account;
+mod api;
+mod api_access;
 mod architecture;
 mod auth;
 mod bad_input;

@@ -92,6 +92,7 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
     let contact = crate::checkins::contact_in(&app, &uk, "Probe contact", "c@acme.example");
     let schedule = crate::checkins::schedule_in(&app, &uk, "Probe schedule", 60, 0, None, None);
     let alert = crate::checkins::alert_for(&app, &uk, device);
+    let key = crate::api::key_row(&app, mo, uk.id);
     let ids = [device.to_string(), group.to_string(), mo.to_string()];
     let form: Vec<(&str, &str)> = FORM
         .iter()
@@ -171,6 +172,7 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
             .replace("{contact}", &contact.to_string())
             .replace("{schedule}", &schedule.to_string())
             .replace("{alert}", &alert.to_string())
+            .replace("{key}", &key.to_string())
             .replace("{invitation}", &invitation.to_string())
             .replace("{job}", &job.to_string());
         let what = format!("{} {} needing {}", r.method, r.path, p.key());

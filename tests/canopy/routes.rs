@@ -68,6 +68,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let foreign_schedule =
         crate::checkins::schedule_in(&app, &other, "Other's schedule", 60, 0, None, None);
     let foreign_alert = crate::checkins::alert_for(&app, &other, device);
+    let foreign_key = crate::api::key_row(&app, otto, other.id);
     let mut stranger = app.browser();
     stranger.get("/login").await;
     let mut ann = app.signed_in("ann@acme.example").await;
@@ -88,6 +89,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             .replace("{contact}", &foreign_contact.to_string())
             .replace("{schedule}", &foreign_schedule.to_string())
             .replace("{alert}", &foreign_alert.to_string())
+            .replace("{key}", &foreign_key.to_string())
             .replace("{job}", &job.to_string());
         let anonymous = match r.method {
             "get" => stranger.get(&path).await,
@@ -177,6 +179,7 @@ async fn send(
 fn other_fields(path: &str) -> Vec<(&'static str, String)> {
     match path {
         "/tenants/{id}/invitations" => vec![("email", "new@acme.example".to_string())],
+        "/tenants/{id}/api-keys" => vec![("name", "Probe key".to_string())],
         "/tenants/{id}/contacts" | "/tenants/{id}/contacts/{contact}" => vec![
             ("name", "Probe".to_string()),
             ("email", "probe@acme.example".to_string()),
@@ -371,8 +374,7 @@ const ID_TYPES: [&str; 11] = [
 /// handler parses as a `Uuid`) is declared in the route table, so the test above tries it.
 #[test]
 fn every_id_a_handler_reads_from_a_query_or_form_is_declared_in_the_route_table() {
-    let declared: Vec<&str> = ROUTES
-        .iter()
+    let declared: Vec<&str> = canopy::web::routes::all()
         .flat_map(|r| r.params.iter().map(|p| p.name))
         .collect();
     let mut found = Vec::new();

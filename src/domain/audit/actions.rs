@@ -63,6 +63,8 @@ text_enum!(
         AlertResolve => "alert.resolve",
         WebhookSave => "tenant.webhook",
         WebhookRemove => "tenant.webhook_remove",
+        ApiKeyCreate => "api_key.create",
+        ApiKeyRevoke => "api_key.revoke",
     }
 );
 
@@ -85,6 +87,7 @@ impl AuditAction {
             | Self::AlertAcknowledge
             | Self::AlertResolve => TargetType::Alert,
             Self::GroupSchedule => TargetType::Group,
+            Self::ApiKeyCreate | Self::ApiKeyRevoke => TargetType::ApiKey,
             Self::InvitationCreate
             | Self::InvitationResend
             | Self::InvitationRevoke
@@ -190,6 +193,8 @@ impl AuditAction {
             Self::AlertResolve => "resolved an alert",
             Self::WebhookSave => "set the alert webhook",
             Self::WebhookRemove => "removed the alert webhook",
+            Self::ApiKeyCreate => "created an API key",
+            Self::ApiKeyRevoke => "revoked an API key",
         }
     }
 }
@@ -207,5 +212,6 @@ text_enum!(
         Contact => "contact",
         Schedule => "schedule",
         Alert => "alert",
+        ApiKey => "api_key",
     }
 );

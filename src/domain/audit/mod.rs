@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::schema::audit_events;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{TenantId, UserId};
+use crate::domain::ids::{ApiKeyId, TenantId, UserId};
 
 mod actions;
 pub mod log;
@@ -17,6 +17,8 @@ pub use actions::{AuditAction, TargetType};
 pub struct Actor {
     pub user_id: Option<UserId>,
     pub client_addr: Option<String>,
+    /// The API key a program acted with; `None` in a browser.
+    pub api_key: Option<ApiKeyId>,
 }
 
 impl Actor {
@@ -24,6 +26,7 @@ impl Actor {
         Self {
             user_id: None,
             client_addr: None,
+            api_key: None,
         }
     }
 }
@@ -39,6 +42,7 @@ struct NewAuditEvent<'a> {
     target_id: Option<Uuid>,
     detail: &'a serde_json::Value,
     client_addr: Option<&'a str>,
+    api_key_id: Option<ApiKeyId>,
 }
 
 /// What happened; `tenant_path` places the event in the tree for subtree queries.
@@ -92,6 +96,7 @@ impl<'a> NewAuditEvent<'a> {
             target_id: event.target_id,
             detail: &event.detail,
             client_addr: actor.client_addr.as_deref(),
+            api_key_id: actor.api_key,
         }
     }
 }

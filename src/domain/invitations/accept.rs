@@ -161,6 +161,7 @@ pub fn accept(
             .select(Tenant::as_select())
             .first(conn)?;
         let actor = Actor {
+            api_key: None,
             user_id: Some(user.id),
             client_addr,
         };

@@ -55,7 +55,7 @@ impl Grant {
         }
     }
 
-    pub(super) fn applies_at(&self, path: &[TenantId]) -> bool {
+    pub fn applies_at(&self, path: &[TenantId]) -> bool {
         match self.role.reach {
             RoleReach::Tenant => path.last() == Some(&self.tenant_id),
             RoleReach::Subtree => path.starts_with(&self.tenant_path),

@@ -301,6 +301,7 @@ pub fn revoke(
             return Err(DomainError::NotFound);
         }
         crate::domain::invitations::revoke_unbacked(conn, user_id)?;
+        crate::domain::api_keys::revoke_held(conn, user_id, Some(tenant.id))?;
         Event::new(
             AuditAction::MembershipRevoke,
             &tenant.traversal_ids,

@@ -89,6 +89,7 @@ impl Role {
             ContactsView,
             SchedulesView,
             AlertsView,
+            ApiKeysCreate,
         ]);
         match self {
             Self::Viewer => viewer,

@@ -2,7 +2,7 @@
 //! pages in `edit` and bulk moves in `moves`.
 mod edit;
 mod import;
-mod moves;
+pub(crate) mod moves;
 mod pickers;
 
 pub use edit::{create, edit_form, new_form, retire, show, update};
@@ -66,7 +66,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn clean(&self) -> Self {
+    pub(crate) fn clean(&self) -> Self {
         let keep = |v: &str, list: &[(&str, &str)]| {
             if list.iter().any(|(k, _)| *k == v) {
                 v.to_string()
@@ -121,7 +121,7 @@ impl ListQuery {
         s
     }
 
-    fn filter<'a>(&'a self, view: &'a Resolved, limit: i64) -> Filter<'a> {
+    pub(crate) fn filter<'a>(&'a self, view: &'a Resolved, limit: i64) -> Filter<'a> {
         let reached = &view.reached;
         let scope = match &view.chosen {
             Some(chosen) if reached.sees_below() => Scope::Tenant(chosen),
@@ -144,7 +144,7 @@ impl ListQuery {
     /// Every id this query carries, resolved through the access layer: the tenant filter
     /// (which must lie in the page's subtree, `reached`), the group (one of the page's tenant
     /// that the caller sees) and the cursor's device. Any of them outside reach is 404.
-    fn resolve(
+    pub(crate) fn resolve(
         &self,
         conn: &mut diesel::PgConnection,
         access: &Access,
@@ -179,7 +179,7 @@ impl ListQuery {
 }
 
 /// The tenants a device list shows, as the access layer resolved them.
-struct Resolved {
+pub(crate) struct Resolved {
     reached: Reached,
     chosen: Option<Reached>,
     group: Option<Group>,

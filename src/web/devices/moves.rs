@@ -45,7 +45,7 @@ fn selection(pairs: &[(String, String)]) -> Result<(Vec<DeviceId>, Option<Tenant
 }
 
 /// The selected devices, each of which the caller must administer (404 outside reach).
-fn load(
+pub(crate) fn load(
     conn: &mut diesel::PgConnection,
     access: &Access,
     ids: &[DeviceId],

@@ -1,0 +1,257 @@
+//! Alerts and the audit log over the API: what programs such as a customer's dispatch
+//! software read.
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db;
+use crate::domain::alerts::{self, AlertRow, Show};
+use crate::domain::audit::log;
+use crate::domain::error::DomainError;
+use crate::domain::ids::AlertId;
+use crate::domain::permissions::perm;
+use crate::web::api::body::{self, Body, Query};
+use crate::web::api::caller::{ApiReach, path_id};
+use crate::web::api::problem::{Problem, ProblemBody};
+use crate::web::audit::AuditQuery;
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AlertOut {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub device: String,
+    pub identifier: String,
+    pub tenant_id: Uuid,
+    /// `open`, `acknowledged` or `resolved`.
+    pub state: String,
+    pub due_at: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub note: String,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_reason: Option<String>,
+    /// Who has been told, in order.
+    pub told: Vec<String>,
+}
+
+impl From<AlertRow> for AlertOut {
+    fn from(r: AlertRow) -> Self {
+        let a = r.alert;
+        Self {
+            id: a.id.uuid(),
+            device_id: a.device_id.uuid(),
+            device: r.device,
+            identifier: r.identifier,
+            tenant_id: a.tenant_id.uuid(),
+            state: a.state,
+            due_at: a.due_at,
+            opened_at: a.opened_at,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a.acknowledged_by,
+            note: a.ack_note,
+            resolved_at: a.resolved_at,
+            resolved_reason: a.resolved_reason,
+            told: r.told,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AlertPage {
+    pub items: Vec<AlertOut>,
+    /// The next page's number, `null` on the last.
+    pub next_page: Option<i64>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertParams {
+    /// `unresolved` (default), `open`, `acknowledged`, `resolved` or `all`.
+    pub show: Option<String>,
+    /// From 0.
+    pub page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/alerts", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Tenant id"), AlertParams),
+    responses((status = 200, body = AlertPage), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn list(
+    r: ApiReach<perm::AlertsView>,
+    params: Query<AlertParams>,
+) -> Result<HttpResponse, Problem> {
+    let ApiReach { caller, tenant, .. } = r;
+    let params = params.get()?;
+    let show = match params.show.as_deref().unwrap_or("unresolved") {
+        s @ ("unresolved" | "open" | "acknowledged" | "resolved" | "all") => Show::parse(s),
+        _ => {
+            return Err(Problem::invalid([(
+                "show".to_string(),
+                "Use unresolved, open, acknowledged, resolved or all.".to_string(),
+            )]));
+        }
+    };
+    let page = params.page.unwrap_or(0);
+    if !(0..=100_000).contains(&page) {
+        return Err(Problem::invalid([(
+            "page".to_string(),
+            "Use 0 to 100000.".to_string(),
+        )]));
+    }
+    let (rows, more) = db::run(&caller.pool, move |conn| {
+        Ok(alerts::list(conn, &tenant, show, page)?)
+    })
+    .await?;
+    body::json(
+        StatusCode::OK,
+        &AlertPage {
+            items: rows.into_iter().map(AlertOut::from).collect(),
+            next_page: more.then_some(page + 1),
+        },
+    )
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeIn {
+    /// What is being done about it (at most 500 characters).
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/alerts/{alert}/acknowledge", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Tenant id"),
+           ("alert" = Uuid, Path, description = "Alert id")),
+    request_body = AcknowledgeIn,
+    responses((status = 204, description = "Acknowledged"), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 409, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 413, body = ProblemBody, content_type = "application/problem+json"), (status = 415, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn acknowledge(
+    req: HttpRequest,
+    r: ApiReach<perm::AlertsAcknowledge>,
+    input: Body<AcknowledgeIn>,
+) -> Result<HttpResponse, Problem> {
+    let ApiReach { caller, tenant, .. } = r;
+    let id: AlertId = path_id(&req, "alert")?;
+    let access = caller.access.clone();
+    let by = format!(
+        "{} (API key {})",
+        access.user.display_name, caller.key.prefix
+    );
+    let note = input.value()?.0.note;
+    db::run_with(&caller.pool, move |conn| {
+        alerts::find(conn, &access, &tenant, id)?;
+        alerts::acknowledge(conn, id, &by, &note, &access.actor).map_err(|e| match e {
+            DomainError::Invalid(m) => Problem::field("note", m),
+            other => other.into(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEventOut {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub tenant_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<Uuid>,
+    pub actor_email: Option<String>,
+    /// What happened, naming only tenants within the key's reach.
+    pub summary: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEventOut>,
+    /// Send as `before` for the next page; `null` on the last.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Part of the actor's email or name.
+    pub actor: Option<String>,
+    /// An action, such as `device.create`.
+    pub action: Option<String>,
+    /// An object type, such as `device`.
+    pub r#type: Option<String>,
+    /// An object's id.
+    pub object: Option<Uuid>,
+    /// From this day (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// To this day, inclusive.
+    pub to: Option<String>,
+    /// Events older than this id.
+    pub before: Option<i64>,
+    /// 1 to 200; 50 if absent.
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/audit", tag = "audit",
+    params(("id" = Uuid, Path, description = "Tenant id"), AuditParams),
+    responses((status = 200, body = AuditPage), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn audit(
+    r: ApiReach<perm::AuditView>,
+    params: Query<AuditParams>,
+) -> Result<HttpResponse, Problem> {
+    let ApiReach { caller, tenant, .. } = r;
+    let p = params.get()?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Problem::invalid([(
+            "limit".to_string(),
+            "Use 1 to 200.".to_string(),
+        )]));
+    }
+    let query = AuditQuery {
+        actor: p.actor.unwrap_or_default(),
+        action: p.action.unwrap_or_default(),
+        r#type: p.r#type.unwrap_or_default(),
+        object: p.object.map(|o| o.to_string()).unwrap_or_default(),
+        from: p.from.unwrap_or_default(),
+        to: p.to.unwrap_or_default(),
+        before: p.before,
+    };
+    let filter = query
+        .filter()
+        .map_err(|errors| Problem::invalid(errors.into_iter().map(|(f, m)| (f.to_string(), m))))?;
+    let access = caller.access.clone();
+    let mut entries = db::run(&caller.pool, move |conn| {
+        let found = log::search(conn, &tenant, &filter, limit + 1)?;
+        crate::web::audit::with_details(conn, &access, found)
+    })
+    .await?;
+    let next_before = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|(e, _)| e.id)
+    } else {
+        None
+    };
+    let items = entries
+        .into_iter()
+        .map(|(e, summary)| AuditEventOut {
+            id: e.id,
+            at: e.at,
+            tenant_id: e.tenant_id.map(|t| t.uuid()),
+            action: e.action.as_str().into(),
+            target_type: e.target_type.as_str().into(),
+            target_id: e.target_id,
+            actor_email: e.actor_email,
+            summary,
+        })
+        .collect();
+    body::json(StatusCode::OK, &AuditPage { items, next_before })
+}
