@@ -238,6 +238,25 @@ async fn a_device_list_and_a_new_device_as_the_readme_shows() {
         .post(&format!("/api/v1/devices/{id}/retire"), &json!({}))
         .await;
     assert_eq!(retired.json["status"], "retired", "{}", retired.body);
+
+    // What a provisioning script reads before inviting: the roles on offer, the schedules.
+    let roles = api.get(&format!("/api/v1/tenants/{}/roles", uk.id)).await;
+    let names: Vec<&str> = roles
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for preset in ["Admin", "Operator", "Viewer"] {
+        assert!(names.contains(&preset), "{names:?}");
+    }
+    crate::checkins::schedule_in(&app, &acme, "Shared", 60, 0, None, None);
+    let schedules = api
+        .get(&format!("/api/v1/tenants/{}/schedules", acme.id))
+        .await;
+    assert_eq!(schedules.json[0]["name"], "Shared", "{}", schedules.body);
+    assert_eq!(schedules.json[0]["interval_minutes"], 60);
 }
 
 #[tokio::test]

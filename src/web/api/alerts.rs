@@ -255,3 +255,58 @@ pub async fn audit(
         .collect();
     body::json(StatusCode::OK, &AuditPage { items, next_before })
 }
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduleOut {
+    pub id: Uuid,
+    pub name: String,
+    /// An IANA zone, such as `Europe/London`.
+    pub time_zone: String,
+    /// Due every this many minutes; `null` for set times.
+    pub interval_minutes: Option<i32>,
+    /// Set times as minutes after midnight, on `weekdays`.
+    pub times_of_day: Option<Vec<i16>>,
+    /// Monday = 1, Tuesday = 2, … Sunday = 64, added up.
+    pub weekdays: i16,
+    pub grace_minutes: i32,
+    pub tier2_after_minutes: Option<i32>,
+    pub repeat_minutes: Option<i32>,
+    pub enabled: bool,
+    pub shared_below: bool,
+    /// Defined at a tenant above and shared down to this one.
+    pub inherited: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/schedules", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<ScheduleOut>),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn schedules(r: ApiReach<perm::SchedulesView>) -> Result<HttpResponse, Problem> {
+    let ApiReach { caller, tenant, .. } = r;
+    let here = tenant.id();
+    let found = db::run(&caller.pool, move |conn| {
+        Ok(crate::domain::schedules::list(conn, &tenant)?)
+    })
+    .await?;
+    let out: Vec<ScheduleOut> = found
+        .into_iter()
+        .map(|s| ScheduleOut {
+            id: s.id.uuid(),
+            inherited: s.tenant_id != here,
+            name: s.name,
+            time_zone: s.time_zone,
+            interval_minutes: s.interval_minutes,
+            times_of_day: s.times_of_day,
+            weekdays: s.weekdays,
+            grace_minutes: s.grace_minutes,
+            tier2_after_minutes: s.tier2_after_minutes,
+            repeat_minutes: s.repeat_minutes,
+            enabled: s.enabled,
+            shared_below: s.shared_below,
+        })
+        .collect();
+    body::json(StatusCode::OK, &out)
+}

@@ -192,3 +192,50 @@ pub async fn revoke(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RoleOut {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// Catalogue keys, such as `devices.edit`.
+    pub permissions: Vec<String>,
+    /// `tenant` or `subtree`.
+    pub reach: String,
+    /// One of the built-in roles (Admin, Operator, Viewer).
+    pub preset: bool,
+    /// Defined at a tenant above and shared down to this one.
+    pub inherited: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/roles", tag = "people",
+    params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<RoleOut>),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn roles(r: ApiReach<perm::RolesView>) -> Result<HttpResponse, Problem> {
+    let ApiReach { caller, tenant, .. } = r;
+    let here = tenant.id();
+    let found = db::run(&caller.pool, move |conn| {
+        Ok(roles::custom::available_at(conn, tenant.tenant())?)
+    })
+    .await?;
+    let out: Vec<RoleOut> = found
+        .into_iter()
+        .map(|r| {
+            let grant = r.grant();
+            RoleOut {
+                id: r.id.uuid(),
+                preset: grant.preset().is_some(),
+                inherited: r.tenant_id.is_some_and(|t| t != here),
+                name: r.name,
+                description: r.description,
+                permissions: grant.permissions.keys(),
+                reach: grant.reach.as_str().into(),
+            }
+        })
+        .collect();
+    body::json(StatusCode::OK, &out)
+}

@@ -30,4 +30,6 @@ route_table! {
     get "/api/v1/tenants/{id}/alerts" => alerts::list, key;
     post "/api/v1/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, key;
     get "/api/v1/tenants/{id}/audit" => alerts::audit, key, query object: Filter;
+    get "/api/v1/tenants/{id}/roles" => people::roles, key;
+    get "/api/v1/tenants/{id}/schedules" => alerts::schedules, key;
 }
