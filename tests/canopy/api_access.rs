@@ -582,3 +582,99 @@ async fn random_trees_and_keys_answer_as_the_access_rule_says() {
     }
     println!("{checked} answers agree with the rule");
 }
+
+/// The API's access matrix, as the pages' (`permissions::`): every API route about a tenant or
+/// a device states the permission it needs; a key whose role holds everything but that one is
+/// refused with 403 naming it, a key holding everything is not.
+#[tokio::test]
+async fn every_permission_an_api_route_needs_is_checked_and_named() {
+    use canopy::domain::permissions::{Permission, Permissions};
+    use canopy::domain::roles::RoleReach;
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    let device = crate::devices::device_in(&app, &uk, "UK-1");
+    let alert = crate::checkins::alert_for(&app, &uk, device);
+    let invitation = crate::invitations::invite_directly(&app, &uk, "inv@acme.example");
+    let needed: Vec<(&canopy::web::routes::Route, Permission)> = API_ROUTES
+        .iter()
+        .filter(|r| !r.public)
+        .filter_map(|r| crate::permissions::needs_in(r, "src/web/api").map(|p| (r, p)))
+        .collect();
+    for r in API_ROUTES.iter().filter(|r| r.path.contains("{id}")) {
+        assert!(
+            needed
+                .iter()
+                .any(|(n, _)| n.path == r.path && n.method == r.method),
+            "{} {} states no permission",
+            r.method,
+            r.path
+        );
+    }
+    // A key acting with `role`, made by someone holding it at Acme through a subtree grant.
+    let key_with = |name: String, permissions: Permissions| {
+        let app = &app;
+        async move {
+            let role = crate::roles::role_with(
+                app,
+                acme.id,
+                &name,
+                permissions,
+                RoleReach::Subtree,
+                false,
+            );
+            let email = format!(
+                "{}@acme.example",
+                name.to_lowercase().replace([' ', '.'], "-")
+            );
+            crate::permissions::signed_in_with(app, &email, acme.id, role);
+            Api::new(app, &key_for(app, &email, acme.id, &role.to_string()).await)
+        }
+    };
+    let everything = key_with("Everything".into(), Permissions::all()).await;
+    let mut lacking: HashMap<Permission, Api> = HashMap::new();
+    for (_, p) in &needed {
+        if !lacking.contains_key(p) {
+            let without: Vec<Permission> =
+                Permission::ALL.iter().copied().filter(|q| q != p).collect();
+            let api = key_with(format!("All but {}", p.key()), Permissions::of(&without)).await;
+            lacking.insert(*p, api);
+        }
+    }
+    for (r, p) in &needed {
+        let object = if r.path.starts_with("/api/v1/devices/") {
+            device.to_string()
+        } else {
+            uk.id.to_string()
+        };
+        let path = r
+            .path
+            .replace("{id}", &object)
+            .replace("{alert}", &alert.to_string())
+            .replace("{invitation}", &invitation.to_string());
+        let what = format!("{} {} needing {}", r.method, r.path, p.key());
+        let body = json!({});
+        let body = (r.method != "get").then_some(&body);
+        let refused = lacking[p].send(r.method, &path, body, &[]).await;
+        refused.assert_problem(StatusCode::FORBIDDEN, &what);
+        assert!(
+            refused.json["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&p.to_string()),
+            "{what}: the 403 names it: {}",
+            refused.body
+        );
+        let allowed = everything.send(r.method, &path, body, &[]).await;
+        assert!(
+            allowed.status != StatusCode::FORBIDDEN && allowed.status != StatusCode::NOT_FOUND,
+            "{what}: holding it gives {} {}",
+            allowed.status,
+            allowed.body
+        );
+    }
+    println!(
+        "{} API routes, each refused without its permission",
+        needed.len()
+    );
+}

@@ -18,8 +18,13 @@ use crate::roles::role_with;
 
 /// The permission a route's handler states, read from its signature under `src/web/`.
 fn needs(route: &Route) -> Option<Permission> {
+    needs_in(route, "src/web")
+}
+
+/// The same for a route table whose handlers live under `dir` (the API's: `src/web/api`).
+pub fn needs_in(route: &Route, dir: &str) -> Option<Permission> {
     let (module, function) = route.handler.rsplit_once("::")?;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files = vec![dir.join(format!("{module}.rs"))];
     if let Ok(entries) = std::fs::read_dir(dir.join(module)) {
         files.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
@@ -54,7 +59,7 @@ fn needs(route: &Route) -> Option<Permission> {
     None
 }
 
-fn signed_in_with(app: &TestApp, email: &str, at: TenantId, role: canopy::domain::ids::RoleId) {
+pub fn signed_in_with(app: &TestApp, email: &str, at: TenantId, role: canopy::domain::ids::RoleId) {
     let tenant = app.tenant(at);
     let user = app.user(email, &tenant, Role::Viewer);
     let role = canopy::domain::roles::custom::grant_of(&mut app.conn(), role).unwrap();
