@@ -37,6 +37,8 @@ struct Page {
     secret: Option<(String, String)>,
     default_days: i64,
     max_days: i64,
+    /// Offered first: the least a program needs is usually to read.
+    default_role: String,
 }
 
 impl Page {
@@ -63,6 +65,7 @@ impl Page {
             secret: None,
             default_days: api_keys::DEFAULT_DAYS,
             max_days: api_keys::MAX_DAYS,
+            default_role: roles::Role::Viewer.id().to_string(),
         })
     }
 

@@ -15,6 +15,7 @@ mod counts;
 mod devices;
 mod e2e;
 mod e2e_alerts;
+mod e2e_api;
 mod faults;
 mod feedback;
 mod groups;
