@@ -5,6 +5,8 @@ mod access_matrix;
 mod account;
 mod api;
 mod api_access;
+mod api_input;
+mod api_keys;
 mod architecture;
 mod auth;
 mod bad_input;

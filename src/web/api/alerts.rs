@@ -1,5 +1,5 @@
-//! Alerts and the audit log over the API: what programs such as a customer's dispatch
-//! software read.
+//! Check-ins, schedules and alerts over the API: what a tracker's gateway sends and what a
+//! customer's dispatch software reads.
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -7,14 +7,13 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::domain::alerts::{self, AlertRow, Show};
-use crate::domain::audit::log;
+use crate::domain::checkins::{self, CheckinInput, Source};
 use crate::domain::error::DomainError;
 use crate::domain::ids::AlertId;
 use crate::domain::permissions::perm;
 use crate::web::api::body::{self, Body, Query};
-use crate::web::api::caller::{ApiReach, path_id};
+use crate::web::api::caller::{ApiDevice, ApiReach, path_id};
 use crate::web::api::problem::{Problem, ProblemBody};
-use crate::web::audit::AuditQuery;
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct AlertOut {
@@ -157,106 +156,6 @@ pub async fn acknowledge(
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditEventOut {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub tenant_id: Option<Uuid>,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: Option<Uuid>,
-    pub actor_email: Option<String>,
-    /// What happened, naming only tenants within the key's reach.
-    pub summary: String,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEventOut>,
-    /// Send as `before` for the next page; `null` on the last.
-    pub next_before: Option<i64>,
-}
-
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
-    /// Part of the actor's email or name.
-    pub actor: Option<String>,
-    /// An action, such as `device.create`.
-    pub action: Option<String>,
-    /// An object type, such as `device`.
-    pub r#type: Option<String>,
-    /// An object's id.
-    pub object: Option<Uuid>,
-    /// From this day (YYYY-MM-DD).
-    pub from: Option<String>,
-    /// To this day, inclusive.
-    pub to: Option<String>,
-    /// Events older than this id.
-    pub before: Option<i64>,
-    /// 1 to 200; 50 if absent.
-    pub limit: Option<i64>,
-}
-
-#[utoipa::path(get, path = "/api/v1/tenants/{id}/audit", tag = "audit",
-    params(("id" = Uuid, Path, description = "Tenant id"), AuditParams),
-    responses((status = 200, body = AuditPage), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
-pub async fn audit(
-    r: ApiReach<perm::AuditView>,
-    params: Query<AuditParams>,
-) -> Result<HttpResponse, Problem> {
-    let ApiReach { caller, tenant, .. } = r;
-    let p = params.get()?;
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Problem::invalid([(
-            "limit".to_string(),
-            "Use 1 to 200.".to_string(),
-        )]));
-    }
-    let query = AuditQuery {
-        actor: p.actor.unwrap_or_default(),
-        action: p.action.unwrap_or_default(),
-        r#type: p.r#type.unwrap_or_default(),
-        object: p.object.map(|o| o.to_string()).unwrap_or_default(),
-        from: p.from.unwrap_or_default(),
-        to: p.to.unwrap_or_default(),
-        before: p.before,
-    };
-    let filter = query
-        .filter()
-        .map_err(|errors| Problem::invalid(errors.into_iter().map(|(f, m)| (f.to_string(), m))))?;
-    let access = caller.access.clone();
-    let mut entries = db::run(&caller.pool, move |conn| {
-        let found = log::search(conn, &tenant, &filter, limit + 1)?;
-        crate::web::audit::with_details(conn, &access, found)
-    })
-    .await?;
-    let next_before = if entries.len() as i64 > limit {
-        entries.truncate(limit as usize);
-        entries.last().map(|(e, _)| e.id)
-    } else {
-        None
-    };
-    let items = entries
-        .into_iter()
-        .map(|(e, summary)| AuditEventOut {
-            id: e.id,
-            at: e.at,
-            tenant_id: e.tenant_id.map(|t| t.uuid()),
-            action: e.action.as_str().into(),
-            target_type: e.target_type.as_str().into(),
-            target_id: e.target_id,
-            actor_email: e.actor_email,
-            summary,
-        })
-        .collect();
-    body::json(StatusCode::OK, &AuditPage { items, next_before })
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ScheduleOut {
     pub id: Uuid,
     pub name: String,
@@ -309,4 +208,61 @@ pub async fn schedules(r: ApiReach<perm::SchedulesView>) -> Result<HttpResponse,
         })
         .collect();
     body::json(StatusCode::OK, &out)
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInIn {
+    /// At most 500 characters.
+    pub message: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckInOut {
+    pub device_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/api/v1/devices/{id}/check-ins", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Device id")),
+    request_body = CheckInIn,
+    responses((status = 201, body = CheckInOut), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 413, body = ProblemBody, content_type = "application/problem+json"),
+              (status = 415, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn check_in(
+    r: ApiDevice<perm::DevicesCheckIn>,
+    input: Body<CheckInIn>,
+) -> Result<HttpResponse, Problem> {
+    let ApiDevice { caller, device, .. } = r;
+    let v = input.value()?.0;
+    let said = CheckinInput {
+        message: v.message.unwrap_or_default(),
+        latitude: v.latitude.map(|l| l.to_string()).unwrap_or_default(),
+        longitude: v.longitude.map(|l| l.to_string()).unwrap_or_default(),
+    }
+    .parse()
+    .map_err(|m| Problem::field("message", m))?;
+    let access = caller.access.clone();
+    let id = device.id;
+    let at = db::run(&caller.pool, move |conn| {
+        Ok(checkins::record(
+            conn,
+            &device,
+            Source::Api,
+            access.actor.user_id,
+            &said,
+            &access.actor,
+        )?)
+    })
+    .await?;
+    body::json(
+        StatusCode::CREATED,
+        &CheckInOut {
+            device_id: id.uuid(),
+            at,
+        },
+    )
 }

@@ -1,16 +1,15 @@
 //! Devices over the API: the list (the page's filters and keyset cursor), read, create,
-//! update, retire, move many (preview, then apply), and check-ins.
+//! update, retire.
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db;
-use crate::domain::checkins::{self, CheckinInput, Source};
 use crate::domain::devices::fields::{FieldErrors, KINDS, STATUSES};
 use crate::domain::devices::{self, Device, DeviceError, DeviceInput, list};
 use crate::domain::ids::{DeviceId, GroupId, TenantId};
-use crate::domain::permissions::{Permission, perm};
+use crate::domain::permissions::perm;
 use crate::domain::states::DeviceStatus;
 use crate::error::AppError;
 use crate::web::api::body::{self, Body, Query};
@@ -20,8 +19,6 @@ use crate::web::devices::ListQuery;
 
 /// The most devices one page of the list holds.
 pub const MAX_LIMIT: i64 = 200;
-/// The most devices one move names.
-pub const MAX_MOVE: usize = 1000;
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DeviceOut {
@@ -338,131 +335,4 @@ pub async fn retire(r: ApiDevice<perm::DevicesRetire>) -> Result<HttpResponse, P
     })
     .await?;
     body::json(StatusCode::OK, &DeviceOut::from(&updated))
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MoveIn {
-    /// The devices to move (at most 1000).
-    pub ids: Vec<Uuid>,
-    /// The tenant to move them to.
-    pub to: Uuid,
-    /// `false` (default): say what would change; `true`: move them, all or none.
-    #[serde(default)]
-    pub apply: bool,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct MoveOut {
-    pub applied: bool,
-    /// Devices that change tenant (or would).
-    pub moving: Vec<Uuid>,
-    /// Devices already in the target.
-    pub staying: usize,
-    /// Devices that lose their own check-in schedule (the target cannot use it), and those
-    /// whose open alerts resolve.
-    pub schedules_dropped: usize,
-    pub alerts_resolved: usize,
-}
-
-#[utoipa::path(post, path = "/api/v1/tenants/{id}/devices/move", tag = "devices",
-    params(("id" = Uuid, Path, description = "Tenant whose device list the devices are in")),
-    request_body = MoveIn,
-    responses((status = 200, body = MoveOut), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 413, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 415, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
-pub async fn move_many(
-    r: ApiReach<perm::DevicesView>,
-    input: Body<MoveIn>,
-) -> Result<HttpResponse, Problem> {
-    let ApiReach { caller, .. } = r;
-    let MoveIn { ids, to, apply } = input.value()?.0;
-    if ids.is_empty() || ids.len() > MAX_MOVE {
-        return Err(Problem::field(
-            "ids",
-            format!("Name 1 to {MAX_MOVE} devices."),
-        ));
-    }
-    let mut ids: Vec<DeviceId> = ids.into_iter().map(DeviceId::from).collect();
-    ids.sort();
-    ids.dedup();
-    let access = caller.access.clone();
-    let out = db::run(&caller.pool, move |conn| {
-        let selected = crate::web::devices::moves::load(conn, &access, &ids)?;
-        let target = access.tenant_for(conn, TenantId::from(to), Permission::DevicesMove)?;
-        let preview = devices::moves::preview(selected, target.tenant());
-        let moving: Vec<DeviceId> = preview.moving.iter().map(|d| d.id).collect();
-        let (schedules_dropped, alerts_resolved) =
-            checkins::lost_by_moving(conn, &moving, target.path())?;
-        if apply {
-            devices::moves::move_all(conn, &access, &ids, &target)?;
-        }
-        Ok(MoveOut {
-            applied: apply,
-            moving: moving.iter().map(|d| d.uuid()).collect(),
-            staying: preview.staying,
-            schedules_dropped,
-            alerts_resolved,
-        })
-    })
-    .await?;
-    body::json(StatusCode::OK, &out)
-}
-
-#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckInIn {
-    /// At most 500 characters.
-    pub message: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct CheckInOut {
-    pub device_id: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-#[utoipa::path(post, path = "/api/v1/devices/{id}/check-ins", tag = "devices",
-    params(("id" = Uuid, Path, description = "Device id")),
-    request_body = CheckInIn,
-    responses((status = 201, body = CheckInOut), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 404, body = ProblemBody, content_type = "application/problem+json"), (status = 413, body = ProblemBody, content_type = "application/problem+json"),
-              (status = 415, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
-pub async fn check_in(
-    r: ApiDevice<perm::DevicesCheckIn>,
-    input: Body<CheckInIn>,
-) -> Result<HttpResponse, Problem> {
-    let ApiDevice { caller, device, .. } = r;
-    let v = input.value()?.0;
-    let said = CheckinInput {
-        message: v.message.unwrap_or_default(),
-        latitude: v.latitude.map(|l| l.to_string()).unwrap_or_default(),
-        longitude: v.longitude.map(|l| l.to_string()).unwrap_or_default(),
-    }
-    .parse()
-    .map_err(|m| Problem::field("message", m))?;
-    let access = caller.access.clone();
-    let id = device.id;
-    let at = db::run(&caller.pool, move |conn| {
-        Ok(checkins::record(
-            conn,
-            &device,
-            Source::Api,
-            access.actor.user_id,
-            &said,
-            &access.actor,
-        )?)
-    })
-    .await?;
-    body::json(
-        StatusCode::CREATED,
-        &CheckInOut {
-            device_id: id.uuid(),
-            at,
-        },
-    )
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use utoipa::OpenApi;
 
 use crate::error::AppError;
-use crate::web::api::{alerts, devices, people, problem, tenants};
+use crate::web::api::{alerts, audit, devices, moves, people, problem, tenants};
 use crate::web::render::html;
 
 struct BearerKey;
@@ -41,10 +41,10 @@ impl utoipa::Modify for BearerKey {
     paths(
         tenants::me, tenants::show, tenants::rename, tenants::children, tenants::create_child,
         tenants::move_subtree, tenants::set_status,
-        devices::list, devices::create, devices::move_many, devices::show, devices::update,
-        devices::retire, devices::check_in,
+        devices::list, devices::create, devices::show, devices::update, devices::retire,
+        moves::move_many, alerts::check_in,
         people::members, people::invitations, people::invite, people::revoke, people::roles,
-        alerts::list, alerts::acknowledge, alerts::schedules, alerts::audit,
+        alerts::list, alerts::acknowledge, alerts::schedules, audit::audit,
     ),
     components(schemas(problem::ProblemBody, problem::FieldProblem)),
     tags(

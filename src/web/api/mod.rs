@@ -3,10 +3,12 @@
 //! (`problem`), bodies and queries are read strictly (`body`), and the OpenAPI document is
 //! generated from the handlers (`doc`).
 pub mod alerts;
+pub mod audit;
 pub mod body;
 pub mod caller;
 pub mod devices;
 pub mod doc;
+pub mod moves;
 pub mod people;
 pub mod problem;
 pub mod routes;

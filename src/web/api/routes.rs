@@ -1,6 +1,6 @@
 //! The API's route table, written like the pages' (`web::routes`): `key` routes take a Bearer
 //! key (`web::api::caller`), and the isolation tests walk this table as they walk the pages'.
-use crate::web::api::{alerts, devices, doc, people, tenants};
+use crate::web::api::{alerts, audit, devices, doc, moves, people, tenants};
 use crate::web::routes::route_table;
 
 route_table! {
@@ -17,19 +17,19 @@ route_table! {
     get "/api/v1/tenants/{id}/devices" => devices::list, key,
         query tenant: Tenant, query group: Group, query after_id: Device;
     post "/api/v1/tenants/{id}/devices" => devices::create, key;
-    post "/api/v1/tenants/{id}/devices/move" => devices::move_many, key,
+    post "/api/v1/tenants/{id}/devices/move" => moves::move_many, key,
         body ids: Device, body to: Tenant;
     get "/api/v1/devices/{id}" => devices::show, key;
     patch "/api/v1/devices/{id}" => devices::update, key;
     post "/api/v1/devices/{id}/retire" => devices::retire, key;
-    post "/api/v1/devices/{id}/check-ins" => devices::check_in, key;
+    post "/api/v1/devices/{id}/check-ins" => alerts::check_in, key;
     get "/api/v1/tenants/{id}/members" => people::members, key;
     get "/api/v1/tenants/{id}/invitations" => people::invitations, key;
     post "/api/v1/tenants/{id}/invitations" => people::invite, key, body role: Role;
     post "/api/v1/tenants/{id}/invitations/{invitation}/revoke" => people::revoke, key;
     get "/api/v1/tenants/{id}/alerts" => alerts::list, key;
     post "/api/v1/tenants/{id}/alerts/{alert}/acknowledge" => alerts::acknowledge, key;
-    get "/api/v1/tenants/{id}/audit" => alerts::audit, key, query object: Filter;
+    get "/api/v1/tenants/{id}/audit" => audit::audit, key, query object: Filter;
     get "/api/v1/tenants/{id}/roles" => people::roles, key;
     get "/api/v1/tenants/{id}/schedules" => alerts::schedules, key;
 }
