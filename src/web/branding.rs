@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use crate::db;
 use crate::domain::branding::{self, Brand, BrandChange, BrandErrors, Logo};
@@ -27,7 +26,6 @@ struct BrandingPage {
     name_value: String,
     accent_value: String,
     errors: BrandErrors,
-    saved: bool,
 }
 
 impl BrandingPage {
@@ -36,16 +34,7 @@ impl BrandingPage {
     }
 }
 
-#[derive(Deserialize)]
-pub struct SavedQuery {
-    #[serde(default)]
-    saved: Option<String>,
-}
-
-pub async fn form(
-    r: Reach<perm::BrandingEdit>,
-    query: web::Query<SavedQuery>,
-) -> Result<HttpResponse, AppError> {
+pub async fn form(r: Reach<perm::BrandingEdit>) -> Result<HttpResponse, AppError> {
     let tenant = r.tenant.into_tenant();
     let t = tenant.clone();
     let inherited = db::run(&r.pool, move |conn| Ok(branding::inherited(conn, &t)?)).await?;
@@ -56,7 +45,6 @@ pub async fn form(
         tenant,
         inherited,
         errors: BrandErrors::new(),
-        saved: query.saved.is_some(),
     })
 }
 
@@ -106,6 +94,7 @@ fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandCha
 /// `Reach` comes first: another tenant's form is 404 whatever was uploaded.
 pub async fn save(
     req: HttpRequest,
+    session: actix_session::Session,
     r: Reach<perm::BrandingEdit>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
@@ -126,7 +115,11 @@ pub async fn save(
                 Ok(branding::save(conn, &access.actor, &tenant, change)?)
             })
             .await?;
-            Ok(see_other(&format!("/tenants/{id}/branding?saved=1")))
+            crate::web::flash::set(
+                &session,
+                "Branding saved: pages here and below without their own show it now.",
+            )?;
+            Ok(see_other(&format!("/tenants/{id}/branding")))
         }
         Err(errors) => {
             let tenant = reached.into_tenant();
@@ -142,7 +135,6 @@ pub async fn save(
                     tenant,
                     inherited,
                     errors,
-                    saved: false,
                 },
             )
         }

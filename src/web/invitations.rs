@@ -38,7 +38,6 @@ struct InvitationsPage {
     role_value: String,
     email_error: Option<String>,
     role_error: Option<String>,
-    notice: Option<String>,
     /// The domains the tenant's security policy allows, if it limits them.
     domains: Option<String>,
 }
@@ -103,7 +102,6 @@ impl InvitationsPage {
             role_value: Role::Viewer.id().to_string(),
             email_error: None,
             role_error: None,
-            notice: None,
         })
     }
 }
@@ -157,12 +155,12 @@ pub async fn invite(
         let mail = mail(&state2, &access.user.display_name);
         let status = match invitations::invite(conn, &access, &reached, &email, &role, &mail)? {
             InviteOutcome::Sent(inv) => {
-                page.notice = Some(format!("Invitation sent to {}.", inv.email));
+                page.chrome.flash = Some(format!("Invitation sent to {}.", inv.email));
                 page.email_value.clear();
                 StatusCode::OK
             }
             InviteOutcome::AlreadyPending(inv) => {
-                page.notice = Some(format!(
+                page.chrome.flash = Some(format!(
                     "{} already has a pending invitation; use Resend to send a new link.",
                     inv.email
                 ));

@@ -52,6 +52,11 @@ pub(crate) async fn browser() -> (Driver, Client) {
         profile,
     };
     let mut caps = serde_json::Map::new();
+    // The console is kept, so that a journey can fail on any error in it.
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
@@ -77,6 +82,49 @@ pub(crate) async fn browser() -> (Driver, Client) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("could not start a Chromium session");
+}
+
+/// ChromeDriver's command for the browser's console since it was last read.
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_string()),
+        )
+    }
+}
+
+/// The errors in the browser's console since it was last read: a script error, a CSP
+/// violation, a resource that failed to load. An answer the journey asked for on purpose (a
+/// form refused with 4xx, shown in place) is not one.
+pub(crate) async fn console_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(ConsoleLog).await.unwrap();
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .filter(|m| {
+            !(m.contains("the server responded with a status of 4")
+                && m.contains("Failed to load resource"))
+        })
+        .collect()
+}
+
+/// Every journey ends here: nothing went wrong in the browser on the way.
+pub(crate) async fn assert_clean_console(c: &Client) {
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "the browser's console: {errors:#?}");
 }
 
 /// With CANOPY_SCREENSHOTS=<folder>, keeps a picture of the page for people to look at.
@@ -206,6 +254,7 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
         wait_for_path(&c, "/login").await,
         "the tree needs a new sign-in"
     );
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 }
 
@@ -235,7 +284,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     type_into(&admin, "brand-name", "Acme Haulage").await;
     type_into(&admin, "brand-accent", "#8a2b1d").await;
     click(&admin, "#branding-form button[type=submit]").await;
-    assert!(wait_for_text(&admin, ".notice", "Branding saved").await);
+    assert!(wait_for_text(&admin, "#flash", "Branding saved").await);
     assert!(wait_for_text(&admin, "header .brand", "Acme Haulage").await);
     admin
         .goto(&format!("{}/tenants/{}/invitations", app.base, acme.id))
@@ -243,7 +292,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
         .unwrap();
     type_into(&admin, "email", "dana@example.com").await;
     click(&admin, "#invite-form button[type=submit]").await;
-    assert!(wait_for_text(&admin, "#notice", "Invitation sent to dana@example.com").await);
+    assert!(wait_for_text(&admin, "#flash", "Invitation sent to dana@example.com").await);
     snapshot(&admin, "invitations").await;
     admin
         .goto(&format!("{}/tenants/{}/dashboard", app.base, acme.id))
@@ -253,6 +302,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     snapshot(&admin, "dashboard-desktop").await;
     admin.set_window_size(390, 1100).await.unwrap();
     snapshot(&admin, "dashboard-phone").await;
+    crate::e2e::assert_clean_console(&admin).await;
     admin.close().await.unwrap();
 
     let message = &smtp.wait_for(1).await[0];
@@ -283,6 +333,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     let page = invitee.source().await.unwrap();
     assert!(!page.contains("Rent-a-fone") && !page.contains("RENT-STOCK"));
     snapshot(&invitee, "customer-first-dashboard").await;
+    crate::e2e::assert_clean_console(&invitee).await;
     invitee.close().await.unwrap();
 }
 
@@ -366,6 +417,7 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
         wait_for_text(&c, "#device-total", "3 devices").await,
         "filtered to Acme UK"
     );
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 
     let (_driver2, uma) = browser().await;
@@ -386,6 +438,7 @@ async fn an_admin_filters_selects_and_moves_phones_to_a_customer_who_then_sees_t
     }
     assert!(!list.contains("SAT-3") && !list.contains("ROUTER-1"));
     snapshot(&uma, "customer-devices").await;
+    crate::e2e::assert_clean_console(&uma).await;
     uma.close().await.unwrap();
 }
 
@@ -430,6 +483,7 @@ async fn a_user_with_two_memberships_switches_tenants_from_the_header() {
     c.delete_all_cookies().await.unwrap();
     sign_in(&c, &app.base, "pat@example.com").await;
     assert!(wait_for_text(&c, "h1", "Globex").await);
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 }
 
@@ -471,7 +525,8 @@ async fn an_admin_defines_a_field_technician_whose_invitee_edits_devices_but_not
         .await
         .unwrap();
     click(&admin, "#invite-form button[type=submit]").await;
-    assert!(wait_for_text(&admin, "#notice", "Invitation sent to tess@example.com").await);
+    assert!(wait_for_text(&admin, "#flash", "Invitation sent to tess@example.com").await);
+    crate::e2e::assert_clean_console(&admin).await;
     admin.close().await.unwrap();
 
     let message = &smtp.wait_for(1).await[0];
@@ -510,6 +565,7 @@ async fn an_admin_defines_a_field_technician_whose_invitee_edits_devices_but_not
         .unwrap();
     assert!(wait_for_text(&tess, "h1", "Not allowed").await);
     assert!(wait_for_text(&tess, "main", "Members: view").await);
+    crate::e2e::assert_clean_console(&tess).await;
     tess.close().await.unwrap();
 }
 
@@ -551,6 +607,7 @@ async fn an_admin_groups_selected_phones_and_a_dispatcher_limited_to_the_group_s
     assert!(wait_for_text(&c, "#notice", "3 devices added to the group.").await);
     assert!(wait_for_text(&c, "#group-devices", "NORTH-2").await);
     snapshot(&c, "group-page").await;
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 
     let (_driver2, d) = browser().await;
@@ -570,6 +627,7 @@ async fn an_admin_groups_selected_phones_and_a_dispatcher_limited_to_the_group_s
         list.contains("NORTH-0") && !list.contains("SOUTH-1"),
         "{list}"
     );
+    crate::e2e::assert_clean_console(&d).await;
     d.close().await.unwrap();
 }
 
@@ -647,5 +705,6 @@ async fn a_person_enrols_in_two_factor_signs_in_with_a_code_and_uses_a_recovery_
     type_into(&c, "code", &recovery).await;
     click(&c, "#code-form button[type=submit]").await;
     assert!(wait_for_text(&c, "#code-error", "not right").await);
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 }

@@ -73,5 +73,6 @@ async fn an_admin_schedules_a_phone_sees_it_go_overdue_and_acknowledges_the_aler
     click(&c, "#alerts form button[type=submit]").await;
     assert!(wait_for_text(&c, "#flash", "Alert acknowledged").await);
     assert!(wait_for_text(&c, "#alerts", "Called the driver").await);
+    crate::e2e::assert_clean_console(&c).await;
     c.close().await.unwrap();
 }

@@ -69,4 +69,5 @@ async fn an_admin_makes_a_key_in_the_browser_and_a_program_uses_it() {
     click(&c, "table button.danger").await;
     assert!(wait_for_text(&c, "#flash", "revoked").await);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    crate::e2e::assert_clean_console(&c).await;
 }

@@ -18,6 +18,7 @@ mod devices;
 mod e2e;
 mod e2e_alerts;
 mod e2e_api;
+mod e2e_feedback;
 mod faults;
 mod feedback;
 mod groups;

@@ -1,0 +1,78 @@
+// Canopy's own script: what htmx does not do for the portal. Loaded with `defer` from our own
+// origin (the CSP allows no inline script). Without it every page still works; it only keeps
+// a form from being sent twice and says so when a request fails.
+(function () {
+  "use strict";
+
+  // A message in the page's live region (#flash), with a button to try again.
+  function say(text, retry) {
+    var box = document.getElementById("flash");
+    if (!box) return;
+    var p = document.createElement("p");
+    p.className = "notice failed";
+    p.id = "flash-message";
+    p.textContent = text + " ";
+    if (retry) {
+      var again = document.createElement("button");
+      again.type = "button";
+      again.id = "flash-retry";
+      again.textContent = "Try again";
+      again.addEventListener("click", function () {
+        box.replaceChildren();
+        retry();
+      });
+      p.append(again);
+    }
+    box.replaceChildren(p);
+  }
+
+  // A plain form (not one htmx sends) is sent once: while the page is leaving, a second click
+  // or Enter does nothing, and its buttons say so. htmx's own requests use `hx-disable`.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if (form.dataset.sending) {
+      e.preventDefault();
+      return;
+    }
+    form.dataset.sending = "1";
+    // After this event: a button disabled now would leave its own name out of the form.
+    setTimeout(function () {
+      form.querySelectorAll("button:not([type=button])").forEach(function (b) {
+        b.disabled = true;
+      });
+    }, 0);
+  });
+  // Back to a page from the browser's cache: its forms may be sent again.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      delete form.dataset.sending;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    });
+  });
+
+  function retryOf(detail) {
+    var ctx = detail && detail.ctx;
+    var source = ctx && ctx.sourceElement;
+    var event = ctx && ctx.sourceEvent;
+    if (!source || !source.isConnected || !window.htmx) {
+      return function () { window.location.reload(); };
+    }
+    return function () { window.htmx.trigger(source, event ? event.type : "click"); };
+  }
+
+  // The network failed (no answer at all): nothing was changed on the portal's side that the
+  // page knows of; say so and offer the same request again.
+  document.addEventListener("htmx:error", function (e) {
+    say("The portal could not be reached: check your connection, then try again.", retryOf(e.detail));
+  });
+  // The server failed (5xx): its page is shown in place; the live region says what to do.
+  document.addEventListener("htmx:response:error", function (e) {
+    var ctx = e.detail && e.detail.ctx;
+    var status = ctx && ctx.response ? ctx.response.status : 0;
+    if (status >= 500) {
+      say("Something went wrong on the portal's side (" + status + "). Nothing was lost on this page; try again in a moment.", retryOf(e.detail));
+    }
+  });
+})();
