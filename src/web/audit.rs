@@ -147,6 +147,32 @@ pub fn with_details(
         .collect())
 }
 
+/// An event as a page shows it: a sentence, and the shortened detail behind "details".
+pub struct Told {
+    pub entry: LogEntry,
+    pub sentence: String,
+    pub detail: String,
+}
+
+/// Entries told as sentences; tenants named only when the caller reaches them.
+pub fn told(
+    conn: &mut PgConnection,
+    access: &Access,
+    entries: Vec<LogEntry>,
+) -> Result<Vec<Told>, AppError> {
+    use crate::domain::audit::sentence;
+    let ids = log::referenced_tenants(&entries);
+    let names = access.names_in_reach(conn, &ids)?;
+    Ok(entries
+        .into_iter()
+        .map(|entry| Told {
+            sentence: sentence::sentence(&entry, &names),
+            detail: sentence::short_detail(&entry, &names),
+            entry,
+        })
+        .collect())
+}
+
 #[derive(Template)]
 #[template(path = "audit/list.html")]
 struct AuditPage {
@@ -154,7 +180,7 @@ struct AuditPage {
     tenant: Tenant,
     query: AuditQuery,
     errors: FieldErrors,
-    entries: Vec<(LogEntry, String)>,
+    entries: Vec<Told>,
     next: Option<i64>,
     can_export: bool,
     actions: &'static [AuditAction],
@@ -180,7 +206,7 @@ pub async fn list(
         let entries = match f {
             Ok(f) => {
                 let found = log::search(conn, &reached, &f, PAGE + 1)?;
-                with_details(conn, &access, found)?
+                told(conn, &access, found)?
             }
             Err(_) => Vec::new(),
         };
@@ -190,7 +216,7 @@ pub async fn list(
     let mut entries = entries;
     let next = if entries.len() as i64 > PAGE {
         entries.truncate(PAGE as usize);
-        entries.last().map(|(e, _)| e.id)
+        entries.last().map(|t| t.entry.id)
     } else {
         None
     };

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::access::Access;
 use crate::db;
-use crate::domain::audit::log::{self, LogEntry, LogFilter};
+use crate::domain::audit::log::{self, LogFilter};
 use crate::domain::dashboard::{self, Bar, Figures};
 use crate::domain::ids::TenantId;
 use crate::domain::permissions::perm;
@@ -70,7 +70,7 @@ struct Dashboard {
     admin: bool,
     figures: Figures,
     bars: Vec<Bar>,
-    recent: Vec<(LogEntry, String)>,
+    recent: Vec<crate::web::audit::Told>,
 }
 
 /// Bar geometry of the device chart, in SVG user units.
@@ -84,7 +84,7 @@ pub async fn dashboard(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppEr
         let figures = dashboard::figures(conn, &reached, reached.sees_below())?;
         let recent = if reached.may(Permission::AuditView) {
             let entries = log::search(conn, &reached, &LogFilter::default(), RECENT)?;
-            crate::web::audit::with_details(conn, &access, entries)?
+            crate::web::audit::told(conn, &access, entries)?
         } else {
             Vec::new()
         };

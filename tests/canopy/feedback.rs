@@ -179,3 +179,57 @@ async fn a_change_says_it_happened_on_the_page_after_its_redirect_and_only_once(
         page.body
     );
 }
+
+/// The audit log and the dashboard tell events as sentences naming their objects; raw values
+/// such as a logo's hash stay behind "details", shortened.
+#[tokio::test]
+async fn history_reads_as_sentences_and_hides_raw_values_behind_details() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut ann = app.signed_in("ann@acme.example").await;
+    ann.get(&format!("/tenants/{}", uk.id)).await;
+    ann.post(
+        &format!("/tenants/{}/rename", uk.id),
+        &[("name", "Acme Britain")],
+    )
+    .await;
+    // A logo's hash, as a branding change records it.
+    let hash = "c4e1cd6a".repeat(8);
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "INSERT INTO audit_events (actor_id, tenant_id, tenant_path, action, target_type, \
+             target_id, detail) SELECT NULL, id, traversal_ids, 'tenant.branding', 'tenant', id, \
+             jsonb_build_object('accent', '#8a2b1d', 'logo', $2::text) FROM tenants WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(acme.id)
+        .bind::<diesel::sql_types::Text, _>(&hash)
+        .execute(&mut app.conn())
+        .unwrap();
+    }
+    let log = ann.get(&format!("/tenants/{}/audit", acme.id)).await;
+    assert!(
+        log.body
+            .contains("renamed a tenant from “Acme UK” to “Acme Britain”"),
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("changed the branding"));
+    assert!(log.body.contains("<summary>Details</summary>"));
+    assert!(log.body.contains("logo: c4e1cd6a…"));
+    assert!(!log.body.contains(&hash), "no raw hash on the page");
+    let dashboard = ann.get(&format!("/tenants/{}/dashboard", acme.id)).await;
+    assert!(
+        dashboard
+            .body
+            .contains("renamed a tenant from “Acme UK” to “Acme Britain”")
+    );
+    assert!(!dashboard.body.contains(&hash));
+    // The CSV export keeps everything, for whoever audits the audit.
+    let csv = ann
+        .get(&format!("/tenants/{}/audit/export.csv", acme.id))
+        .await;
+    assert!(csv.body.contains(&hash));
+}

@@ -430,13 +430,15 @@ impl Browser {
         self.reply(res).await
     }
 
-    /// Uploads `bytes` as the form's `file` field, the CSRF token in the query string.
+    /// Uploads `bytes` as the form's `file` field, the CSRF token its first field.
     pub async fn upload(&mut self, path: &str, bytes: Vec<u8>) -> Reply {
         let part = reqwest::multipart::Part::bytes(bytes).file_name("devices.csv");
-        let form = reqwest::multipart::Form::new().part("file", part);
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", self.csrf.clone())
+            .part("file", part);
         let res = self
             .client
-            .post(format!("{}{path}?csrf_token={}", self.base, self.csrf))
+            .post(format!("{}{path}", self.base))
             .multipart(form)
             .send()
             .await
@@ -460,14 +462,14 @@ impl Browser {
         self.reply(res).await
     }
 
-    /// Posts a multipart form (text fields and files), the CSRF token in the query string.
+    /// Posts a multipart form (text fields and files), the CSRF token its first field.
     pub async fn post_multipart(
         &mut self,
         path: &str,
         fields: &[(&str, &str)],
         files: &[(&str, &str, Vec<u8>)],
     ) -> Reply {
-        let mut form = reqwest::multipart::Form::new();
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", self.csrf.clone());
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
         }
@@ -475,10 +477,9 @@ impl Browser {
             let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
             form = form.part(k.to_string(), part);
         }
-        let sep = if path.contains('?') { '&' } else { '?' };
         let res = self
             .client
-            .post(format!("{}{path}{sep}csrf_token={}", self.base, self.csrf))
+            .post(format!("{}{path}", self.base))
             .multipart(form)
             .send()
             .await

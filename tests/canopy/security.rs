@@ -39,6 +39,49 @@ async fn unsafe_requests_without_the_right_csrf_token_are_refused() {
     );
 }
 
+/// Upload forms carry the token as their first field: in a URL it would be kept by history,
+/// logs and Referer headers, so a token in the query string is no token at all.
+#[tokio::test]
+async fn upload_forms_carry_the_token_in_their_body_never_in_a_url() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let mut b = app.signed_in("ann@acme.example").await;
+    let path = format!("/tenants/{}/branding", acme.id);
+    let form = || reqwest::multipart::Form::new().text("name", "Acme");
+    let in_url = b
+        .client
+        .post(format!("{}{path}?csrf_token={}", b.base, b.csrf))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_url.status(), StatusCode::FORBIDDEN, "a token in the URL");
+    let wrong = b
+        .client
+        .post(format!("{}{path}", b.base))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", "00ff")
+                .text("name", "x"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN, "a wrong token");
+    let saved = b.post_multipart(&path, &[("name", "Acme")], &[]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    // No page puts the token in an address.
+    for page in [path.clone(), format!("/tenants/{}/devices/import", acme.id)] {
+        let body = b.get(&page).await.body;
+        assert!(body.contains("name=\"csrf_token\""), "{page}");
+        assert!(
+            !body.contains("csrf_token="),
+            "{page} puts the token in a URL"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_login_form_needs_its_csrf_token_too() {
     let app = spawn_app().await;

@@ -9,6 +9,7 @@ use crate::domain::ids::{ApiKeyId, TenantId, UserId};
 
 mod actions;
 pub mod log;
+pub mod sentence;
 
 pub use actions::{AuditAction, TargetType};
 

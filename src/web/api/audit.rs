@@ -87,27 +87,33 @@ pub async fn audit(
     let access = caller.access.clone();
     let mut entries = db::run(&caller.pool, move |conn| {
         let found = log::search(conn, &tenant, &filter, limit + 1)?;
-        crate::web::audit::with_details(conn, &access, found)
+        crate::web::audit::told(conn, &access, found)
     })
     .await?;
     let next_before = if entries.len() as i64 > limit {
         entries.truncate(limit as usize);
-        entries.last().map(|(e, _)| e.id)
+        entries.last().map(|t| t.entry.id)
     } else {
         None
     };
     let items = entries
         .into_iter()
-        .map(|(e, summary)| AuditEventOut {
-            id: e.id,
-            at: e.at,
-            tenant_id: e.tenant_id.map(|t| t.uuid()),
-            action: e.action.as_str().into(),
-            target_type: e.target_type.as_str().into(),
-            target_id: e.target_id,
-            actor_email: e.actor_email,
-            summary,
-        })
+        .map(
+            |crate::web::audit::Told {
+                 entry: e,
+                 sentence: summary,
+                 ..
+             }| AuditEventOut {
+                id: e.id,
+                at: e.at,
+                tenant_id: e.tenant_id.map(|t| t.uuid()),
+                action: e.action.as_str().into(),
+                target_type: e.target_type.as_str().into(),
+                target_id: e.target_id,
+                actor_email: e.actor_email,
+                summary,
+            },
+        )
         .collect();
     body::json(StatusCode::OK, &AuditPage { items, next_before })
 }
