@@ -54,6 +54,7 @@ async fn each_kind_of_change_says_it_happened_in_the_live_region() {
     field.send_keys("Acme Haulage").await.unwrap();
     click(&c, "#rename ~ button[type=submit]").await;
     assert!(wait_for_text(&c, "#flash", "Renamed to Acme Haulage.").await);
+    crate::e2e::snapshot(&c, "success-message").await;
 
     // Invite.
     visit(&c, &app.base, &format!("/tenants/{}/invitations", acme.id)).await;
@@ -105,6 +106,17 @@ async fn each_kind_of_change_says_it_happened_in_the_live_region() {
     click(&c, "#import-form button[type=submit]").await;
     click(&c, "#run-import").await;
     assert!(wait_for_text(&c, "#import-done", "1 created").await);
+    // The history of all that, as sentences.
+    visit(&c, &app.base, &format!("/tenants/{}/audit", root.id)).await;
+    assert!(
+        wait_for_text(
+            &c,
+            "#audit-table",
+            "renamed a tenant from “Acme Haulage Ltd” to “Acme Haulage”"
+        )
+        .await
+    );
+    crate::e2e::snapshot(&c, "audit-log").await;
     assert_clean_console(&c).await;
 }
 
