@@ -233,3 +233,70 @@ async fn history_reads_as_sentences_and_hides_raw_values_behind_details() {
         .await;
     assert!(csv.body.contains(&hash));
 }
+
+/// A dashboard's device and member counts say what they count and link to a list of exactly
+/// that many, for an admin at every level of a tree.
+#[tokio::test]
+async fn dashboard_counts_link_to_lists_of_exactly_that_count() {
+    let app = spawn_app().await;
+    let acme = app.root("Acme");
+    let uk = app.child(&acme, "Acme UK");
+    let leeds = app.child(&uk, "Acme Leeds");
+    for (t, n) in [(&acme, 2), (&uk, 3), (&leeds, 4)] {
+        for i in 0..n {
+            crate::devices::device_in(&app, t, &format!("D-{}-{i}", t.name.replace(' ', "")));
+        }
+    }
+    app.user("ann@acme.example", &acme, Role::Admin);
+    app.user("uma@acme.example", &uk, Role::Admin);
+    app.user("vic@acme.example", &uk, Role::Viewer);
+    app.user("lee@acme.example", &leeds, Role::Operator);
+    for (email, tenant) in [
+        ("ann@acme.example", &acme),
+        ("uma@acme.example", &uk),
+        ("vic@acme.example", &uk),
+    ] {
+        let mut b = app.signed_in(email).await;
+        let page = b.get(&format!("/tenants/{}/dashboard", tenant.id)).await;
+        for (card, total_id) in [
+            ("card-devices", "device-total"),
+            ("card-members", "member-total"),
+        ] {
+            let start = page.body.find(&format!("id=\"{card}\"")).expect(card);
+            let tag_start = page.body[..start].rfind("<a ").unwrap();
+            let tag = &page.body[tag_start..];
+            let href = tag
+                .split("href=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let rest = &page.body[start..];
+            let at = rest.find("class=\"number\">").unwrap() + 15;
+            let number: String = rest[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let list = b.get(&href.replace("&amp;", "&")).await;
+            let at = list
+                .body
+                .find(&format!("id=\"{total_id}\""))
+                .expect(total_id);
+            let shown: String = list.body[at..]
+                .split('>')
+                .nth(1)
+                .unwrap()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            assert_eq!(
+                shown, number,
+                "{email}: {card} says {number}, its list {href} {shown}"
+            );
+        }
+        if email == "ann@acme.example" {
+            assert!(page.body.contains("in Acme and the 2 tenants below it"));
+        }
+    }
+}
