@@ -278,7 +278,9 @@ async fn dashboard_counts_link_to_lists_of_exactly_that_count() {
                 .chars()
                 .take_while(char::is_ascii_digit)
                 .collect();
-            let list = b.get(&href.replace("&amp;", "&")).await;
+            let list = b
+                .get(&href.replace("&#38;", "&").replace("&amp;", "&"))
+                .await;
             let at = list
                 .body
                 .find(&format!("id=\"{total_id}\""))
@@ -299,4 +301,39 @@ async fn dashboard_counts_link_to_lists_of_exactly_that_count() {
             assert!(page.body.contains("in Acme and the 2 tenants below it"));
         }
     }
+    // A list of one tenant says what it leaves out, and one click includes it.
+    let mut uma = app.signed_in("uma@acme.example").await;
+    let own = uma.get(&format!("/tenants/{}/devices", uk.id)).await;
+    assert!(
+        own.body.contains("id=\"device-total\">3 devices<"),
+        "{}",
+        own.body
+    );
+    assert!(
+        own.body
+            .contains("4 more devices are in the tenants below, not shown here."),
+        "{}",
+        own.body
+    );
+    let link = own.body.split("id=\"hidden-below\"").nth(1).unwrap();
+    let href = link
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let all = uma
+        .get(&href.replace("&#38;", "&").replace("&amp;", "&"))
+        .await;
+    assert!(
+        all.body.contains("id=\"device-total\">7 devices<"),
+        "{}",
+        all.body
+    );
+    assert!(!all.body.contains("hidden-below"));
+    // A viewer of Acme UK alone is told of nothing below (they cannot see it).
+    let mut vic = app.signed_in("vic@acme.example").await;
+    let theirs = vic.get(&format!("/tenants/{}/devices", uk.id)).await;
+    assert!(!theirs.body.contains("hidden-below"));
 }

@@ -226,12 +226,19 @@ pub struct Total {
     /// False when the count stopped at `cap` ("more than 10 000").
     pub exact: bool,
     pub cap: i64,
+    /// For a list of one tenant alone whose reader sees below it, unfiltered: how many
+    /// devices its sub-tenants hold, which the list leaves out (read from the same kept
+    /// counts, in the same statement).
+    pub below: Option<i64>,
 }
 
 /// The total without reading the devices when the kept counts answer it: no search, no kind,
 /// group or overdue filter (the counts are kept per tenant and status, for the tenant alone and for its
 /// subtree). One or a few rows of `device_counts`, whatever the size of the subtree.
-fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, DomainError> {
+fn kept_total(
+    conn: &mut PgConnection,
+    f: &Filter<'_>,
+) -> Result<Option<(i64, Option<i64>)>, DomainError> {
     if !f.search.trim().is_empty()
         || f.kind.is_some()
         || f.group.is_some()
@@ -240,9 +247,9 @@ fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, Do
     {
         return Ok(None);
     }
-    let (tenant, subtree) = match f.scope {
-        Scope::Tenant(r) => (r.id(), false),
-        Scope::Subtree(r) => (r.id(), true),
+    let (tenant, subtree, sees_below) = match f.scope {
+        Scope::Tenant(r) => (r.id(), false, r.sees_below()),
+        Scope::Subtree(r) => (r.id(), true, true),
     };
     let mut q = device_counts::table
         .filter(device_counts::tenant_id.eq(tenant))
@@ -250,12 +257,16 @@ fn kept_total(conn: &mut PgConnection, f: &Filter<'_>) -> Result<Option<i64>, Do
     if let Some(s) = f.status {
         q = q.filter(device_counts::status.eq(s.as_str()));
     }
-    let rows: Vec<i64> = if subtree {
-        q.select(device_counts::total).load(conn)?
+    let rows: Vec<(i64, i64)> = q
+        .select((device_counts::own, device_counts::total))
+        .load(conn)?;
+    let own: i64 = rows.iter().map(|r| r.0).sum();
+    let all: i64 = rows.iter().map(|r| r.1).sum();
+    Ok(Some(if subtree {
+        (all, None)
     } else {
-        q.select(device_counts::own).load(conn)?
-    };
-    Ok(Some(rows.iter().sum()))
+        (own, sees_below.then_some(all - own))
+    }))
 }
 
 /// One page (up to `limit` rows) and how many match in all.
@@ -263,10 +274,11 @@ pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Tot
     let kept = kept_total(conn, f)?;
     crate::db::plans::per_execution(conn, |conn| {
         let total = match kept {
-            Some(n) => Total {
+            Some((n, below)) => Total {
                 n,
                 exact: true,
                 cap: COUNT_CAP,
+                below,
             },
             None => {
                 // Counting stops at the cap: a walk of at most cap + 1 entries.
@@ -284,6 +296,7 @@ pub fn page(conn: &mut PgConnection, f: &Filter<'_>) -> Result<(Vec<Device>, Tot
                     n,
                     exact: n <= cap,
                     cap,
+                    below: None,
                 }
             }
         };

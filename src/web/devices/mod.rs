@@ -202,6 +202,15 @@ pub struct Results {
     first_page: bool,
 }
 
+impl Results {
+    /// This list with the tenants below included.
+    fn with_below(&self) -> String {
+        let mut q = self.query.clone();
+        q.sub = "1".into();
+        q.url(&self.tenant_id, "devices", None)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "devices/list.html")]
 struct ListPage {
