@@ -101,7 +101,9 @@ pub async fn guard(
                 return Ok(req.into_response(e.error_response()));
             }
         };
-        presented = boundary.and_then(|b| multipart_field(&body, &b, FIELD));
+        // The token is the form's first field: only the head of the body is searched.
+        let head = &body[..body.len().min(crate::web::input::FORM_LIMIT)];
+        presented = boundary.and_then(|b| multipart_field(head, &b, FIELD));
         req.set_payload(Payload::from(body));
     }
     if presented.is_none() && is_form {
