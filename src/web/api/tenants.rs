@@ -120,7 +120,14 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = ProblemBody, content_type = "application/problem+json"),
               (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn me(caller: Caller) -> Result<HttpResponse, Problem> {
-    let grant = caller.access.grants.first();
+    // Every grant of a key is re-rooted at the key's tenant: what applies there is their union.
+    let path = caller
+        .access
+        .grants
+        .first()
+        .map(|g| g.tenant_path.clone())
+        .unwrap_or_default();
+    let at = caller.access.at(&path);
     body::json(
         StatusCode::OK,
         &Me {
@@ -129,8 +136,8 @@ pub async fn me(caller: Caller) -> Result<HttpResponse, Problem> {
             user_id: caller.access.user.id.uuid(),
             email: caller.access.user.email.clone(),
             tenant_id: caller.key.tenant_id.uuid(),
-            role: grant.map(|g| g.role.name.clone()).unwrap_or_default(),
-            permissions: grant.map(|g| g.permissions().keys()).unwrap_or_default(),
+            role: crate::domain::memberships::role_names_at(&caller.access.grants, &path),
+            permissions: at.map(|a| a.permissions.keys()).unwrap_or_default(),
             expires_at: caller.key.expires_at,
         },
     )
