@@ -32,7 +32,7 @@ pub struct ProblemBody {
 #[error("{error}")]
 pub struct Problem {
     pub error: AppError,
-    /// Overrides the status `error` maps to (415, 401).
+    /// Overrides the status `error` maps to (415).
     pub status: Option<StatusCode>,
     pub errors: Vec<FieldProblem>,
     pub retry_after: Option<u32>,
@@ -41,15 +41,7 @@ pub struct Problem {
 impl Problem {
     /// Missing, unknown, expired or revoked key: one answer for all, so a guess learns nothing.
     pub fn unauthenticated() -> Self {
-        Self {
-            status: Some(StatusCode::UNAUTHORIZED),
-            ..AppError::BadRequest(
-                "Send a valid API key as `Authorization: Bearer cnp_…`: this one is missing, \
-                 unknown, expired or revoked."
-                    .into(),
-            )
-            .into()
-        }
+        AppError::Unauthenticated.into()
     }
 
     pub fn unsupported_media() -> Self {
@@ -96,6 +88,11 @@ impl Problem {
         let status = self.status_code();
         let detail = match &self.error {
             AppError::NotFound => "Nothing with this id exists within your reach.".into(),
+            AppError::Unauthenticated | AppError::MustEnrol => {
+                "Send a valid API key as `Authorization: Bearer cnp_…`: this one is missing, \
+                 unknown, expired or revoked."
+                    .into()
+            }
             AppError::Internal(_) => "An unexpected error occurred. It has been logged.".into(),
             AppError::Unavailable => {
                 "The database is unavailable right now. Try again in a moment.".into()
