@@ -102,16 +102,15 @@ pub async fn create(
             Some(r) => Some(access.grantable(conn, &reached, r)?),
             None => None,
         };
-        let mut page = Page::load(conn, &access, chrome, &reached)?;
-        let fields = input.parse();
-        page.input = input;
-        let (fields, role) = match (fields, grantable) {
+        let (fields, role) = match (input.parse(), grantable) {
             (Ok(f), Some(r)) => (f, r),
             (fields, role) => {
+                let mut page = Page::load(conn, &access, chrome, &reached)?;
                 page.errors = fields.err().unwrap_or_default();
                 if role.is_none() {
                     page.errors.insert("role", "Choose a role.".into());
                 }
+                page.input = input;
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page));
             }
         };
@@ -123,12 +122,9 @@ pub async fn create(
             &role,
             &fields,
         )?;
-        page.rows = api_keys::list(conn, &reached, (!page.manages).then_some(access.user.id))?;
+        // Loaded after the key is made, so that the list shows it; the form starts afresh.
+        let mut page = Page::load(conn, &access, chrome, &reached)?;
         page.secret = Some((key.name, secret));
-        page.input = KeyInput {
-            days: api_keys::DEFAULT_DAYS.to_string(),
-            ..KeyInput::default()
-        };
         Ok((StatusCode::CREATED, page))
     })
     .await?;
