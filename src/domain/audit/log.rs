@@ -139,6 +139,15 @@ pub fn referenced_tenants(entries: &[LogEntry]) -> Vec<TenantId> {
 /// The detail as text. Tenant ids become names when `names` has them (the reader reaches
 /// them) and "a tenant outside your view" otherwise.
 pub fn detail_text(entry: &LogEntry, names: &HashMap<TenantId, String>) -> String {
+    detail_text_with(entry, names, str::to_string)
+}
+
+/// `detail_text` with each value passed through `shown` (a page shortens them).
+pub fn detail_text_with(
+    entry: &LogEntry,
+    names: &HashMap<TenantId, String>,
+    shown: impl Fn(&str) -> String,
+) -> String {
     let Some(map) = entry.detail.as_object() else {
         return String::new();
     };
@@ -146,7 +155,7 @@ pub fn detail_text(entry: &LogEntry, names: &HashMap<TenantId, String>) -> Strin
     map.iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| {
-            let shown = match v.as_str() {
+            let value = match v.as_str() {
                 Some(s) if tenant_ref && (k == "from" || k == "to") => s
                     .parse::<TenantId>()
                     .ok()
@@ -155,7 +164,7 @@ pub fn detail_text(entry: &LogEntry, names: &HashMap<TenantId, String>) -> Strin
                 Some(s) => s.to_string(),
                 None => v.to_string(),
             };
-            format!("{k}: {shown}")
+            format!("{k}: {}", shown(&value))
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -4,7 +4,7 @@
 //! reaches them (`names`); the CSV export keeps the whole detail.
 use std::collections::HashMap;
 
-use super::log::{LogEntry, detail_text};
+use super::log::{LogEntry, detail_text_with};
 use crate::domain::ids::TenantId;
 
 /// A value as a sentence quotes it.
@@ -81,14 +81,7 @@ fn shortened(value: &str) -> String {
 
 /// The detail with long values shortened, for the "details" a reader may open.
 pub fn short_detail(entry: &LogEntry, names: &HashMap<TenantId, String>) -> String {
-    detail_text(entry, names)
-        .split(", ")
-        .map(|part| match part.split_once(": ") {
-            Some((k, v)) => format!("{k}: {}", shortened(v)),
-            None => shortened(part),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    detail_text_with(entry, names, shortened)
 }
 
 #[cfg(test)]
