@@ -100,7 +100,8 @@ impl Application {
                     .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             ))
             .build();
-            // Last wrapped runs first: logging, headers, htmx errors, session, CSRF, then input.
+            // Last wrapped runs first: logging, headers, htmx errors, session,
+            // a refused htmx action's reload, CSRF, then input.
             App::new()
                 .app_data(state.clone())
                 .app_data(
@@ -117,6 +118,7 @@ impl Application {
                 .configure(routes::config)
                 .wrap(from_fn(crate::web::input::guard))
                 .wrap(from_fn(csrf::guard))
+                .wrap(from_fn(htmx::reload_when_forbidden))
                 .wrap(sessions)
                 .wrap(from_fn(htmx::errors_in_place))
                 .wrap(middleware::security_headers())

@@ -1,7 +1,7 @@
 //! A tenant's dashboard figures: devices by status, sub-tenants, members, pending invitations.
 //! Admins see their whole subtree; other roles their own tenant, as everywhere else.
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 
 use crate::access::Reached;
 use crate::db::schema::device_counts;
@@ -9,7 +9,6 @@ use crate::domain::devices::fields::STATUSES;
 use crate::domain::devices::list::{self, Scope};
 use crate::domain::error::DomainError;
 use crate::domain::memberships::Seen;
-use crate::domain::tenants::subtree_bounds;
 
 #[derive(Debug, Clone)]
 pub struct Figures {
@@ -90,26 +89,24 @@ pub fn figures(
         })
         .collect();
     let device_total = devices.iter().map(|d| d.2).sum();
-    let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
     let others: Others = if subtree {
         // Tenants and members below come from the kept `subtree_counts` (exact, one row);
-        // children and pending invitations are counted, each stopping past CAP. Planned for
+        // children and this tenant's pending invitations (what its invitations page lists) are
+        // counted, each stopping past CAP. Planned for
         // the subtree's size (see `db::plans`).
         crate::db::plans::per_execution(conn, |conn| {
             crate::db::prepared::prepared(
-                "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $4) s)
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $2) s)
                             AS children,
                         coalesce((SELECT tenants - 1 FROM subtree_counts WHERE tenant_id = $1), 0)
                             AS descendants,
                         coalesce((SELECT members FROM subtree_counts WHERE tenant_id = $1), 0)
                             AS members,
                         (SELECT count(*) FROM (SELECT 1 FROM invitations
-                            WHERE tenant_path >= $2 AND tenant_path < $3
-                            AND state = 'pending' AND expires_at > now() LIMIT $4) s) AS pending",
+                            WHERE tenant_id = $1
+                            AND state = 'pending' AND expires_at > now() LIMIT $2) s) AS pending",
             )
             .bind::<SqlUuid, _>(tenant.id)
-            .bind::<Array<SqlUuid>, _>(&lo)
-            .bind::<Array<SqlUuid>, _>(&hi)
             .bind::<BigInt, _>(CAP + 1)
             .get_result(conn)
         })?

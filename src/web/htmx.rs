@@ -90,6 +90,45 @@ pub async fn errors_in_place(
     ))
 }
 
+/// A 403 answering an htmx request from a page (most often: the person's role changed since
+/// the page was drawn, so it offers what they may no longer do) reloads that page, which then
+/// shows what they may do, with the reason in its live region. Runs inside the session
+/// middleware so that the message it keeps is saved; forms that explain a refusal beside
+/// their fields answer without `ErrorInfo` and are left alone.
+pub async fn reload_when_forbidden(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use actix_session::SessionExt;
+    let current = req
+        .headers()
+        .contains_key("hx-request")
+        .then(|| req.headers().get("hx-current-url"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .map(local_part)
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"));
+    let res = next.call(req).await?.map_into_boxed_body();
+    let Some(back) = current else {
+        return Ok(res);
+    };
+    if res.status() != actix_web::http::StatusCode::FORBIDDEN {
+        return Ok(res);
+    }
+    let Some(info) = res.response().extensions().get::<ErrorInfo>().cloned() else {
+        return Ok(res);
+    };
+    let session = res.request().get_session();
+    if crate::web::flash::set(&session, format!("Not done: {}", info.message)).is_err() {
+        return Ok(res);
+    }
+    Ok(res.into_response(
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", back))
+            .finish(),
+    ))
+}
+
 /// The path and query of an absolute URL (`https://host/a?b` → `/a?b`); `/` when it has none.
 fn local_part(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

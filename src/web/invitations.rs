@@ -106,6 +106,16 @@ impl InvitationsPage {
     }
 }
 
+impl InvitationsPage {
+    /// The pending ones among those listed: what the dashboard's card counts.
+    fn pending(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.invitation.shown_state() == "pending")
+            .count()
+    }
+}
+
 pub async fn list(r: Reach<perm::MembersInvite>) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let page = db::run(&pool, move |conn| {

@@ -634,15 +634,7 @@ async fn a_selection_gets_a_schedule_and_the_overdue_card_and_filter_count_the_s
         "{}",
         card.body
     );
-    let href = card
-        .body
-        .split("href=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let overdue = ann.get(&href.replace("&amp;", "&")).await;
+    let overdue = ann.get(&crate::helpers::first_href(&card.body)).await;
     assert!(overdue.body.contains("SEL-A") && overdue.body.contains("SEL-B"));
     assert!(!overdue.body.contains("SEL-C"), "{}", overdue.body);
     assert!(overdue.body.contains("2 devices"), "{}", overdue.body);

@@ -343,6 +343,16 @@ pub fn tree_of(body: &str) -> &str {
     &body[start..end]
 }
 
+/// The first link's target in `html`, its entities decoded: what a browser would follow.
+pub fn first_href(html: &str) -> String {
+    html.split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 pub fn csrf_in(body: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
     let start = body.find(marker)? + marker.len();

@@ -11,6 +11,7 @@ mod architecture;
 mod auth;
 mod bad_input;
 mod branding;
+mod card_counts;
 mod checkins;
 mod cli;
 mod counts;
