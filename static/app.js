@@ -1,6 +1,7 @@
 // Canopy's own script: what htmx does not do for the portal. Loaded with `defer` from our own
 // origin (the CSP allows no inline script). Without it every page still works; it only keeps
-// a form from being sent twice and says so when a request fails.
+// a form from being sent twice, holds back actions until there is a selection, and says so
+// when a request fails.
 (function () {
   "use strict";
 
@@ -51,6 +52,31 @@
       form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
     });
   });
+
+  // Actions on the ticked devices wait for a tick: their buttons stay disabled, and the hint
+  // beside them counts what is ticked. (Without this script the server says what is missing.)
+  function selectionChanged(form) {
+    var buttons = form.querySelectorAll("[data-needs-selection]");
+    if (!buttons.length) return;
+    var n = form.querySelectorAll("input[type=checkbox][name=ids]:checked").length;
+    buttons.forEach(function (b) { b.disabled = n === 0; });
+    var hint = form.querySelector("[data-selection-hint]");
+    if (hint) {
+      hint.textContent = n === 0
+        ? "Tick the devices to act on, then choose what to do with them."
+        : n + (n === 1 ? " device ticked." : " devices ticked.");
+    }
+  }
+  function allSelections() {
+    document.querySelectorAll("form").forEach(selectionChanged);
+  }
+  document.addEventListener("change", function (e) {
+    var form = e.target && e.target.form;
+    if (form) selectionChanged(form);
+  });
+  document.addEventListener("htmx:after:settle", allSelections);
+  window.addEventListener("pageshow", allSelections);
+  allSelections();
 
   function retryOf(detail) {
     var ctx = detail && detail.ctx;

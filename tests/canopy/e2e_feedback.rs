@@ -31,6 +31,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
     }
 }
 
+async fn enabled(c: &Client, id: &str) -> bool {
+    c.find(Locator::Id(id)).await.unwrap().is_enabled().await.unwrap()
+}
+
 async fn visit(c: &Client, base: &str, path: &str) {
     c.goto(&format!("{base}{path}")).await.unwrap();
 }
@@ -68,9 +72,20 @@ async fn each_kind_of_change_says_it_happened_in_the_live_region() {
     click(&c, "#branding-form button[type=submit]").await;
     assert!(wait_for_text(&c, "#flash", "Branding saved").await);
 
-    // A device move.
+    // A device move: its buttons wait for a ticked device, and the hint counts them.
     visit(&c, &app.base, &format!("/tenants/{}/devices", root.id)).await;
+    for id in ["move-preview", "add-to-group-preview", "schedule-preview"] {
+        assert!(!enabled(&c, id).await, "{id} is live with nothing ticked");
+    }
+    click(&c, "input[aria-label='Select Device SAT-1']").await;
+    click(&c, "input[aria-label='Select Device SAT-2']").await;
+    assert!(wait_for_text(&c, "#selection-hint", "2 devices ticked.").await);
+    click(&c, "input[aria-label='Select Device SAT-1']").await;
+    click(&c, "input[aria-label='Select Device SAT-2']").await;
+    assert!(wait_for_text(&c, "#selection-hint", "Tick the devices").await);
+    assert!(!enabled(&c, "move-preview").await);
     click(&c, "input[aria-label='Select Device SAT-0']").await;
+    assert!(enabled(&c, "move-preview").await);
     click(&c, "#move-to").await;
     assert!(wait_for_text(&c, "#move-to", "Acme Haulage").await);
     c.find(Locator::Id("move-to"))
