@@ -1,7 +1,7 @@
 // Canopy's own script: what htmx does not do for the portal. Loaded with `defer` from our own
 // origin (the CSP allows no inline script). Without it every page still works; it only keeps
-// a form from being sent twice, holds back actions until there is a selection, and says so
-// when a request fails.
+// a form from being sent twice, holds back actions until there is a selection, opens and
+// closes the tree's branches in place, and says so when a request fails.
 (function () {
   "use strict";
 
@@ -77,6 +77,44 @@
   document.addEventListener("htmx:after:settle", allSelections);
   window.addEventListener("pageshow", allSelections);
   allSelections();
+
+  // The tree: a toggle opens its branch in place (loading it once) or closes it, and the
+  // address keeps which branches are open (`?open=…`), so a reload or the back button shows
+  // the tree as it was left. Without this script each toggle is a link doing the same.
+  function openIds() {
+    return new URLSearchParams(window.location.search).getAll("open");
+  }
+  function keepOpen(ids) {
+    if (window.location.pathname !== "/tenants") return;
+    var params = new URLSearchParams();
+    ids.forEach(function (id) { params.append("open", id); });
+    var query = params.toString();
+    window.history.replaceState(window.history.state, "", "/tenants" + (query ? "?" + query : ""));
+  }
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest && e.target.closest("a.expand[data-node]");
+    if (!toggle || !window.htmx || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    var id = toggle.dataset.node;
+    var branch = document.getElementById("children-" + id);
+    if (!branch) return;
+    var ids = openIds().filter(function (o) { return o !== id; });
+    if (toggle.getAttribute("aria-expanded") === "true") {
+      toggle.setAttribute("aria-expanded", "false");
+      branch.hidden = true;
+      keepOpen(ids);
+      return;
+    }
+    toggle.setAttribute("aria-expanded", "true");
+    branch.hidden = false;
+    ids.push(id);
+    keepOpen(ids);
+    if (!branch.children.length) {
+      toggle.setAttribute("aria-busy", "true");
+      window.htmx.ajax("GET", "/tenants/" + id + "/children", { target: branch, swap: "innerHTML" })
+        .finally(function () { toggle.removeAttribute("aria-busy"); });
+    }
+  });
 
   function retryOf(detail) {
     var ctx = detail && detail.ctx;

@@ -206,7 +206,7 @@ route_table! {
     post "/account/two-factor/disable" => two_factor::disable, signed_in;
     get "/" => portal::home, signed_in;
     post "/switch" => portal::switch, signed_in, form tenant: Tenant;
-    get "/tenants" => tenants::tree, signed_in;
+    get "/tenants" => tenants::tree, signed_in, query open: Tenant;
     get "/tenants/{id}" => tenants::show, signed_in;
     get "/tenants/{id}/children" => tenants::children, signed_in;
     get "/tenants/{id}/dashboard" => portal::dashboard, signed_in;

@@ -297,6 +297,7 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
                 ("idle_minutes", "30"),
             ],
         ),
+        get("/tenants".to_string(), &[("open", &a), ("open", &u)]),
         get(
             format!("/tenants/{a}/devices/tenant-options"),
             &[("for", "filter"), ("tenant", &u), ("after_id", &d)],

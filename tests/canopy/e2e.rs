@@ -236,16 +236,42 @@ async fn an_admin_signs_in_creates_a_sub_tenant_in_place_sees_it_in_the_tree_and
         1
     );
 
-    // The tree expands lazily through htmx.
+    // The tree opens lazily in place; the address keeps it open across a reload; it closes.
     c.goto(&format!("{}/tenants", app.base)).await.unwrap();
-    c.find(Locator::Css(&format!("#node-{} > button.expand", root.id)))
-        .await
-        .unwrap()
-        .click()
+    c.execute("window.canopyMarker = 7; return null;", vec![])
         .await
         .unwrap();
+    let toggle = format!("#node-{} > a.expand", root.id);
+    click(&c, &toggle).await;
     assert!(wait_for_text(&c, &format!("#children-{}", root.id), "Acme Haulage Ltd").await);
+    let marker = c
+        .execute("return window.canopyMarker || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, serde_json::json!(7), "opened in place");
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with(&format!("/tenants?open={}", root.id))
+    );
     snapshot(&c, "tree").await;
+    c.refresh().await.unwrap();
+    let branch = c
+        .find(Locator::Id(&format!("children-{}", root.id)))
+        .await
+        .unwrap();
+    assert!(branch.text().await.unwrap().contains("Acme Haulage Ltd"));
+    click(&c, &toggle).await;
+    assert!(!branch.is_displayed().await.unwrap(), "closed");
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/tenants")
+    );
 
     click(&c, "header form button").await;
     assert!(wait_for_path(&c, "/login").await, "signed out");

@@ -32,7 +32,12 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Offline {
 }
 
 async fn enabled(c: &Client, id: &str) -> bool {
-    c.find(Locator::Id(id)).await.unwrap().is_enabled().await.unwrap()
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .is_enabled()
+        .await
+        .unwrap()
 }
 
 async fn visit(c: &Client, base: &str, path: &str) {

@@ -42,4 +42,5 @@ mod security;
 mod smtp;
 mod throttle;
 mod tree;
+mod tree_view;
 mod two_factor;

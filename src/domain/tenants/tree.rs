@@ -8,7 +8,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::states::TenantStatus;
 
 /// A tenant as listed in the tree, with what lies directly inside it.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct TreeNode {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: TenantId,

@@ -52,9 +52,7 @@ pub async fn create_child(
         let partial = Subtenants {
             tenant_id: id,
             csrf: chrome.csrf.clone(),
-            nodes: Nodes {
-                nodes: data.children,
-            },
+            nodes: Nodes::list(data.children),
             can_create: true,
             name_value: value,
             name_error: error.clone(),

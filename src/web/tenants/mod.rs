@@ -1,12 +1,14 @@
-//! The tenant tree: the tree page, lazy children, and a tenant's own page.
+//! Tenants: the tree (`tree`), a tenant's own page, its changes and restructuring.
 mod edit;
 mod restructure;
+mod tree;
 
 pub use edit::{create_child, rename};
 pub use restructure::{delete, delete_form, move_form, move_subtree, set_status, suspend_form};
+pub use tree::{Nodes, children, tree};
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::access::{Access, Reached};
@@ -14,81 +16,14 @@ use crate::db;
 use crate::domain::ids::TenantId;
 use crate::domain::memberships::{self, Member};
 use crate::domain::permissions::{Permission, Permissions, perm};
-use crate::domain::roles::RoleReach;
 use crate::domain::tenants::{Tenant, TreeNode};
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::reach::Reach;
 use crate::web::render::html;
 
 /// Children listed per expansion; more than this are summarised by a count.
 pub const CHILD_LIMIT: i64 = 200;
-
-#[derive(Template)]
-#[template(path = "tenants/tree.html")]
-struct TreePage {
-    chrome: Chrome,
-    nodes: Nodes,
-}
-
-/// A list of tree nodes; the same markup serves the page and the htmx expansion.
-#[derive(Template)]
-#[template(path = "tenants/_nodes.html")]
-pub struct Nodes {
-    nodes: Vec<TreeNode>,
-}
-
-pub async fn tree(
-    access: Access,
-    chrome: Chrome,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let nodes = db::run(&state.pool, move |conn| {
-        let tops = access.top_nodes(conn)?;
-        // Only an admin of a top node sees below it.
-        Ok(tops
-            .into_iter()
-            .map(|n| {
-                let expandable = access
-                    .grants
-                    .iter()
-                    .any(|g| g.tenant_id == n.id && g.role.reach == RoleReach::Subtree);
-                (n, expandable)
-            })
-            .collect::<Vec<_>>())
-    })
-    .await?;
-    let nodes = nodes
-        .into_iter()
-        .map(|(mut n, e)| {
-            if !e {
-                n.children = 0;
-            }
-            n
-        })
-        .collect();
-    html(&TreePage {
-        chrome,
-        nodes: Nodes { nodes },
-    })
-}
-
-/// The children of a tenant, for the tree's lazy expansion.
-/// Only those who reach below the tenant expand it.
-pub async fn children(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
-    let (access, _, reached, pool) = r.into_parts();
-    if !reached.sees_below() {
-        return Err(AppError::Forbidden(
-            "Only those whose role reaches the tenants below see them.".into(),
-        ));
-    }
-    let nodes = db::run(&pool, move |conn| {
-        Ok(access.children(conn, &reached, CHILD_LIMIT)?)
-    })
-    .await?;
-    html(&Nodes { nodes })
-}
 
 #[derive(Template)]
 #[template(path = "tenants/show.html")]
@@ -163,9 +98,7 @@ impl TenantPage {
             subtenants: Subtenants {
                 tenant_id: data.reached.tenant().id,
                 csrf: chrome.csrf.clone(),
-                nodes: Nodes {
-                    nodes: data.children,
-                },
+                nodes: Nodes::list(data.children),
                 can_create: data.reached.may(Permission::TenantCreate),
                 name_value: String::new(),
                 name_error: None,
