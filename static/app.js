@@ -1,7 +1,8 @@
 // Canopy's own script: what htmx does not do for the portal. Loaded with `defer` from our own
 // origin (the CSP allows no inline script). Without it every page still works; it only keeps
 // a form from being sent twice, holds back actions until there is a selection, opens and
-// closes the tree's branches in place, and says so when a request fails.
+// closes the tree's branches in place, closes the search's results, and says so when a
+// request fails.
 (function () {
   "use strict";
 
@@ -113,6 +114,28 @@
       toggle.setAttribute("aria-busy", "true");
       window.htmx.ajax("GET", "/tenants/" + id + "/children", { target: branch, swap: "innerHTML" })
         .finally(function () { toggle.removeAttribute("aria-busy"); });
+    }
+  });
+
+  // The header's search results close with Escape, or when focus leaves the search.
+  function closeQuick() {
+    var quick = document.getElementById("search-quick");
+    if (quick) quick.replaceChildren();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && e.target.closest && e.target.closest("#search-form")) {
+      closeQuick();
+      var box = document.getElementById("search-q");
+      if (box) box.focus();
+    }
+  });
+  document.addEventListener("focusout", function (e) {
+    var form = document.getElementById("search-form");
+    if (form && form.contains(e.target) && !(e.relatedTarget && form.contains(e.relatedTarget))) {
+      // After a click on a result has had its effect.
+      setTimeout(function () {
+        if (!form.contains(document.activeElement)) closeQuick();
+      }, 200);
     }
   });
 

@@ -10,6 +10,7 @@
 //! `tenant.restructure` at the parent.
 mod devices;
 mod people;
+mod search;
 mod views;
 
 pub use people::Grantable;

@@ -92,24 +92,21 @@ pub fn figures(
     let others: Others = if subtree {
         // Tenants and members below come from the kept `subtree_counts` (exact, one row);
         // children and this tenant's pending invitations (what its invitations page lists) are
-        // counted, each stopping past CAP. Planned for
-        // the subtree's size (see `db::plans`).
-        crate::db::plans::per_execution(conn, |conn| {
-            crate::db::prepared::prepared(
-                "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $2) s)
-                            AS children,
-                        coalesce((SELECT tenants - 1 FROM subtree_counts WHERE tenant_id = $1), 0)
-                            AS descendants,
-                        coalesce((SELECT members FROM subtree_counts WHERE tenant_id = $1), 0)
-                            AS members,
-                        (SELECT count(*) FROM (SELECT 1 FROM invitations
-                            WHERE tenant_id = $1
-                            AND state = 'pending' AND expires_at > now() LIMIT $2) s) AS pending",
-            )
-            .bind::<SqlUuid, _>(tenant.id)
-            .bind::<BigInt, _>(CAP + 1)
-            .get_result(conn)
-        })?
+        // counted, each stopping past CAP. All lookups by key: one plan serves every tenant.
+        crate::db::prepared::prepared(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM tenants WHERE parent_id = $1 LIMIT $2) s)
+                        AS children,
+                    coalesce((SELECT tenants - 1 FROM subtree_counts WHERE tenant_id = $1), 0)
+                        AS descendants,
+                    coalesce((SELECT members FROM subtree_counts WHERE tenant_id = $1), 0)
+                        AS members,
+                    (SELECT count(*) FROM (SELECT 1 FROM invitations
+                        WHERE tenant_id = $1
+                        AND state = 'pending' AND expires_at > now() LIMIT $2) s) AS pending",
+        )
+        .bind::<SqlUuid, _>(tenant.id)
+        .bind::<BigInt, _>(CAP + 1)
+        .get_result(conn)?
     } else {
         crate::db::prepared::prepared(
             "SELECT 0::int8 AS children, 0::int8 AS descendants,

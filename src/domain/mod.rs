@@ -24,6 +24,7 @@ pub mod policies;
 pub mod restructure;
 pub mod roles;
 pub mod schedules;
+pub mod search;
 pub mod setup;
 pub mod spreadsheet;
 pub mod states;

@@ -30,6 +30,7 @@ pub mod report;
 pub mod roles;
 pub mod routes;
 pub mod schedules;
+pub mod search;
 pub mod security;
 pub mod session_store;
 pub mod tenants;

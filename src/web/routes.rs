@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::{
     accept, account, alerts, api_keys, assets, audit, auth, branding, checkins, contacts, devices,
-    groups, health, invitations, mailbox, members, password, portal, roles, schedules, security,
-    tenants, two_factor, usage, webhook,
+    groups, health, invitations, mailbox, members, password, portal, roles, schedules, search,
+    security, tenants, two_factor, usage, webhook,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -207,6 +207,8 @@ route_table! {
     get "/" => portal::home, signed_in;
     post "/switch" => portal::switch, signed_in, form tenant: Tenant;
     get "/tenants" => tenants::tree, signed_in, query open: Tenant;
+    get "/search" => search::page, signed_in;
+    get "/search/quick" => search::quick, signed_in;
     get "/tenants/{id}" => tenants::show, signed_in;
     get "/tenants/{id}/children" => tenants::children, signed_in;
     get "/tenants/{id}/dashboard" => portal::dashboard, signed_in;

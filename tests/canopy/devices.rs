@@ -20,6 +20,23 @@ pub fn device_in(app: &TestApp, tenant: &Tenant, serial: &str) -> DeviceId {
         status: "active".into(),
         ..Default::default()
     };
+    created(app, tenant, input)
+}
+
+/// A phone: identified by its IMEI, with a name and a number.
+pub fn phone_in(app: &TestApp, tenant: &Tenant, imei: &str, name: &str, phone: &str) -> DeviceId {
+    let input = DeviceInput {
+        imei: imei.into(),
+        name: name.into(),
+        kind: "phone".into(),
+        status: "active".into(),
+        phone: phone.into(),
+        ..Default::default()
+    };
+    created(app, tenant, input)
+}
+
+fn created(app: &TestApp, tenant: &Tenant, input: DeviceInput) -> DeviceId {
     devices::create(
         &mut app.conn(),
         &Actor::system(),

@@ -31,8 +31,8 @@ impl Rng {
 
 /// One membership as the model keeps it: where, and what its role gives.
 #[derive(Debug, Clone)]
-struct Held {
-    tenant: TenantId,
+pub(crate) struct Held {
+    pub(crate) tenant: TenantId,
     /// For the failure message.
     #[allow(dead_code)]
     role: String,
@@ -71,9 +71,9 @@ impl Held {
 }
 
 /// The access rule, written out plainly from the design rather than from the code.
-struct Model {
+pub(crate) struct Model {
     parent: HashMap<TenantId, Option<TenantId>>,
-    grants: HashMap<usize, Vec<Held>>,
+    pub(crate) grants: HashMap<usize, Vec<Held>>,
     /// The groups each device (by serial) is in.
     device_groups: HashMap<String, Vec<GroupId>>,
 }
@@ -92,7 +92,7 @@ impl Model {
     /// What applies to `user` at `t`: the union of the permissions of the grants that reach
     /// it (a grant at `t`, or one above whose reach is the subtree), and whether one of them
     /// reaches below `t`; `None` out of reach.
-    fn at(&self, user: usize, t: TenantId) -> Option<(Permissions, bool)> {
+    pub(crate) fn at(&self, user: usize, t: TenantId) -> Option<(Permissions, bool)> {
         self.applying(user, t).fold(None, |acc, h| {
             let (p, below) = acc.unwrap_or((Permissions::NONE, false));
             Some((p.union(h.gives()), below || h.reach == RoleReach::Subtree))
@@ -109,7 +109,7 @@ impl Model {
 
     /// What `user` may do with the device `serial` of `t`: the grants that reach `t` and admit
     /// it (a limited one admits its groups' devices only); `None` when none does.
-    fn device_at(&self, user: usize, t: TenantId, serial: &str) -> Option<Permissions> {
+    pub(crate) fn device_at(&self, user: usize, t: TenantId, serial: &str) -> Option<Permissions> {
         let in_groups = self.device_groups.get(serial).cloned().unwrap_or_default();
         self.applying(user, t)
             .filter(|h| {
@@ -136,7 +136,7 @@ impl Model {
             .any(|h| h.groups.is_none() && h.reach == RoleReach::Subtree)
     }
 
-    fn may(&self, user: usize, t: TenantId, p: Permission) -> bool {
+    pub(crate) fn may(&self, user: usize, t: TenantId, p: Permission) -> bool {
         self.at(user, t).is_some_and(|(held, _)| held.has(p))
     }
 
@@ -199,7 +199,7 @@ fn draw_role(
 }
 
 /// A forest: two roots, then each tenant under a random earlier one; and the model of it.
-fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) {
+pub(crate) fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) {
     let mut tenants: Vec<Tenant> = vec![app.root("Root A"), app.root("Root B")];
     for n in 0..12 {
         let parent = tenants[rng.below(tenants.len())].clone();
@@ -214,7 +214,7 @@ fn forest(app: &crate::helpers::TestApp, rng: &mut Rng) -> (Vec<Tenant>, Model) 
 }
 
 /// Up to two groups per tenant, each holding a random half of its tenant's devices.
-fn draw_groups(
+pub(crate) fn draw_groups(
     app: &crate::helpers::TestApp,
     rng: &mut Rng,
     tenants: &[Tenant],
@@ -265,7 +265,7 @@ fn maybe_limit(
 
 /// Seven people `user0..6@example.com`, each with a random role somewhere and, half of them,
 /// a second one elsewhere; signed in, and recorded in the model.
-async fn people(
+pub(crate) async fn people(
     app: &crate::helpers::TestApp,
     rng: &mut Rng,
     tenants: &[Tenant],
@@ -296,7 +296,7 @@ async fn people(
 
 /// A new seed every run (printed, so a failure can be replayed), or the one in
 /// `CANOPY_ISOLATION_SEED`.
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     let seed = std::env::var("CANOPY_ISOLATION_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -38,6 +38,7 @@ mod queries;
 mod reports;
 mod roles;
 mod routes;
+mod search;
 mod security;
 mod smtp;
 mod throttle;
