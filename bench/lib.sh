@@ -26,3 +26,15 @@ sign_in() {
 
 # first_tenant COOKIE → the first tenant id on the tree page
 first_tenant() { curl -s -H "Cookie: $1" "$BASE/tenants" | grep -o '/tenants/[0-9a-f-]\{36\}' | head -1 | cut -d/ -f3; }
+
+# The search box's latency as people use it: a few requests at a time, not 64.
+SEARCH_CONNECTIONS=${SEARCH_CONNECTIONS:-4}
+# search_latency LEVEL COOKIE → table rows: the quick results for prefixes of an IMEI, a
+# device's name, a tenant's name and a person's name
+search_latency() {
+  local q r
+  for q in "IMEI prefix:3500000012" "device name prefix:Unit+00012" "tenant name prefix:Site+0001" "person name prefix:User+0001"; do
+    r=$(wrk -t1 -c"$SEARCH_CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $2" "$BASE/search/quick?q=${q#*:}")
+    echo "| $1: ${q%%:*} (q=${q#*:}) | $(echo "$r" | awk '/Requests\/sec/ {print $2}') | $(echo "$r" | awk '$1 == "50%" {print $2}') | $(echo "$r" | awk '$1 == "99%" {print $2}') |"
+  done
+}

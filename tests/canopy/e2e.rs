@@ -188,7 +188,7 @@ async fn wait_for_dashboard(c: &Client) -> bool {
     false
 }
 
-async fn wait_for_path(c: &Client, path: &str) -> bool {
+pub(crate) async fn wait_for_path(c: &Client, path: &str) -> bool {
     for _ in 0..100 {
         if c.current_url()
             .await

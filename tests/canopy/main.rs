@@ -20,6 +20,7 @@ mod e2e;
 mod e2e_alerts;
 mod e2e_api;
 mod e2e_feedback;
+mod e2e_portal;
 mod faults;
 mod feedback;
 mod groups;

@@ -135,7 +135,8 @@ fn run(
     let mut s = Statement::default();
     let (from, scope, branches) = shape(&mut s);
     let text = union(&mut s, select, &from, &scope, &branches, limit, offset);
-    s.load(conn, text)
+    // The best plan depends on the scope's size and the prefix (see `db::plans`).
+    crate::db::plans::per_execution(conn, |conn| s.load(conn, text))
 }
 
 pub fn devices(
