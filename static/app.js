@@ -1,8 +1,8 @@
 // Canopy's own script: what htmx does not do for the portal. Loaded with `defer` from our own
 // origin (the CSP allows no inline script). Without it every page still works; it only keeps
 // a form from being sent twice, holds back actions until there is a selection, opens and
-// closes the tree's branches in place, closes the search's results, and says so when a
-// request fails.
+// closes the tree's branches in place, closes the search's results, names each value of a
+// table on a phone, and says so when a request fails.
 (function () {
   "use strict";
 
@@ -28,8 +28,16 @@
     box.replaceChildren(p);
   }
 
+  // Every htmx request carries the page's CSRF token as a header (the guard also takes it from
+  // a form's field; a button outside a form has none).
+  document.addEventListener("htmx:config:request", function (e) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    var request = e.detail && e.detail.ctx && e.detail.ctx.request;
+    if (meta && request && request.headers) request.headers["X-CSRF-Token"] = meta.content;
+  });
+
   // A plain form (not one htmx sends) is sent once: while the page is leaving, a second click
-  // or Enter does nothing, and its buttons say so. htmx's own requests use `hx-disable`.
+  // or Enter does nothing, and its buttons say so. htmx's own requests use `data-hx-disable`.
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (e.defaultPrevented || !(form instanceof HTMLFormElement)) return;
@@ -53,6 +61,26 @@
       form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
     });
   });
+
+  // On a phone a table is a card per row: each cell shows its column's name, from the table's
+  // head, where the template did not write one.
+  function labelCells() {
+    document.querySelectorAll("table").forEach(function (table) {
+      var head = table.tHead && table.tHead.rows[0];
+      if (!head) return;
+      var names = Array.prototype.map.call(head.cells, function (c) { return c.textContent.trim(); });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            var name = names[cell.cellIndex];
+            if (name && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", name);
+          });
+        });
+      });
+    });
+  }
+  document.addEventListener("htmx:after:settle", labelCells);
+  labelCells();
 
   // Actions on the ticked devices wait for a tick: their buttons stay disabled, and the hint
   // beside them counts what is ticked. (Without this script the server says what is missing.)

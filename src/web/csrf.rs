@@ -1,8 +1,8 @@
 //! CSRF: a synchronizer token kept in the session. Forms carry it as `csrf_token` (upload
 //! forms too, as their first field: never in a URL, where history, logs and Referer headers
-//! would keep it); htmx sends it as `X-CSRF-Token` (from `hx-headers` on <body>). Unsafe
-//! requests without the right token, or that the browser marks as cross-site, are refused
-//! with 403.
+//! would keep it); htmx sends it as `X-CSRF-Token`, which `static/app.js` adds from the
+//! page's `csrf-token` meta. Unsafe requests without the right token, or that the browser
+//! marks as cross-site, are refused with 403.
 use actix_session::{Session, SessionExt};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};

@@ -668,7 +668,7 @@ async fn the_demo_shows_a_schedule_an_overdue_device_and_an_open_alert() {
     let dash = ann.get(&dash_url).await;
     let card = dash
         .body
-        .split("hx-get=\"")
+        .split("data-hx-get=\"")
         .find_map(|p| {
             p.split('"')
                 .next()

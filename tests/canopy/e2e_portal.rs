@@ -64,3 +64,96 @@ async fn a_search_from_the_header_finds_a_phone_by_imei_and_opens_it_by_keyboard
     );
     assert_clean_console(&c).await;
 }
+
+/// The document's width beyond the window's: what a person would have to scroll sideways.
+async fn sideways(c: &fantoccini::Client) -> i64 {
+    c.execute(
+        "return document.documentElement.scrollWidth - window.innerWidth;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_i64()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn at_phone_width_no_page_scrolls_sideways_and_every_device_value_is_labelled() {
+    let app = crate::helpers::spawn_app().await;
+    let demo = canopy::domain::setup::demo(&mut app.conn()).unwrap();
+    // The pages an admin reaches by following links, found over HTTP.
+    let mut b = app.browser();
+    b.login("ann@acme.example", &demo.password).await;
+    let pages = crate::html::crawl(&mut b).await;
+    assert!(pages.len() > 20, "{}", pages.len());
+
+    let (_driver, c) = browser().await;
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    crate::e2e::type_into(&c, "email", "ann@acme.example").await;
+    crate::e2e::type_into(&c, "password", &demo.password).await;
+    crate::e2e::click(&c, "form button[type=submit]").await;
+    assert!(wait_for_text(&c, "h1", "Acme").await);
+    let width = c
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 400,
+        "the window is phone-sized: {width}"
+    );
+    let mut wide = Vec::new();
+    for (url, _) in &pages {
+        c.goto(&format!("{}{url}", app.base)).await.unwrap();
+        let over = sideways(&c).await;
+        if over > 0 {
+            wide.push(format!("{url}: {over} px"));
+        }
+    }
+    assert!(
+        wide.is_empty(),
+        "pages wider than a phone:\n{}",
+        wide.join("\n")
+    );
+
+    // The device list: rows are cards, and every value says which column it is.
+    let devices = pages
+        .iter()
+        .find(|(u, _)| u.ends_with("/devices"))
+        .map(|(u, _)| u.clone())
+        .unwrap();
+    c.goto(&format!("{}{devices}", app.base)).await.unwrap();
+    let unlabelled = c
+        .execute(
+            "const cells = [...document.querySelectorAll('#device-results td')];
+             return [cells.length, cells.filter(td => {
+               const label = getComputedStyle(td, '::before').content;
+               return !label || label === 'none' || label === '\"\"';
+             }).length];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let counts: Vec<i64> = unlabelled
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(counts[0] > 10, "{counts:?}");
+    assert_eq!(
+        counts[1], 0,
+        "cells without their column's name: {counts:?}"
+    );
+    snapshot(&c, "phone-devices").await;
+    // Its actions stay within reach: the move button is on screen width-wise.
+    let right = c
+        .execute(
+            "return document.getElementById('move-preview').getBoundingClientRect().right;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(right.as_f64().unwrap() <= 390.0, "{right}");
+    assert_clean_console(&c).await;
+}

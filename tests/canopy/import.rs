@@ -313,7 +313,9 @@ async fn a_long_import_shows_progress_and_other_requests_are_answered_meanwhile(
     let done = finish(&mut b, &url).await;
 
     assert!(page.body.contains("Importing") || page.body.contains("import-done"));
-    assert!(page.body.contains("hx-trigger=\"every 1s\"") || page.body.contains("import-done"));
+    assert!(
+        page.body.contains("data-hx-trigger=\"every 1s\"") || page.body.contains("import-done")
+    );
     assert_eq!(other.status, StatusCode::OK);
     assert!(answered_in < Duration::from_secs(1), "{answered_in:?}");
     assert!(done.contains("4000 created"));

@@ -25,6 +25,7 @@ mod faults;
 mod feedback;
 mod groups;
 mod helpers;
+mod html;
 mod import;
 mod instances;
 mod invitations;
