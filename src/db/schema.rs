@@ -247,6 +247,7 @@ diesel::table! {
         brand_name -> Nullable<Text>,
         brand_accent -> Nullable<Text>,
         brand_logo -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
     }
 }
 

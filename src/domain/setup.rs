@@ -218,7 +218,8 @@ pub fn demo(conn: &mut PgConnection) -> Result<Demo, SetupError> {
     })
 }
 
-/// The rental company and its first customer each present their own brand.
+/// The rental company and its first customer each present their own brand; the rental
+/// company and an American customer set their time zones.
 fn demo_branding(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -232,6 +233,7 @@ fn demo_branding(
                 name: Some("Rent-a-fone Portal".into()),
                 accent: Some("#1d4f8a".into()),
                 logo: None,
+                time_zone: Some(chrono_tz::Europe::London),
             },
             "Acme Haulage Ltd" => BrandChange {
                 name: Some("Acme Haulage".into()),
@@ -240,6 +242,12 @@ fn demo_branding(
                     branding::parse_logo(ACME_LOGO.as_bytes())
                         .map_err(|e| SetupError::Invalid(e.to_string()))?,
                 )),
+                time_zone: None,
+            },
+            // A customer across the Atlantic reads its times in its own zone.
+            "Great Expeditions LLC" => BrandChange {
+                time_zone: Some(chrono_tz::America::New_York),
+                ..BrandChange::default()
             },
             _ => continue,
         };

@@ -25,6 +25,8 @@ struct BrandingPage {
     inherited: Brand,
     name_value: String,
     accent_value: String,
+    zone_value: String,
+    zones: Vec<&'static str>,
     errors: BrandErrors,
 }
 
@@ -42,10 +44,16 @@ pub async fn form(r: Reach<perm::BrandingEdit>) -> Result<HttpResponse, AppError
         chrome: r.chrome,
         name_value: tenant.brand_name.clone().unwrap_or_default(),
         accent_value: tenant.brand_accent.clone().unwrap_or_default(),
+        zone_value: tenant.time_zone.clone().unwrap_or_default(),
+        zones: zones(),
         tenant,
         inherited,
         errors: BrandErrors::new(),
     })
+}
+
+fn zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect()
 }
 
 /// A text field of the upload form; invalid UTF-8 is refused, never replaced.
@@ -84,8 +92,19 @@ fn parse(fields: &std::collections::HashMap<String, Vec<u8>>) -> Result<BrandCha
         None if text(fields, "remove_logo").is_ok_and(|t| t == "yes") => Some(None),
         None => None,
     };
+    let time_zone = text(fields, "time_zone")
+        .and_then(|t| crate::domain::account::parse_zone(&t))
+        .unwrap_or_else(|e| {
+            errors.insert("time_zone", e);
+            None
+        });
     if errors.is_empty() {
-        Ok(BrandChange { name, accent, logo })
+        Ok(BrandChange {
+            name,
+            accent,
+            logo,
+            time_zone,
+        })
     } else {
         Err(errors)
     }
@@ -132,6 +151,8 @@ pub async fn save(
                     chrome,
                     name_value: text(&fields, "name").unwrap_or_default(),
                     accent_value: text(&fields, "accent").unwrap_or_default(),
+                    zone_value: text(&fields, "time_zone").unwrap_or_default(),
+                    zones: zones(),
                     tenant,
                     inherited,
                     errors,

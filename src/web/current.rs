@@ -137,7 +137,8 @@ pub struct Chrome {
     pub brand: Brand,
     pub in_view: Option<InView>,
     pub memberships: Vec<Membership>,
-    /// The zone the reader reads times in (their account's; UTC when they chose none).
+    /// The zone the reader reads times in: their account's, else their tenant's default,
+    /// else UTC.
     pub zone: chrono_tz::Tz,
     /// What the last change did, said once (`web::flash`).
     pub flash: Option<String>,
@@ -149,6 +150,11 @@ impl Chrome {
         at.with_timezone(&self.zone)
             .format("%Y-%m-%d %H:%M %Z")
             .to_string()
+    }
+
+    /// A recent moment as a span of time ("3 hours ago"); an older or future one as `local`.
+    pub fn ago(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
+        ago_at(*at, chrono::Utc::now()).unwrap_or_else(|| self.local(at))
     }
 
     /// The same moment as a `<time datetime>` value: UTC, whole seconds.
@@ -190,6 +196,14 @@ impl Chrome {
             ),
             None => (Brand::default(), None),
         };
+        // The reader's own zone; else the one their tenant in view sets (nearest on its path).
+        let zone = access
+            .user
+            .time_zone
+            .as_deref()
+            .or(brand.time_zone.as_deref())
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
         Chrome {
             user_name: access.user.display_name.clone(),
             csrf: csrf::token(session),
@@ -197,12 +211,7 @@ impl Chrome {
             in_view,
             memberships,
             flash: crate::web::flash::take(session),
-            zone: access
-                .user
-                .time_zone
-                .as_deref()
-                .and_then(|z| z.parse().ok())
-                .unwrap_or(chrono_tz::UTC),
+            zone,
         }
     }
 }
@@ -233,5 +242,42 @@ impl FromRequest for Chrome {
                 home.as_ref().map(|(r, b)| (r, b.clone())),
             ))
         })
+    }
+}
+
+/// How long before `now` the moment `at` was, when that is under a week.
+fn ago_at(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let seconds = (now - at).num_seconds();
+    let (n, unit) = match seconds {
+        s if s < 0 => return None,
+        0..60 => return Some("just now".into()),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s if s < 7 * 86_400 => (s / 86_400, "day"),
+        _ => return None,
+    };
+    Some(format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::ago_at;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn recent_moments_read_as_spans_and_older_ones_not() {
+        let now = Utc::now();
+        let ago = |d: Duration| ago_at(now - d, now);
+        assert_eq!(ago(Duration::seconds(5)).as_deref(), Some("just now"));
+        assert_eq!(ago(Duration::minutes(1)).as_deref(), Some("1 minute ago"));
+        assert_eq!(
+            ago(Duration::minutes(59)).as_deref(),
+            Some("59 minutes ago")
+        );
+        assert_eq!(ago(Duration::hours(3)).as_deref(), Some("3 hours ago"));
+        assert_eq!(ago(Duration::days(6)).as_deref(), Some("6 days ago"));
+        assert_eq!(ago(Duration::days(7)), None);
+        assert_eq!(ago(Duration::seconds(-30)), None);
     }
 }

@@ -44,6 +44,7 @@ mod search;
 mod security;
 mod smtp;
 mod throttle;
+mod time_zones;
 mod tree;
 mod tree_view;
 mod two_factor;

@@ -28,6 +28,8 @@ pub struct Brand {
     pub accent: Option<String>,
     /// The logo's content hash (its URL is `/logos/{hash}`).
     pub logo: Option<String>,
+    /// The default time zone (IANA name) for people who chose none; `None`: UTC.
+    pub time_zone: Option<String>,
 }
 
 impl Default for Brand {
@@ -36,6 +38,7 @@ impl Default for Brand {
             name: DEFAULT_NAME.into(),
             accent: None,
             logo: None,
+            time_zone: None,
         }
     }
 }
@@ -67,6 +70,8 @@ struct BrandedRow {
     nearest_accent: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     nearest_logo: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    nearest_zone: Option<String>,
 }
 
 /// The nearest non-empty value of a brand column on the path of `tenants`.
@@ -90,7 +95,9 @@ const TENANT_WITH_BRAND: &str = concat!(
     nearest!("brand_accent"),
     " AS nearest_accent, ",
     nearest!("brand_logo"),
-    " AS nearest_logo FROM tenants WHERE tenants.id = $1"
+    " AS nearest_logo, ",
+    nearest!("time_zone"),
+    " AS nearest_zone FROM tenants WHERE tenants.id = $1"
 );
 
 /// The branding in effect for `tenant`.
@@ -125,6 +132,7 @@ pub fn tenant_with_brand(
             name: row.nearest_name.unwrap_or_else(|| DEFAULT_NAME.into()),
             accent: row.nearest_accent,
             logo: row.nearest_logo,
+            time_zone: row.nearest_zone,
         };
         (row.tenant, brand)
     }))
@@ -137,6 +145,8 @@ pub struct BrandChange {
     pub accent: Option<String>,
     /// `Some(None)` removes the logo; `None` leaves it as it is.
     pub logo: Option<Option<Logo>>,
+    /// The default time zone; `None` inherits.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// Field messages for the branding form.
@@ -208,6 +218,7 @@ pub fn save(
                 tenants::brand_name.eq(&change.name),
                 tenants::brand_accent.eq(&change.accent),
                 tenants::brand_logo.eq(&logo_hash),
+                tenants::time_zone.eq(change.time_zone.map(|z| z.name().to_string())),
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
@@ -220,6 +231,7 @@ pub fn save(
             "display_name": change.name,
             "accent": change.accent,
             "logo": logo_hash,
+            "time_zone": change.time_zone.map(|z| z.name()),
         }))
         .record(conn, actor)
     })

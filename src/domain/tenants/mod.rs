@@ -29,6 +29,8 @@ pub struct Tenant {
     pub brand_name: Option<String>,
     pub brand_accent: Option<String>,
     pub brand_logo: Option<String>,
+    /// The default time zone for people here and below (`branding`): `None` inherits.
+    pub time_zone: Option<String>,
 }
 
 impl Tenant {
