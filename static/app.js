@@ -62,6 +62,25 @@
     });
   });
 
+  // After an in-place update the keyboard stays where the change happened: if the focus went
+  // away with the old content (a button that was replaced, or disabled while it ran), it
+  // lands on the first field the answer marks invalid, else on the new content's heading.
+  // (htmx itself gives focus back to an element that kept its id, such as a search box.)
+  document.addEventListener("htmx:after:settle", function (e) {
+    var root = e.target;
+    if (!(root instanceof Element) || !root.isConnected) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    var spot = root.querySelector('[aria-invalid="true"]')
+      || (root === document.body ? document.querySelector("main h1") : null)
+      || root.querySelector("h1, h2, h3")
+      || root;
+    if (!spot.matches("a[href], button, input, select, textarea, [tabindex]")) {
+      spot.setAttribute("tabindex", "-1");
+    }
+    spot.focus();
+  });
+
   // On a phone a table is a card per row: each cell shows its column's name, from the table's
   // head, where the template did not write one.
   function labelCells() {

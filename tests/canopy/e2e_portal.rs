@@ -157,3 +157,41 @@ async fn at_phone_width_no_page_scrolls_sideways_and_every_device_value_is_label
     assert!(right.as_f64().unwrap() <= 390.0, "{right}");
     assert_clean_console(&c).await;
 }
+
+/// What has the keyboard focus: its id, or its tag when it has none.
+async fn focused(c: &fantoccini::Client) -> String {
+    c.execute(
+        "const e = document.activeElement; return e.id || e.tagName.toLowerCase();",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+#[tokio::test]
+async fn after_an_update_in_place_the_focus_stays_where_the_change_happened() {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.root("Acme");
+    app.user("ann@acme.example", &acme, Role::Admin);
+    let (_driver, c) = browser().await;
+    sign_in(&c, &app.base, "ann@acme.example").await;
+    c.goto(&format!("{}/tenants/{}", app.base, acme.id))
+        .await
+        .unwrap();
+    // A refused name: the field that needs fixing has the focus.
+    crate::e2e::type_into(&c, "new-name", "---").await;
+    crate::e2e::click(&c, "#subtenants button[type=submit]").await;
+    assert!(wait_for_text(&c, "#new-name-error", "letter or digit").await);
+    assert_eq!(focused(&c).await, "new-name");
+    // A created one: the focus is in the updated list, not lost to the page.
+    let field = c.find(Locator::Id("new-name")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("Acme North").await.unwrap();
+    crate::e2e::click(&c, "#subtenants button[type=submit]").await;
+    assert!(wait_for_text(&c, "#subtenants .nodes", "Acme North").await);
+    assert_eq!(focused(&c).await, "subtenants-title");
+    assert_clean_console(&c).await;
+}
