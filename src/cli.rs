@@ -261,6 +261,7 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     let result = actix_web::rt::System::new().block_on(async move {
+        let retention = settings.checkin_retention_months;
         let app = Application::build(settings, pool.clone())?;
         println!("Canopy is running at {base_url}/");
         if has_tenants {
@@ -284,7 +285,7 @@ fn serve(settings: Settings, with_demo: bool) -> ExitCode {
             ),
             (Some(_), _) => println!("Email is sent through CANOPY_SMTP_URL."),
         }
-        actix_web::rt::spawn(housekeeping(pool.clone()));
+        actix_web::rt::spawn(housekeeping(pool.clone(), retention));
         actix_web::rt::spawn(watch_check_ins(pool.clone(), notices));
         let hooks = crate::hooks::Sender::new(pool.clone()).map_err(std::io::Error::other)?;
         actix_web::rt::spawn(hooks.run(mail.poll));
@@ -357,12 +358,20 @@ async fn watch_check_ins(pool: db::DbPool, notices: scheduler::Notices) {
     }
 }
 
-/// Removes expired sessions and old sign-in failures now and then; any instance may do it.
-async fn housekeeping(pool: db::DbPool) {
+/// Removes expired sessions and old sign-in failures, makes the check-ins' months ahead and
+/// drops those past the retention, now and then; any instance may do it.
+async fn housekeeping(pool: db::DbPool, retention_months: u32) {
     loop {
-        let _ = db::run(&pool, |conn| {
+        let _ = db::run(&pool, move |conn| {
             crate::web::session_store::purge_expired(conn)?;
-            Ok(crate::domain::throttle::purge_expired(conn)?)
+            crate::domain::throttle::purge_expired(conn)?;
+            if let Err(e) = crate::domain::checkins::partitions::maintain(
+                conn,
+                Some(retention_months).filter(|m| *m > 0),
+            ) {
+                tracing::warn!(error = %chain(&e), "check-in partitions");
+            }
+            Ok(())
         })
         .await;
         actix_web::rt::time::sleep(std::time::Duration::from_secs(600)).await;

@@ -48,6 +48,8 @@ pub struct Settings {
     pub trusted_proxies: crate::proxies::TrustedProxies,
     /// API requests one key may make in a minute (`CANOPY_API_RATE_PER_MINUTE`).
     pub api_rate_per_minute: u32,
+    /// Months of check-ins kept (`CANOPY_CHECKIN_RETENTION_MONTHS`; 0 keeps them all).
+    pub checkin_retention_months: u32,
 }
 
 /// Email delivery. Without an SMTP URL, mail goes to the local mailbox shown in the portal.
@@ -120,6 +122,7 @@ impl Settings {
             workers: parse(&lookup, "CANOPY_WORKERS", "0")?,
             pool_size: parse(&lookup, "CANOPY_POOL_SIZE", "16")?,
             api_rate_per_minute: parse(&lookup, "CANOPY_API_RATE_PER_MINUTE", "600")?,
+            checkin_retention_months: parse(&lookup, "CANOPY_CHECKIN_RETENTION_MONTHS", "13")?,
             mail: MailSettings {
                 base_url: base_url.clone(),
                 invitation_limits: crate::domain::invitations::Limits {

@@ -30,6 +30,7 @@ mod import;
 mod instances;
 mod invitations;
 mod isolation;
+mod partitions;
 mod people;
 mod permissions;
 mod pickers;

@@ -4,6 +4,7 @@
 //! transaction. The check-in URL's token is 256 random bits; only its hash is kept.
 pub mod demo;
 mod moves;
+pub mod partitions;
 mod plan;
 
 pub use moves::{lost_by_moving, moved, subtree_moved};
