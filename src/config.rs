@@ -33,6 +33,8 @@ impl<T> std::fmt::Debug for Secret<T> {
 pub struct Settings {
     /// `None`: start the embedded PostgreSQL under `data_dir`.
     pub database_url: Option<Secret<String>>,
+    /// A streaming replica for heavy reads (`CANOPY_READ_DATABASE_URL`, `db::replica`).
+    pub read_database_url: Option<Secret<String>>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub base_url: String,
@@ -106,6 +108,7 @@ impl Settings {
         Ok(Self {
             trusted_proxies,
             database_url: lookup("CANOPY_DATABASE_URL").map(Secret::new),
+            read_database_url: lookup("CANOPY_READ_DATABASE_URL").map(Secret::new),
             data_dir: lookup("CANOPY_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(default_data_dir),

@@ -64,8 +64,13 @@ impl Application {
         let workers = settings.workers;
         let mailbox_key =
             crate::web::mailbox::enabled_for(&settings).then(|| crate::web::mailbox::key(&secret));
+        let read_pool = settings
+            .read_database_url
+            .as_ref()
+            .map(|url| crate::db::replica::ReadPool::new(url.expose(), settings.pool_size));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            read_pool,
             settings: settings.clone(),
             mailbox_key: mailbox_key.clone(),
             remember_key: crypto::sha512_pair(&secret, b"two-factor-remember"),

@@ -4,6 +4,7 @@ pub mod embedded;
 pub mod functions;
 pub mod plans;
 pub mod prepared;
+pub mod replica;
 pub mod schema;
 
 use std::time::Duration;
@@ -38,7 +39,7 @@ pub fn pool(database_url: &str, max_size: u32) -> DbPool {
 
 /// Sets the connection's plan mode (see `plans`).
 #[derive(Debug, Clone, Copy)]
-struct GenericPlans;
+pub(crate) struct GenericPlans;
 
 impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for GenericPlans {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {

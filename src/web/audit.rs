@@ -16,6 +16,7 @@ use crate::domain::audit::{AuditAction, TargetType};
 use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::reach::Reach;
 use crate::web::render::{html, html_status, url_encode};
@@ -196,13 +197,14 @@ impl AuditPage {
 pub async fn list(
     r: Reach<perm::AuditView>,
     query: web::Query<AuditQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let can_export = reached.may(crate::domain::permissions::Permission::AuditExport);
     let query = query.into_inner();
     let filter = query.filter();
     let f = filter.clone();
-    let (tenant, entries) = db::run(&pool, move |conn| {
+    let (tenant, entries) = db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
         let entries = match f {
             Ok(f) => {
                 let found = log::search(conn, &reached, &f, PAGE + 1)?;
@@ -245,13 +247,14 @@ pub async fn list(
 pub async fn export(
     r: Reach<perm::AuditExport>,
     query: web::Query<AuditQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, reached, pool) = r.into_parts();
     let mut filter = query
         .filter()
         .map_err(|e| AppError::BadRequest(e.into_values().collect::<Vec<_>>().join(" ")))?;
     filter.before = None;
-    let (tenant, rows) = db::run(&pool, move |conn| {
+    let (tenant, rows) = db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
         let mut rows = Vec::new();
         loop {
             let batch = log::search(conn, &reached, &filter, EXPORT_BATCH)?;

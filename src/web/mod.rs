@@ -45,6 +45,8 @@ use crate::db::DbPool;
 /// Shared by every request; holds nothing that another instance would need to know.
 pub struct AppState {
     pub pool: DbPool,
+    /// Where heavy reads go when there is a replica (`db::replica`).
+    pub read_pool: Option<crate::db::replica::ReadPool>,
     pub settings: Settings,
     /// The key that opens the local mailbox (`mailbox`), when there is one.
     pub mailbox_key: Option<String>,

@@ -77,20 +77,24 @@ struct Dashboard {
 pub const BAR_FULL: u32 = 300;
 pub const BAR_STEP: u32 = 34;
 
-pub async fn dashboard(r: Reach<perm::TenantView>) -> Result<HttpResponse, AppError> {
+pub async fn dashboard(
+    r: Reach<perm::TenantView>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let (access, chrome, reached, pool) = r.into_parts();
     let role = access.role_names(&reached);
-    let (reached, figures, recent) = db::run(&pool, move |conn| {
-        let figures = dashboard::figures(conn, &reached, reached.sees_below())?;
-        let recent = if reached.may(Permission::AuditView) {
-            let entries = log::search(conn, &reached, &LogFilter::default(), RECENT)?;
-            crate::web::audit::told(conn, &access, entries)?
-        } else {
-            Vec::new()
-        };
-        Ok((reached, figures, recent))
-    })
-    .await?;
+    let (reached, figures, recent) =
+        db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
+            let figures = dashboard::figures(conn, &reached, reached.sees_below())?;
+            let recent = if reached.may(Permission::AuditView) {
+                let entries = log::search(conn, &reached, &LogFilter::default(), RECENT)?;
+                crate::web::audit::told(conn, &access, entries)?
+            } else {
+                Vec::new()
+            };
+            Ok((reached, figures, recent))
+        })
+        .await?;
     let bars = dashboard::bars(&figures.devices, BAR_FULL, BAR_STEP);
     html(&Dashboard {
         chrome,

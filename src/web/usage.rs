@@ -14,6 +14,7 @@ use crate::domain::permissions::perm;
 use crate::domain::tenants::Tenant;
 use crate::domain::usage::{self, Line, Period};
 use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::reach::Reach;
 use crate::web::render::{html, html_status};
@@ -63,12 +64,13 @@ fn month_label(m: NaiveDate, today: NaiveDate) -> String {
 pub async fn report(
     r: Reach<perm::UsageView>,
     query: web::Query<UsageQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (_, chrome, reached, pool) = r.into_parts();
     let today = Utc::now().date_naive();
     let period = query.period(today);
     let p = period.clone();
-    let (tenant, lines) = db::run(&pool, move |conn| {
+    let (tenant, lines) = db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
         let lines = match p {
             Ok(p) => usage::report(conn, &reached, p, today)?,
             Err(_) => Vec::new(),
@@ -126,11 +128,12 @@ pub async fn report(
 pub async fn export(
     r: Reach<perm::UsageView>,
     query: web::Query<UsageQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (_, _, reached, pool) = r.into_parts();
     let today = Utc::now().date_naive();
     let period = query.period(today).map_err(AppError::BadRequest)?;
-    let (tenant, lines) = db::run(&pool, move |conn| {
+    let (tenant, lines) = db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
         let lines = usage::report(conn, &reached, period, today)?;
         Ok((reached.into_tenant(), lines))
     })

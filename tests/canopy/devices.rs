@@ -343,7 +343,7 @@ async fn the_list_searches_filters_and_pages_by_keyset_without_gaps_or_repeats()
             "{url}: {}",
             &page.body[..page.body.len().min(300)]
         );
-        let cell = "<td class=\"mono\">";
+        let cell = "<td data-label=\"IMEI / serial\" class=\"mono\">";
         seen.extend(
             page.body
                 .match_indices(cell)

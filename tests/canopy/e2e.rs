@@ -350,7 +350,7 @@ async fn an_admin_invites_and_the_invitee_accepts_from_the_email_in_a_fresh_brow
     // Acme's dashboard, under Acme's brand, with Acme's devices only.
     assert!(wait_for_text(&invitee, "header .brand", "Acme Haulage").await);
     assert!(invitee.title().await.unwrap().ends_with("Acme Haulage"));
-    assert!(wait_for_text(&invitee, "#card-devices", "devices").await);
+    assert!(wait_for_text(&invitee, "#card-devices", "device").await);
     let devices = invitee
         .find(Locator::Css("#card-devices .number"))
         .await

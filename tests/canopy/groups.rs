@@ -321,7 +321,7 @@ async fn a_membership_limited_to_groups_sees_only_its_groups_devices_and_nothing
         .await;
     assert!(
         dash.body
-            .contains("<span class=\"number\">1</span> devices"),
+            .contains("<span class=\"number\">1</span> device<"),
         "{}",
         dash.body
     );

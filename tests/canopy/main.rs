@@ -38,6 +38,7 @@ mod policies;
 mod portal;
 mod proxy;
 mod queries;
+mod replica;
 mod reports;
 mod roles;
 mod routes;

@@ -28,6 +28,7 @@ use crate::domain::permissions::perm;
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::{self, Tenant};
 use crate::error::AppError;
+use crate::web::AppState;
 use crate::web::current::Chrome;
 use crate::web::htmx::is_htmx;
 use crate::web::reach::Reach;
@@ -316,38 +317,41 @@ pub const CSV_HEADER: [&str; 9] = [
 pub async fn export(
     r: Reach<perm::DevicesExport>,
     query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, tenant, pool) = r.into_parts();
     let mut query = query.clean();
     query.after_id = None;
-    let (tenant, rows, names) = db::run(&pool, move |conn| {
-        let view = query.resolve(conn, &access, tenant)?;
-        let rows = list::all(conn, &query.filter(&view, i64::MAX))?;
-        let top = view.reached.path().len() - 1;
-        let mut ids: Vec<TenantId> = rows
-            .iter()
-            .flat_map(|d| d.tenant_path.iter().skip(top).copied())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        let names: std::collections::HashMap<TenantId, String> = tenants::find_many(conn, &ids)?
-            .into_iter()
-            .map(|t| (t.id, t.name))
-            .collect();
-        let paths: Vec<String> = rows
-            .iter()
-            .map(|d| {
-                d.tenant_path
-                    .iter()
-                    .skip(top)
-                    .filter_map(|id| names.get(id).cloned())
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            })
-            .collect();
-        Ok((view.reached.into_tenant(), rows, paths))
-    })
-    .await?;
+    let (tenant, rows, names) =
+        db::replica::run_read(&pool, state.read_pool.as_ref(), move |conn| {
+            let view = query.resolve(conn, &access, tenant)?;
+            let rows = list::all(conn, &query.filter(&view, i64::MAX))?;
+            let top = view.reached.path().len() - 1;
+            let mut ids: Vec<TenantId> = rows
+                .iter()
+                .flat_map(|d| d.tenant_path.iter().skip(top).copied())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let names: std::collections::HashMap<TenantId, String> =
+                tenants::find_many(conn, &ids)?
+                    .into_iter()
+                    .map(|t| (t.id, t.name))
+                    .collect();
+            let paths: Vec<String> = rows
+                .iter()
+                .map(|d| {
+                    d.tenant_path
+                        .iter()
+                        .skip(top)
+                        .filter_map(|id| names.get(id).cloned())
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                })
+                .collect();
+            Ok((view.reached.into_tenant(), rows, paths))
+        })
+        .await?;
     crate::web::report::csv_download(
         &format!("devices-{}.csv", tenant.slug),
         &CSV_HEADER.map(String::from),
