@@ -294,6 +294,30 @@ pub(crate) async fn people(
     users
 }
 
+/// An admin of `tenant` outside the random draw (`user{n}@example.com`, `n` the next model
+/// index), so that a sample always has someone who sees that subtree.
+pub(crate) async fn admin_of(
+    app: &crate::helpers::TestApp,
+    tenant: &Tenant,
+    model: &mut Model,
+) -> Browser {
+    let n = model.grants.len();
+    let email = format!("user{n}@example.com");
+    app.user(&email, tenant, Role::Admin);
+    let grant = Role::Admin.grant();
+    model.grants.insert(
+        n,
+        vec![Held {
+            tenant: tenant.id,
+            role: grant.name.clone(),
+            permissions: grant.permissions,
+            reach: grant.reach,
+            groups: None,
+        }],
+    );
+    app.signed_in(&email).await
+}
+
 /// A new seed every run (printed, so a failure can be replayed), or the one in
 /// `CANOPY_ISOLATION_SEED`.
 pub(crate) fn seed() -> u64 {

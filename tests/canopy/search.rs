@@ -8,7 +8,7 @@ use canopy::domain::roles::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::{Browser, spawn_app};
-use crate::isolation::{Rng, draw_groups, forest, people, seed};
+use crate::isolation::{Rng, admin_of, draw_groups, forest, people, seed};
 
 /// The targets of the links listed under `#hits-{kind}` on a results page.
 fn hrefs(body: &str, kind: &str) -> Vec<String> {
@@ -62,7 +62,7 @@ async fn random_trees_search_finds_exactly_what_the_access_rule_reaches() {
     let (tenants, mut model) = forest(&app, &mut rng);
     let mut devices: Vec<(String, TenantId, DeviceId)> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
-        for n in 0..rng.below(3) {
+        for n in 0..=rng.below(3) {
             let serial = format!("DEV-{i}-{n}");
             let id = crate::devices::device_in(&app, t, &serial);
             devices.push((serial, t.id, id));
@@ -71,6 +71,7 @@ async fn random_trees_search_finds_exactly_what_the_access_rule_reaches() {
     }
     let groups = draw_groups(&app, &mut rng, &tenants, &devices, &mut model);
     let mut users = people(&app, &mut rng, &tenants, &groups, &mut model).await;
+    users.push(admin_of(&app, &tenants[0], &mut model).await);
     let names: HashMap<String, TenantId> = tenants.iter().map(|t| (t.name.clone(), t.id)).collect();
     let why = |u: usize| {
         format!(
