@@ -12,6 +12,8 @@ mod auth;
 mod bad_input;
 mod branding;
 mod card_counts;
+mod checkin_demo_and_webhook;
+mod checkin_urls_and_moves;
 mod checkins;
 mod cli;
 mod counts;
