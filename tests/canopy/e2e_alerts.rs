@@ -4,7 +4,7 @@
 use canopy::domain::roles::Role;
 use fantoccini::Locator;
 
-use crate::e2e::{browser, click, sign_in, snapshot, type_into, wait_for_text};
+use crate::browser::{browser, click, sign_in, snapshot, type_into, wait_for_text};
 
 #[tokio::test]
 async fn an_admin_schedules_a_phone_sees_it_go_overdue_and_acknowledges_the_alert() {
@@ -73,6 +73,6 @@ async fn an_admin_schedules_a_phone_sees_it_go_overdue_and_acknowledges_the_aler
     click(&c, "#alerts form button[type=submit]").await;
     assert!(wait_for_text(&c, "#flash", "Alert acknowledged").await);
     assert!(wait_for_text(&c, "#alerts", "Called the driver").await);
-    crate::e2e::assert_clean_console(&c).await;
+    crate::browser::assert_clean_console(&c).await;
     c.close().await.unwrap();
 }

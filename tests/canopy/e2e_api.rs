@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::api::Api;
-use crate::e2e::{browser, click, sign_in, snapshot, type_into, wait_for_text};
+use crate::browser::{browser, click, sign_in, snapshot, type_into, wait_for_text};
 
 #[tokio::test]
 async fn an_admin_makes_a_key_in_the_browser_and_a_program_uses_it() {
@@ -69,5 +69,5 @@ async fn an_admin_makes_a_key_in_the_browser_and_a_program_uses_it() {
     click(&c, "table button.danger").await;
     assert!(wait_for_text(&c, "#flash", "revoked").await);
     assert_eq!(api.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
-    crate::e2e::assert_clean_console(&c).await;
+    crate::browser::assert_clean_console(&c).await;
 }

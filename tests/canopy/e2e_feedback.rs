@@ -4,7 +4,7 @@
 use canopy::domain::roles::Role;
 use fantoccini::{Client, Locator};
 
-use crate::e2e::{
+use crate::browser::{
     assert_clean_console, browser, click, console_errors, sign_in, type_into, wait_for_text,
 };
 
@@ -63,7 +63,7 @@ async fn each_kind_of_change_says_it_happened_in_the_live_region() {
     field.send_keys("Acme Haulage").await.unwrap();
     click(&c, "#rename ~ button[type=submit]").await;
     assert!(wait_for_text(&c, "#flash", "Renamed to Acme Haulage.").await);
-    crate::e2e::snapshot(&c, "success-message").await;
+    crate::browser::snapshot(&c, "success-message").await;
 
     // Invite.
     visit(&c, &app.base, &format!("/tenants/{}/invitations", acme.id)).await;
@@ -136,7 +136,7 @@ async fn each_kind_of_change_says_it_happened_in_the_live_region() {
         )
         .await
     );
-    crate::e2e::snapshot(&c, "audit-log").await;
+    crate::browser::snapshot(&c, "audit-log").await;
     assert_clean_console(&c).await;
 }
 

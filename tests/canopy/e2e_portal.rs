@@ -5,7 +5,9 @@ use fantoccini::key::Key;
 
 use canopy::domain::roles::Role;
 
-use crate::e2e::{assert_clean_console, browser, sign_in, snapshot, wait_for_path, wait_for_text};
+use crate::browser::{
+    assert_clean_console, browser, sign_in, snapshot, wait_for_path, wait_for_text,
+};
 
 fn key(k: Key) -> String {
     char::from(k).to_string()
@@ -90,9 +92,9 @@ async fn at_phone_width_no_page_scrolls_sideways_and_every_device_value_is_label
     let (_driver, c) = browser().await;
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{}/login", app.base)).await.unwrap();
-    crate::e2e::type_into(&c, "email", "ann@acme.example").await;
-    crate::e2e::type_into(&c, "password", &demo.password).await;
-    crate::e2e::click(&c, "form button[type=submit]").await;
+    crate::browser::type_into(&c, "email", "ann@acme.example").await;
+    crate::browser::type_into(&c, "password", &demo.password).await;
+    crate::browser::click(&c, "form button[type=submit]").await;
     assert!(wait_for_text(&c, "h1", "Acme").await);
     let width = c
         .execute("return window.innerWidth;", vec![])
@@ -182,15 +184,15 @@ async fn after_an_update_in_place_the_focus_stays_where_the_change_happened() {
         .await
         .unwrap();
     // A refused name: the field that needs fixing has the focus.
-    crate::e2e::type_into(&c, "new-name", "---").await;
-    crate::e2e::click(&c, "#subtenants button[type=submit]").await;
+    crate::browser::type_into(&c, "new-name", "---").await;
+    crate::browser::click(&c, "#subtenants button[type=submit]").await;
     assert!(wait_for_text(&c, "#new-name-error", "letter or digit").await);
     assert_eq!(focused(&c).await, "new-name");
     // A created one: the focus is in the updated list, not lost to the page.
     let field = c.find(Locator::Id("new-name")).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys("Acme North").await.unwrap();
-    crate::e2e::click(&c, "#subtenants button[type=submit]").await;
+    crate::browser::click(&c, "#subtenants button[type=submit]").await;
     assert!(wait_for_text(&c, "#subtenants .nodes", "Acme North").await);
     assert_eq!(focused(&c).await, "subtenants-title");
     assert_clean_console(&c).await;
