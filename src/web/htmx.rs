@@ -90,7 +90,7 @@ pub async fn errors_in_place(
     ))
 }
 
-/// A 403 answering an htmx request from a page (most often: the person's role changed since
+/// A 403 answering an htmx action from a page (most often: the person's role changed since
 /// the page was drawn, so it offers what they may no longer do) reloads that page, which then
 /// shows what they may do, with the reason in its live region. Runs inside the session
 /// middleware so that the message it keeps is saved; forms that explain a refusal beside
@@ -100,14 +100,16 @@ pub async fn reload_when_forbidden(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use actix_session::SessionExt;
-    let current = req
-        .headers()
-        .contains_key("hx-request")
+    // Actions only: a fragment a page loads by itself is refused in place, so that a page can
+    // never reload itself in a loop.
+    let action = req.method() != actix_web::http::Method::GET;
+    let current = (action && req.headers().contains_key("hx-request"))
         .then(|| req.headers().get("hx-current-url"))
         .flatten()
         .and_then(|v| v.to_str().ok())
         .map(local_part)
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"));
+        // This site's own paths only (a browser reads `/\host` as another site).
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'));
     let res = next.call(req).await?.map_into_boxed_body();
     let Some(back) = current else {
         return Ok(res);

@@ -121,6 +121,31 @@ async fn an_htmx_action_refused_after_a_role_change_reloads_the_page_saying_why(
         .await;
     assert_eq!(bare.status, StatusCode::FORBIDDEN);
     assert_eq!(bare.headers["hx-retarget"], "#flash");
+    // Nor to a page that is not this site's, however the address is written.
+    let token = a.csrf.clone();
+    let elsewhere = a
+        .post_raw(
+            &format!("/tenants/{}/rename", acme.id),
+            &[("name", "Renamed"), ("csrf_token", &token)],
+            &[
+                ("HX-Request", "true"),
+                ("HX-Current-URL", "https://portal.example/\\evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert!(!elsewhere.headers.contains_key("hx-redirect"));
+    // A fragment the page loads by itself is refused in place (a reload could loop).
+    let fragment = a
+        .client
+        .get(format!("{}/tenants/{}/children", app.base, acme.id))
+        .header("HX-Request", "true")
+        .header("HX-Current-URL", format!("{}{page}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status(), StatusCode::FORBIDDEN);
+    assert!(!fragment.headers().contains_key("hx-redirect"));
 }
 
 #[tokio::test]
