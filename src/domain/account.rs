@@ -205,6 +205,11 @@ pub fn rename(
     })
 }
 
+/// Every IANA zone name, as the zone pickers offer them.
+pub fn zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+}
+
 /// An IANA zone name as typed: empty means UTC; anything else must be a zone.
 pub fn parse_zone(raw: &str) -> Result<Option<chrono_tz::Tz>, String> {
     let raw = raw.trim();

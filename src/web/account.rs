@@ -88,7 +88,7 @@ async fn page(
         email: access.user.email.clone(),
         display_name: access.user.display_name.clone(),
         zone: access.user.time_zone.clone().unwrap_or_default(),
-        zones: chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect(),
+        zones: crate::domain::account::zone_names().collect(),
         sessions,
         current: current(session),
         errors,

@@ -45,15 +45,11 @@ pub async fn form(r: Reach<perm::BrandingEdit>) -> Result<HttpResponse, AppError
         name_value: tenant.brand_name.clone().unwrap_or_default(),
         accent_value: tenant.brand_accent.clone().unwrap_or_default(),
         zone_value: tenant.time_zone.clone().unwrap_or_default(),
-        zones: zones(),
+        zones: crate::domain::account::zone_names().collect(),
         tenant,
         inherited,
         errors: BrandErrors::new(),
     })
-}
-
-fn zones() -> Vec<&'static str> {
-    chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect()
 }
 
 /// A text field of the upload form; invalid UTF-8 is refused, never replaced.
@@ -152,7 +148,7 @@ pub async fn save(
                     name_value: text(&fields, "name").unwrap_or_default(),
                     accent_value: text(&fields, "accent").unwrap_or_default(),
                     zone_value: text(&fields, "time_zone").unwrap_or_default(),
-                    zones: zones(),
+                    zones: crate::domain::account::zone_names().collect(),
                     tenant,
                     inherited,
                     errors,

@@ -27,11 +27,7 @@ pub async fn errors_in_place(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let htmx = req.headers().contains_key("hx-request");
     // Where the person was: a sign-in forced by an htmx request brings them back there.
-    let current = req
-        .headers()
-        .get("hx-current-url")
-        .and_then(|v| v.to_str().ok())
-        .map(local_part);
+    let current = current_page(&req);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         // The session store could not reach the database: the same 503 page as any other
@@ -104,10 +100,8 @@ pub async fn reload_when_forbidden(
     // never reload itself in a loop.
     let action = req.method() != actix_web::http::Method::GET;
     let current = (action && req.headers().contains_key("hx-request"))
-        .then(|| req.headers().get("hx-current-url"))
+        .then(|| current_page(&req))
         .flatten()
-        .and_then(|v| v.to_str().ok())
-        .map(local_part)
         // This site's own paths only (a browser reads `/\host` as another site).
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'));
     let res = next.call(req).await?.map_into_boxed_body();
@@ -129,6 +123,14 @@ pub async fn reload_when_forbidden(
             .insert_header(("HX-Redirect", back))
             .finish(),
     ))
+}
+
+/// The page an htmx request was sent from (`HX-Current-URL`), as a path and query.
+fn current_page(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .map(local_part)
 }
 
 /// The path and query of an absolute URL (`https://host/a?b` → `/a?b`); `/` when it has none.

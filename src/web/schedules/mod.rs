@@ -90,7 +90,7 @@ impl FormPage {
         WEEKDAYS.iter().copied().enumerate().collect()
     }
     fn zones(&self) -> impl Iterator<Item = &'static str> {
-        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+        crate::domain::account::zone_names()
     }
     fn action(&self) -> String {
         match &self.schedule {
