@@ -61,6 +61,10 @@ impl Reached {
     pub fn path(&self) -> &[TenantId] {
         &self.tenant.traversal_ids
     }
+    /// The customer this tenant's rows belong to.
+    pub fn customer(&self) -> crate::domain::ids::CustomerId {
+        self.tenant.customer()
+    }
     /// What the caller may do here.
     pub fn permissions(&self) -> Permissions {
         self.at.permissions

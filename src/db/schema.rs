@@ -13,6 +13,7 @@ diesel::table! {
         detail -> Jsonb,
         client_addr -> Nullable<Text>,
         api_key_id -> Nullable<Uuid>,
+        customer_id -> Uuid,
     }
 }
 
@@ -32,6 +33,7 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -78,6 +80,7 @@ diesel::table! {
         to_tenant_id -> Uuid,
         moved_by -> Nullable<Uuid>,
         moved_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -96,6 +99,7 @@ diesel::table! {
         notes -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -143,6 +147,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         schedule_id -> Nullable<Uuid>,
+        customer_id -> Uuid,
     }
 }
 
@@ -151,6 +156,7 @@ diesel::table! {
         group_id -> Uuid,
         tenant_id -> Uuid,
         device_id -> Uuid,
+        customer_id -> Uuid,
     }
 }
 
@@ -159,6 +165,7 @@ diesel::table! {
         group_id -> Uuid,
         tenant_id -> Uuid,
         user_id -> Uuid,
+        customer_id -> Uuid,
     }
 }
 
@@ -275,6 +282,7 @@ diesel::table! {
         status -> Text,
         own -> Int8,
         total -> Int8,
+        customer_id -> Uuid,
     }
 }
 
@@ -323,6 +331,7 @@ diesel::table! {
         user_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -342,6 +351,7 @@ diesel::table! {
         shared_below -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -351,6 +361,7 @@ diesel::table! {
         tenant_id -> Uuid,
         contact_id -> Uuid,
         tier -> Int2,
+        customer_id -> Uuid,
     }
 }
 
@@ -365,6 +376,7 @@ diesel::table! {
         alert_at -> Nullable<Timestamptz>,
         token_hash -> Nullable<Text>,
         token_hint -> Nullable<Text>,
+        customer_id -> Uuid,
     }
 }
 
@@ -378,6 +390,7 @@ diesel::table! {
         message -> Text,
         latitude -> Nullable<Float8>,
         longitude -> Nullable<Float8>,
+        customer_id -> Uuid,
     }
 }
 
@@ -399,6 +412,7 @@ diesel::table! {
         ack_note -> Text,
         resolved_at -> Nullable<Timestamptz>,
         resolved_reason -> Nullable<Text>,
+        customer_id -> Uuid,
     }
 }
 
@@ -411,6 +425,7 @@ diesel::table! {
         name -> Text,
         email -> Text,
         at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -421,6 +436,7 @@ diesel::table! {
         secret -> Text,
         enabled -> Bool,
         updated_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -438,6 +454,7 @@ diesel::table! {
         last_status -> Nullable<Int4>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        customer_id -> Uuid,
     }
 }
 
@@ -527,7 +544,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     device_tokens,
     invitation_sends,
     reset_requests,
+    checkin_tokens,
     device_counts,
+    device_identifiers,
     device_imports,
     device_moves,
     devices,
@@ -549,3 +568,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
 );
+
+diesel::table! {
+    device_identifiers (identifier) {
+        identifier -> Text,
+        customer_id -> Uuid,
+        device_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    checkin_tokens (token_hash) {
+        token_hash -> Text,
+        customer_id -> Uuid,
+        device_id -> Uuid,
+    }
+}

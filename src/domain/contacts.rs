@@ -246,6 +246,7 @@ pub fn create(
         let contact: Contact = diesel::insert_into(contacts::table)
             .values((
                 contacts::id.eq(ContactId::new()),
+                contacts::customer_id.eq(reached.customer()),
                 contacts::tenant_id.eq(reached.id()),
                 contacts::name.eq(&f.name),
                 contacts::email.eq(&f.email),
@@ -313,7 +314,22 @@ pub fn delete(
     let contact = find(conn, reached, id)?;
     access.check(reached, Permission::ContactsManage)?;
     conn.transaction(|conn| {
-        diesel::delete(contacts::table.find(id)).execute(conn)?;
+        diesel::delete(
+            contacts::table
+                .filter(contacts::customer_id.eq(reached.customer()))
+                .filter(contacts::id.eq(id)),
+        )
+        .execute(conn)?;
+        // Notices sent to the contact keep its name and address, not the link (they may lie
+        // with another customer than the contact's, so this is not a foreign key).
+        let only = crate::domain::ids::CustomerId::reaching(reached.path());
+        diesel::sql_query(
+            "UPDATE alert_notifications SET contact_id = NULL \
+             WHERE contact_id = $1 AND ($2::uuid IS NULL OR customer_id = $2)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(only)
+        .execute(conn)?;
         Event::new(AuditAction::ContactDelete, reached.path(), id)
             .detail(serde_json::json!({ "name": contact.name }))
             .record(conn, &access.actor)?;

@@ -143,3 +143,42 @@ typed_id!(
     /// An API key (`domain::api_keys`).
     ApiKeyId
 );
+
+typed_id!(
+    /// A customer: the tenant directly under the operator's root, or the root itself for the
+    /// operator's own rows. Every tenant-owned data row carries the customer it belongs to, the
+    /// key a distributed database would keep a customer's rows together by (`docs/scaling.md`).
+    CustomerId
+);
+
+impl CustomerId {
+    /// The customer of the tenant at `path` (its traversal ids, root first). A path is never
+    /// empty; an empty one is the nil customer, as for events placed in no tenant.
+    pub fn of(path: &[TenantId]) -> Self {
+        path.get(1)
+            .or_else(|| path.first())
+            .map(|t| Self(t.uuid()))
+            .unwrap_or(Self::NONE)
+    }
+
+    /// The customers of the tenants on `path`: the root's own and, below it, one customer.
+    pub fn along(path: &[TenantId]) -> Vec<Self> {
+        path.iter().take(2).map(|t| Self(t.uuid())).collect()
+    }
+
+    /// The one customer whose rows can refer to something of the tenant at `path` (a
+    /// schedule shared below, a contact): its own, except for the operator's root, whose
+    /// things every customer below may use (`None`).
+    pub fn reaching(path: &[TenantId]) -> Option<Self> {
+        (path.len() >= 2).then(|| Self::of(path))
+    }
+
+    /// The customer of events placed in no tenant (a person's own sign-ins).
+    pub const NONE: Self = Self(Uuid::nil());
+}
+
+impl From<CustomerId> for TenantId {
+    fn from(c: CustomerId) -> Self {
+        Self(c.0)
+    }
+}

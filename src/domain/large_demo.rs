@@ -160,13 +160,19 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
         insert_chunks!(conn, memberships::table, membership_rows, 10_000);
 
         // Counted once at the end rather than per batch.
-        crate::domain::devices::counts::defer(conn)?;
         for start in (0..DEVICES).step_by(5_000) {
             let rows: Vec<_> = (start..(start + 5_000).min(DEVICES))
                 .map(|n| {
                     let t = &nodes[n % nodes.len()];
                     (
                         devices::id.eq(Uuid::now_v7()),
+                        // The customer: the tenant under the root.
+                        devices::customer_id.eq(t
+                            .path
+                            .get(1)
+                            .or(t.path.first())
+                            .copied()
+                            .unwrap_or_default()),
                         devices::tenant_id.eq(t.id),
                         devices::tenant_path.eq(t.path.clone()),
                         devices::identifier.eq(imei_from(&format!("35{n:012}"))),
@@ -188,8 +194,13 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
                 .execute(conn)?;
         }
         diesel::sql_query(
-            "INSERT INTO device_moves (device_id, to_tenant_id, moved_at) \
-             SELECT id, tenant_id, created_at FROM devices",
+            "INSERT INTO device_moves (customer_id, device_id, to_tenant_id, moved_at) \
+             SELECT customer_id, id, tenant_id, created_at FROM devices",
+        )
+        .execute(conn)?;
+        diesel::sql_query(
+            "INSERT INTO device_identifiers (identifier, customer_id, device_id) \
+             SELECT upper(identifier), customer_id, id FROM devices",
         )
         .execute(conn)?;
         crate::domain::devices::counts::rebuild(conn)?;

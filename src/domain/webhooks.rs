@@ -14,7 +14,7 @@ use crate::crypto;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{CustomerId, TenantId};
 use crate::domain::permissions::Permission;
 
 /// How many deliveries the webhook page lists.
@@ -100,12 +100,13 @@ pub fn save(
         };
         diesel::insert_into(webhooks::table)
             .values((
+                webhooks::customer_id.eq(reached.customer()),
                 webhooks::tenant_id.eq(reached.id()),
                 webhooks::url.eq(url),
                 webhooks::secret.eq(&secret),
                 webhooks::enabled.eq(enabled),
             ))
-            .on_conflict(webhooks::tenant_id)
+            .on_conflict((webhooks::tenant_id, webhooks::customer_id))
             .do_update()
             .set((
                 webhooks::url.eq(url),
@@ -168,16 +169,19 @@ pub fn enqueue(
     event: &str,
     body: &serde_json::Value,
 ) -> Result<usize, DomainError> {
-    let hooked: Vec<TenantId> = webhooks::table
+    // The tenants on a path belong to at most two customers: the operator's and one below.
+    let hooked: Vec<(TenantId, CustomerId)> = webhooks::table
+        .filter(webhooks::customer_id.eq_any(CustomerId::along(path)))
         .filter(webhooks::tenant_id.eq_any(path))
         .filter(webhooks::enabled)
-        .select(webhooks::tenant_id)
+        .select((webhooks::tenant_id, webhooks::customer_id))
         .load(conn)?;
     let text = body.to_string();
     let rows: Vec<_> = hooked
         .iter()
-        .map(|t| {
+        .map(|(t, c)| {
             (
+                webhook_deliveries::customer_id.eq(*c),
                 webhook_deliveries::tenant_id.eq(*t),
                 webhook_deliveries::event.eq(event),
                 webhook_deliveries::body.eq(&text),

@@ -14,7 +14,8 @@ use crate::helpers::{TestApp, spawn_app};
 
 pub fn contact_in(app: &TestApp, tenant: &Tenant, name: &str, email: &str) -> ContactId {
     let id = ContactId::new();
-    diesel::sql_query("INSERT INTO contacts (id, tenant_id, name, email) VALUES ($1, $2, $3, $4)")
+    diesel::sql_query("INSERT INTO contacts (id, tenant_id, name, email, customer_id) \
+         VALUES ($1, $2, $3, $4, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))")
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(tenant.id)
         .bind::<Text, _>(name)
@@ -38,7 +39,8 @@ pub fn schedule_in(
     let id = ScheduleId::new();
     diesel::sql_query(
         "INSERT INTO schedules (id, tenant_id, name, time_zone, interval_minutes, grace_minutes, \
-         tier2_after_minutes, repeat_minutes) VALUES ($1, $2, $3, 'Europe/London', $4, $5, $6, $7)",
+         tier2_after_minutes, repeat_minutes, customer_id) \
+         VALUES ($1, $2, $3, 'Europe/London', $4, $5, $6, $7, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(tenant.id)
@@ -54,8 +56,8 @@ pub fn schedule_in(
 
 pub fn tell(app: &TestApp, tenant: &Tenant, schedule: ScheduleId, contact: ContactId, tier: i16) {
     diesel::sql_query(
-        "INSERT INTO schedule_contacts (schedule_id, tenant_id, contact_id, tier) \
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO schedule_contacts (schedule_id, tenant_id, contact_id, tier, customer_id) \
+         VALUES ($1, $2, $3, $4, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))",
     )
     .bind::<SqlUuid, _>(schedule)
     .bind::<SqlUuid, _>(tenant.id)
@@ -68,8 +70,9 @@ pub fn tell(app: &TestApp, tenant: &Tenant, schedule: ScheduleId, contact: Conta
 /// Puts the device on the schedule, due from the database's now.
 pub fn follow(app: &TestApp, device: DeviceId, schedule: ScheduleId) {
     diesel::sql_query(
-        "INSERT INTO checkin_states (device_id, own_schedule_id) VALUES ($1, $2) \
-         ON CONFLICT (device_id) DO UPDATE SET own_schedule_id = excluded.own_schedule_id",
+        "INSERT INTO checkin_states (device_id, own_schedule_id, customer_id) \
+         SELECT id, $2, customer_id FROM devices WHERE id = $1 \
+         ON CONFLICT (device_id, customer_id) DO UPDATE SET own_schedule_id = excluded.own_schedule_id",
     )
     .bind::<SqlUuid, _>(device)
     .bind::<SqlUuid, _>(schedule)
@@ -104,8 +107,8 @@ pub fn pass(app: &TestApp) -> Pass {
 pub fn alert_for(app: &TestApp, tenant: &Tenant, device: DeviceId) -> AlertId {
     let id = AlertId::new();
     diesel::sql_query(
-        "INSERT INTO alerts (id, device_id, tenant_id, tenant_path, due_at, opened_at) \
-         VALUES ($1, $2, $3, $4, now() - interval '1 hour', now())",
+        "INSERT INTO alerts (id, device_id, tenant_id, tenant_path, due_at, opened_at, customer_id) \
+         VALUES ($1, $2, $3, $4, now() - interval '1 hour', now(), canopy_customer($4))",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(device)

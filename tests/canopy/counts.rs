@@ -6,7 +6,7 @@ use canopy::domain::roles::Role;
 use crate::helpers::spawn_app;
 
 /// The kept device counts against a recount of the devices themselves.
-fn miscounted(app: &crate::helpers::TestApp) -> i64 {
+pub fn miscounted(app: &crate::helpers::TestApp) -> i64 {
     app.count(
         "WITH actual AS (
             SELECT a.tid, d.status, count(*) FILTER (WHERE a.tid = d.tenant_id) AS own, count(*) AS total

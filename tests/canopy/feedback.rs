@@ -285,8 +285,9 @@ async fn history_reads_as_sentences_and_hides_raw_values_behind_details() {
     {
         use diesel::RunQueryDsl;
         diesel::sql_query(
-            "INSERT INTO audit_events (actor_id, tenant_id, tenant_path, action, target_type, \
-             target_id, detail) SELECT NULL, id, traversal_ids, 'tenant.branding', 'tenant', id, \
+            "INSERT INTO audit_events (customer_id, actor_id, tenant_id, tenant_path, action, \
+             target_type, target_id, detail) SELECT canopy_customer(traversal_ids), NULL, id, \
+             traversal_ids, 'tenant.branding', 'tenant', id, \
              jsonb_build_object('accent', '#8a2b1d', 'logo', $2::text) FROM tenants WHERE id = $1",
         )
         .bind::<diesel::sql_types::Uuid, _>(acme.id)

@@ -13,18 +13,22 @@ use crate::helpers::{TestApp, spawn_app};
 /// A group of `tenant`, written directly, as a fixture.
 pub fn group_in(app: &TestApp, tenant: &Tenant, name: &str) -> GroupId {
     let id = GroupId::new();
-    diesel::sql_query("INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, $3)")
-        .bind::<diesel::sql_types::Uuid, _>(id)
-        .bind::<diesel::sql_types::Uuid, _>(tenant.id)
-        .bind::<diesel::sql_types::Text, _>(name)
-        .execute(&mut app.conn())
-        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO groups (id, tenant_id, name, customer_id) \
+         VALUES ($1, $2, $3, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<diesel::sql_types::Uuid, _>(tenant.id)
+    .bind::<diesel::sql_types::Text, _>(name)
+    .execute(&mut app.conn())
+    .unwrap();
     id
 }
 
 pub fn put_in(app: &TestApp, group: GroupId, tenant: TenantId, device: DeviceId) {
     diesel::sql_query(
-        "INSERT INTO group_devices (group_id, tenant_id, device_id) VALUES ($1, $2, $3)",
+        "INSERT INTO group_devices (group_id, tenant_id, device_id, customer_id) \
+         VALUES ($1, $2, $3, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))",
     )
     .bind::<diesel::sql_types::Uuid, _>(group)
     .bind::<diesel::sql_types::Uuid, _>(tenant)
@@ -35,7 +39,8 @@ pub fn put_in(app: &TestApp, group: GroupId, tenant: TenantId, device: DeviceId)
 
 pub fn join(app: &TestApp, group: GroupId, tenant: TenantId, user: UserId) {
     diesel::sql_query(
-        "INSERT INTO group_members (group_id, tenant_id, user_id) VALUES ($1, $2, $3)",
+        "INSERT INTO group_members (group_id, tenant_id, user_id, customer_id) \
+         VALUES ($1, $2, $3, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2)))",
     )
     .bind::<diesel::sql_types::Uuid, _>(group)
     .bind::<diesel::sql_types::Uuid, _>(tenant)

@@ -327,9 +327,9 @@ async fn unconfirmed_dry_runs_expire_after_a_day_with_their_file() {
     use canopy::domain::devices::jobs;
     let app = spawn_app().await;
     let acme = app.root("Acme");
-    let old = jobs::create(&mut app.conn(), acme.id, None, "serial\nOLD-1\n", 1).unwrap();
-    let fresh = jobs::create(&mut app.conn(), acme.id, None, "serial\nNEW-1\n", 1).unwrap();
-    let finished = jobs::create(&mut app.conn(), acme.id, None, "serial\nDONE-1\n", 1).unwrap();
+    let old = jobs::create(&mut app.conn(), &acme, None, "serial\nOLD-1\n", 1).unwrap();
+    let fresh = jobs::create(&mut app.conn(), &acme, None, "serial\nNEW-1\n", 1).unwrap();
+    let finished = jobs::create(&mut app.conn(), &acme, None, "serial\nDONE-1\n", 1).unwrap();
     app.count(&format!(
         "WITH u AS (UPDATE device_imports SET created_at = now() - interval '25 hours', \
          updated_at = now() - interval '25 hours' WHERE id IN ('{old}', '{finished}') RETURNING 1) \

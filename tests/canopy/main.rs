@@ -18,6 +18,7 @@ mod checkin_urls_and_moves;
 mod checkins;
 mod cli;
 mod counts;
+mod customers;
 mod devices;
 mod e2e;
 mod e2e_alerts;

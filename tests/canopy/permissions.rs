@@ -92,7 +92,7 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
     let own_role = crate::roles::custom_role(&app, &uk, "Dispatcher", &[Permission::DevicesView]);
     let invitation = crate::invitations::invite_directly(&app, &uk, "inv@acme.example");
     let job =
-        canopy::domain::devices::jobs::create(&mut app.conn(), uk.id, None, "imei\n", 0).unwrap();
+        canopy::domain::devices::jobs::create(&mut app.conn(), &uk, None, "imei\n", 0).unwrap();
     let group = crate::groups::group_in(&app, &uk, "Probe group");
     let contact = crate::checkins::contact_in(&app, &uk, "Probe contact", "c@acme.example");
     let schedule = crate::checkins::schedule_in(&app, &uk, "Probe schedule", 60, 0, None, None);
@@ -211,7 +211,8 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
         // Put back what a request may have removed.
         memberships::grant(&mut app.conn(), &Actor::system(), mo, &uk, Role::Viewer).unwrap();
         diesel::sql_query(
-            "INSERT INTO groups (id, tenant_id, name) VALUES ($1, $2, 'Probe group') \
+            "INSERT INTO groups (id, tenant_id, name, customer_id) \
+             VALUES ($1, $2, 'Probe group', canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2))) \
              ON CONFLICT DO NOTHING",
         )
         .bind::<diesel::sql_types::Uuid, _>(group)
@@ -219,16 +220,17 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
         .execute(&mut app.conn())
         .unwrap();
         diesel::sql_query(
-            "INSERT INTO contacts (id, tenant_id, name, email) \
-             VALUES ($1, $2, 'Probe contact', 'c@acme.example') ON CONFLICT DO NOTHING",
+            "INSERT INTO contacts (id, tenant_id, name, email, customer_id) \
+             VALUES ($1, $2, 'Probe contact', 'c@acme.example', canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2))) \
+             ON CONFLICT DO NOTHING",
         )
         .bind::<diesel::sql_types::Uuid, _>(contact)
         .bind::<diesel::sql_types::Uuid, _>(uk.id)
         .execute(&mut app.conn())
         .unwrap();
         diesel::sql_query(
-            "INSERT INTO schedules (id, tenant_id, name, time_zone, interval_minutes) \
-             VALUES ($1, $2, 'Probe schedule', 'UTC', 60) ON CONFLICT DO NOTHING",
+            "INSERT INTO schedules (id, tenant_id, name, time_zone, interval_minutes, customer_id) \
+             VALUES ($1, $2, 'Probe schedule', 'UTC', 60, canopy_customer((SELECT traversal_ids FROM tenants WHERE id = $2))) ON CONFLICT DO NOTHING",
         )
         .bind::<diesel::sql_types::Uuid, _>(schedule)
         .bind::<diesel::sql_types::Uuid, _>(uk.id)

@@ -202,9 +202,11 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
              FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, 400) n) s",
             r = root.id
         ),
-        "INSERT INTO devices (id, tenant_id, tenant_path, identifier, id_kind, name, kind, status)
+        "INSERT INTO devices (id, tenant_id, tenant_path, identifier, id_kind, name, kind, status,
+                              customer_id)
          SELECT gen_random_uuid(), t.id, t.traversal_ids, '35' || lpad(n::text, 13, '0'), 'imei',
-                'Unit ' || lpad(n::text, 6, '0'), 'tracker', 'active'
+                'Unit ' || lpad(n::text, 6, '0'), 'tracker', 'active',
+                canopy_customer(t.traversal_ids)
          FROM generate_series(1, 60000) n
          JOIN LATERAL (SELECT id, traversal_ids FROM tenants WHERE parent_id IS NOT NULL
                        ORDER BY id OFFSET (n % 400) LIMIT 1) t ON true"
@@ -220,8 +222,9 @@ async fn list_queries_on_a_seeded_database_are_index_range_scans() {
          JOIN (SELECT id, traversal_ids, row_number() OVER (ORDER BY id) AS n FROM tenants
                WHERE parent_id IS NOT NULL) t ON t.n = u.n % 400 + 1"
             .to_string(),
-        "INSERT INTO audit_events (at, tenant_id, tenant_path, action, target_type)
-         SELECT now() - n * interval '1 minute', t.id, t.traversal_ids, 'device.create', 'device'
+        "INSERT INTO audit_events (at, tenant_id, tenant_path, action, target_type, customer_id)
+         SELECT now() - n * interval '1 minute', t.id, t.traversal_ids, 'device.create', 'device',
+                canopy_customer(t.traversal_ids)
          FROM generate_series(1, 20000) n
          JOIN LATERAL (SELECT id, traversal_ids FROM tenants WHERE parent_id IS NOT NULL
                        ORDER BY id OFFSET (n % 400) LIMIT 1) t ON true"

@@ -139,11 +139,13 @@ async fn usage_counts_device_days_and_members_per_month_from_the_history() {
     history(
         &app,
         &format!(
-            "INSERT INTO device_moves (device_id, from_tenant_id, to_tenant_id, moved_at) VALUES
-             ('{d1}', NULL, '{a}', '2026-01-10 10:00+00'),
+            "INSERT INTO device_moves (device_id, from_tenant_id, to_tenant_id, moved_at, customer_id)
+             SELECT v.d, v.f, v.t, v.at, d.customer_id FROM (VALUES
+             ('{d1}'::uuid, NULL::uuid, '{a}'::uuid, '2026-01-10 10:00+00'::timestamptz),
              ('{d1}', '{a}', '{a1}', '2026-02-15 12:00+00'),
              ('{d1}', '{a1}', '{b}', '2026-03-01 00:00+00'),
-             ('{d2}', NULL, '{r}', '2025-12-20 08:00+00')",
+             ('{d2}', NULL, '{r}', '2025-12-20 08:00+00')) v(d, f, t, at)
+             JOIN devices d ON d.id = v.d",
             a = a.id,
             a1 = a1.id,
             b = b.id,

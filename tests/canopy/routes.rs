@@ -65,7 +65,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let foreign_group = crate::groups::group_in(&app, &other, "Other's group");
     let device = crate::devices::device_in(&app, &other, "OTHER-001");
     let job =
-        canopy::domain::devices::jobs::create(&mut app.conn(), other.id, Some(otto), "imei\n", 0)
+        canopy::domain::devices::jobs::create(&mut app.conn(), &other, Some(otto), "imei\n", 0)
             .unwrap();
     let foreign_contact = crate::checkins::contact_in(&app, &other, "Oscar", "oscar@other.example");
     let foreign_schedule =

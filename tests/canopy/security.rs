@@ -202,7 +202,7 @@ async fn fixture() -> Fixture {
     let invitation = crate::invitations::invite_directly(&app, &acme, "inv@acme.example");
     let job = canopy::domain::devices::jobs::create(
         &mut app.conn(),
-        acme.id,
+        &acme,
         Some(victor),
         "serial,name\nX-1,x\n",
         1,

@@ -118,6 +118,7 @@ fn open(
     let inserted: Option<Alert> = diesel::insert_into(alerts::table)
         .values((
             alerts::id.eq(AlertId::new()),
+            alerts::customer_id.eq(device.customer_id),
             alerts::device_id.eq(device.id),
             alerts::tenant_id.eq(device.tenant_id),
             alerts::tenant_path.eq(&device.tenant_path),
@@ -295,6 +296,7 @@ fn tell(
         let Some(email) = &c.email else { continue };
         let fresh = diesel::insert_into(alert_notifications::table)
             .values((
+                alert_notifications::customer_id.eq(device.customer_id),
                 alert_notifications::alert_id.eq(alert.id),
                 alert_notifications::step.eq(step),
                 alert_notifications::tier.eq(*tier),

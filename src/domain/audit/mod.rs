@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::schema::audit_events;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ApiKeyId, TenantId, UserId};
+use crate::domain::ids::{ApiKeyId, CustomerId, TenantId, UserId};
 
 mod actions;
 pub mod log;
@@ -35,6 +35,7 @@ impl Actor {
 #[derive(Insertable)]
 #[diesel(table_name = audit_events)]
 struct NewAuditEvent<'a> {
+    customer_id: CustomerId,
     actor_id: Option<UserId>,
     tenant_id: Option<TenantId>,
     tenant_path: Option<&'a [TenantId]>,
@@ -89,6 +90,7 @@ impl<'a> Event<'a> {
 impl<'a> NewAuditEvent<'a> {
     fn new(actor: &'a Actor, event: &'a Event<'a>) -> Self {
         NewAuditEvent {
+            customer_id: event.tenant_path.map_or(CustomerId::NONE, CustomerId::of),
             actor_id: actor.user_id,
             tenant_id: event.tenant_path.and_then(|p| p.last().copied()),
             tenant_path: event.tenant_path,

@@ -18,11 +18,11 @@ use diesel::prelude::*;
 
 use crate::access::{Access, Reached};
 use crate::crypto;
-use crate::db::schema::{alerts, checkin_states, checkins, users};
+use crate::db::schema::{alerts, checkin_states, checkin_tokens, checkins, users};
 use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, ScheduleId, UserId};
+use crate::domain::ids::{CustomerId, DeviceId, ScheduleId, UserId};
 use crate::domain::permissions::Permission;
 use crate::domain::schedules::Schedule;
 
@@ -261,6 +261,7 @@ pub fn record(
         diesel::insert_into(checkins::table)
             .values((
                 checkins::id.eq(uuid::Uuid::now_v7()),
+                checkins::customer_id.eq(device.customer_id),
                 checkins::device_id.eq(device.id),
                 checkins::at.eq(now),
                 checkins::source.eq(source.as_str()),
@@ -271,7 +272,8 @@ pub fn record(
             ))
             .execute(conn)?;
         let schedule_id: Option<Option<ScheduleId>> = checkin_states::table
-            .find(device.id)
+            .filter(checkin_states::customer_id.eq(device.customer_id))
+            .filter(checkin_states::device_id.eq(device.id))
             .for_update()
             .select(checkin_states::schedule_id)
             .first(conn)
@@ -282,11 +284,12 @@ pub fn record(
             .map_or((None, None), |s| due_after(s, now));
         diesel::insert_into(checkin_states::table)
             .values((
+                checkin_states::customer_id.eq(device.customer_id),
                 checkin_states::device_id.eq(device.id),
                 checkin_states::last_checkin_at.eq(now),
                 checkin_states::since.eq(now),
             ))
-            .on_conflict(checkin_states::device_id)
+            .on_conflict((checkin_states::device_id, checkin_states::customer_id))
             .do_update()
             .set((
                 checkin_states::last_checkin_at.eq(now),
@@ -330,13 +333,32 @@ pub fn issue_token(
     let hash = crypto::sha256_hex(token.as_bytes());
     let hint = token[..6].to_string();
     conn.transaction(|conn| {
+        // A token is found by its own key (`checkin_tokens`); the old one stops working.
+        let old: Option<Option<String>> = checkin_states::table
+            .filter(checkin_states::customer_id.eq(device.customer_id))
+            .filter(checkin_states::device_id.eq(device.id))
+            .for_update()
+            .select(checkin_states::token_hash)
+            .first(conn)
+            .optional()?;
+        if let Some(old) = old.flatten() {
+            diesel::delete(checkin_tokens::table.find(old)).execute(conn)?;
+        }
+        diesel::insert_into(checkin_tokens::table)
+            .values((
+                checkin_tokens::token_hash.eq(&hash),
+                checkin_tokens::customer_id.eq(device.customer_id),
+                checkin_tokens::device_id.eq(device.id),
+            ))
+            .execute(conn)?;
         diesel::insert_into(checkin_states::table)
             .values((
+                checkin_states::customer_id.eq(device.customer_id),
                 checkin_states::device_id.eq(device.id),
                 checkin_states::token_hash.eq(&hash),
                 checkin_states::token_hint.eq(&hint),
             ))
-            .on_conflict(checkin_states::device_id)
+            .on_conflict((checkin_states::device_id, checkin_states::customer_id))
             .do_update()
             .set((
                 checkin_states::token_hash.eq(&hash),
@@ -356,9 +378,15 @@ pub fn by_token(conn: &mut PgConnection, token: &str) -> Result<Device, DomainEr
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(DomainError::NotFound);
     }
+    let (customer, device): (CustomerId, DeviceId) = checkin_tokens::table
+        .find(crypto::sha256_hex(token.as_bytes()))
+        .select((checkin_tokens::customer_id, checkin_tokens::device_id))
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound)?;
     devices::table
-        .inner_join(checkin_states::table)
-        .filter(checkin_states::token_hash.eq(crypto::sha256_hex(token.as_bytes())))
+        .filter(devices::customer_id.eq(customer))
+        .filter(devices::id.eq(device))
         .select(Device::as_select())
         .first(conn)
         .optional()?

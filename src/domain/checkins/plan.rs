@@ -13,7 +13,7 @@ use crate::db::schema::{checkin_states, group_devices, groups, schedules};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, GroupId, ScheduleId};
+use crate::domain::ids::{CustomerId, DeviceId, GroupId, ScheduleId};
 use crate::domain::permissions::Permission;
 use crate::domain::schedules::Schedule;
 
@@ -21,6 +21,8 @@ use crate::domain::schedules::Schedule;
 struct Row {
     #[diesel(sql_type = SqlUuid)]
     device_id: DeviceId,
+    #[diesel(sql_type = SqlUuid)]
+    customer_id: CustomerId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     own: Option<ScheduleId>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -34,14 +36,16 @@ struct Row {
 }
 
 const PLAN: &str = "\
-SELECT d.id AS device_id, \
+SELECT d.id AS device_id, d.customer_id, \
        CASE WHEN d.status = 'retired' THEN NULL ELSE cs.own_schedule_id END AS own, \
        cs.schedule_id AS current, cs.since, cs.last_checkin_at AS last, \
        CASE WHEN d.status = 'retired' THEN NULL ELSE \
-         (SELECT g.schedule_id FROM group_devices gd JOIN groups g ON g.id = gd.group_id \
-           WHERE gd.device_id = d.id AND g.schedule_id IS NOT NULL \
+         (SELECT g.schedule_id FROM group_devices gd \
+           JOIN groups g ON g.id = gd.group_id AND g.customer_id = gd.customer_id \
+           WHERE gd.customer_id = d.customer_id AND gd.device_id = d.id AND g.schedule_id IS NOT NULL \
            ORDER BY lower(g.name), g.id LIMIT 1) END AS by_group \
-FROM devices d LEFT JOIN checkin_states cs ON cs.device_id = d.id \
+FROM devices d \
+LEFT JOIN checkin_states cs ON cs.customer_id = d.customer_id AND cs.device_id = d.id \
 WHERE d.id = ANY($1)";
 
 /// When a device following `schedule` since `base` is next due, and when that becomes an alert.
@@ -77,8 +81,14 @@ pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), Doma
             .into_iter()
             .map(|s| (s.id, s))
             .collect();
-        let (mut ids, mut follows, mut sinces, mut dues, mut alerts) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut customers, mut follows, mut sinces, mut dues, mut alerts) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for r in rows {
             let effective = r.own.or(r.by_group);
             if effective.is_none() && r.current.is_none() && r.since.is_none() {
@@ -93,16 +103,18 @@ pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), Doma
                 .and_then(|s| found.get(&s))
                 .map_or((None, None), |s| due_after(s, base));
             ids.push(r.device_id);
+            customers.push(r.customer_id);
             follows.push(effective);
             sinces.push(since);
             dues.push(due);
             alerts.push(alert);
         }
         diesel::sql_query(
-            "INSERT INTO checkin_states (device_id, schedule_id, since, next_due_at, alert_at) \
+            "INSERT INTO checkin_states \
+               (device_id, schedule_id, since, next_due_at, alert_at, customer_id) \
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], \
-                                  $4::timestamptz[], $5::timestamptz[]) \
-             ON CONFLICT (device_id) DO UPDATE SET schedule_id = excluded.schedule_id, \
+                                  $4::timestamptz[], $5::timestamptz[], $6::uuid[]) \
+             ON CONFLICT (device_id, customer_id) DO UPDATE SET schedule_id = excluded.schedule_id, \
                 since = excluded.since, next_due_at = excluded.next_due_at, \
                 alert_at = excluded.alert_at",
         )
@@ -111,6 +123,7 @@ pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), Doma
         .bind::<Array<Timestamptz>, _>(&sinces)
         .bind::<Array<Nullable<Timestamptz>>, _>(&dues)
         .bind::<Array<Nullable<Timestamptz>>, _>(&alerts)
+        .bind::<Array<SqlUuid>, _>(&customers)
         .execute(conn)?;
     }
     Ok(())
@@ -187,13 +200,16 @@ pub fn assign(
     }
     conn.transaction(|conn| {
         let ids: Vec<DeviceId> = devices.iter().map(|d| d.id).collect();
+        let customers: Vec<CustomerId> = devices.iter().map(|d| d.customer_id).collect();
         diesel::sql_query(
-            "INSERT INTO checkin_states (device_id, own_schedule_id) \
-             SELECT unnest($1::uuid[]), $2 \
-             ON CONFLICT (device_id) DO UPDATE SET own_schedule_id = excluded.own_schedule_id",
+            "INSERT INTO checkin_states (device_id, customer_id, own_schedule_id) \
+             SELECT d, c, $2 FROM unnest($1::uuid[], $3::uuid[]) AS u(d, c) \
+             ON CONFLICT (device_id, customer_id) \
+             DO UPDATE SET own_schedule_id = excluded.own_schedule_id",
         )
         .bind::<Array<SqlUuid>, _>(&ids)
         .bind::<Nullable<SqlUuid>, _>(schedule)
+        .bind::<Array<SqlUuid>, _>(&customers)
         .execute(conn)?;
         refresh(conn, &ids)?;
         let events: Vec<Event> = devices

@@ -278,8 +278,6 @@ pub fn apply(
             .select(Tenant::as_select())
             .first(conn)?;
         let planned = plan(conn, &tenant, rows)?;
-        // Row-by-row triggers would count every row; the tenant is recounted once instead.
-        super::counts::defer(conn)?;
         // New devices go in batches: three statements per thousand instead of three each.
         let mut batch: Vec<&DeviceFields> = Vec::with_capacity(BATCH);
         let flush = |conn: &mut PgConnection, batch: &mut Vec<&DeviceFields>| {
@@ -297,12 +295,16 @@ pub fn apply(
                     }
                 }
                 Outcome::Update(id, f) => {
-                    diesel::update(devices::table.find(id))
-                        .set((
-                            super::DeviceChange::new(f, false),
-                            devices::updated_at.eq(diesel::dsl::now),
-                        ))
-                        .execute(conn)?;
+                    diesel::update(
+                        devices::table
+                            .filter(devices::customer_id.eq(tenant.customer()))
+                            .filter(devices::id.eq(id)),
+                    )
+                    .set((
+                        super::DeviceChange::new(f, false),
+                        devices::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)?;
                 }
                 Outcome::Unchanged | Outcome::Refused(_) => {}
             }
@@ -312,6 +314,7 @@ pub fn apply(
         }
         flush(conn, &mut batch)?;
         progress(planned.len());
+        // Updates may have changed statuses: the tenant's own counts are settled once.
         super::counts::refresh_tenant(conn, tenant.id)?;
         let counts = count(&planned);
         Event::new(AuditAction::DeviceImport, &tenant.traversal_ids, tenant.id)

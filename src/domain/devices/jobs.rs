@@ -10,6 +10,7 @@ use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{JobId, TenantId, UserId};
 use crate::domain::states::JobState;
+use crate::domain::tenants::Tenant;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = device_imports)]
@@ -39,7 +40,7 @@ impl Job {
 
 pub fn create(
     conn: &mut PgConnection,
-    tenant_id: TenantId,
+    tenant: &Tenant,
     user_id: Option<UserId>,
     csv: &str,
     total: usize,
@@ -48,7 +49,8 @@ pub fn create(
     diesel::insert_into(device_imports::table)
         .values((
             device_imports::id.eq(id),
-            device_imports::tenant_id.eq(tenant_id),
+            device_imports::customer_id.eq(tenant.customer()),
+            device_imports::tenant_id.eq(tenant.id),
             device_imports::user_id.eq(user_id),
             device_imports::csv.eq(csv),
             device_imports::total.eq(total as i32),

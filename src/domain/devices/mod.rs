@@ -2,6 +2,7 @@
 //! ownership history row. There is no hard delete: a device's history is kept.
 pub mod counts;
 pub mod fields;
+pub mod identifiers;
 pub mod import;
 pub mod jobs;
 pub mod list;
@@ -13,7 +14,7 @@ use diesel::prelude::*;
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, TenantId};
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
@@ -34,6 +35,7 @@ pub struct Device {
     pub notes: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub customer_id: CustomerId,
 }
 
 impl Device {
@@ -101,10 +103,12 @@ pub fn find_by_identifier(
     conn: &mut PgConnection,
     identifier: &str,
 ) -> Result<Option<Device>, DomainError> {
+    let Some((customer, id)) = identifiers::find(conn, identifier)? else {
+        return Ok(None);
+    };
     Ok(devices::table
-        .filter(
-            crate::db::functions::upper(devices::identifier).eq(identifier.to_ascii_uppercase()),
-        )
+        .filter(devices::customer_id.eq(customer))
+        .filter(devices::id.eq(id))
         .select(Device::as_select())
         .first(conn)
         .optional()?)
@@ -116,6 +120,7 @@ pub fn find_by_identifier(
 #[diesel(table_name = devices)]
 struct NewDevice<'a> {
     id: DeviceId,
+    customer_id: CustomerId,
     tenant_id: TenantId,
     tenant_path: &'a [TenantId],
     identifier: &'a str,
@@ -132,6 +137,7 @@ impl<'a> NewDevice<'a> {
     fn new(tenant: &'a Tenant, f: &'a DeviceFields) -> Self {
         Self {
             id: DeviceId::new(),
+            customer_id: tenant.customer(),
             tenant_id: tenant.id,
             tenant_path: &tenant.traversal_ids,
             identifier: f.identifier.value(),
@@ -152,12 +158,19 @@ pub fn insert(
     tenant: &Tenant,
     f: &DeviceFields,
 ) -> Result<Device, DeviceError> {
+    let row = NewDevice::new(tenant, f);
+    identifiers::claim(conn, row.customer_id, &[(row.id, row.identifier)])?;
     let device: Device = diesel::insert_into(devices::table)
-        .values(NewDevice::new(tenant, f))
+        .values(row)
         .returning(Device::as_returning())
         .get_result(conn)?;
+    counts::apply(
+        conn,
+        &[counts::Change::at(&tenant.traversal_ids, device.status, 1)],
+    )?;
     diesel::insert_into(device_moves::table)
         .values((
+            device_moves::customer_id.eq(device.customer_id),
             device_moves::device_id.eq(device.id),
             device_moves::to_tenant_id.eq(tenant.id),
             device_moves::moved_by.eq(actor.user_id),
@@ -181,6 +194,16 @@ pub fn insert_many(
         return Ok(0);
     }
     let rows: Vec<NewDevice<'_>> = fields.iter().map(|f| NewDevice::new(tenant, f)).collect();
+    let claimed: Vec<(DeviceId, &str)> = rows.iter().map(|r| (r.id, r.identifier)).collect();
+    identifiers::claim(conn, tenant.customer(), &claimed)?;
+    let mut by_status: Vec<counts::Change<'_>> = Vec::new();
+    for r in &rows {
+        match by_status.iter_mut().find(|c| c.status == r.status) {
+            Some(c) => c.delta += 1,
+            None => by_status.push(counts::Change::at(&tenant.traversal_ids, r.status, 1)),
+        }
+    }
+    counts::apply(conn, &by_status)?;
     let created: Vec<(DeviceId, String)> = diesel::insert_into(devices::table)
         .values(&rows)
         .returning((devices::id, devices::identifier))
@@ -189,6 +212,7 @@ pub fn insert_many(
         .iter()
         .map(|(id, _)| {
             (
+                device_moves::customer_id.eq(tenant.customer()),
                 device_moves::device_id.eq(*id),
                 device_moves::to_tenant_id.eq(tenant.id),
                 device_moves::moved_by.eq(actor.user_id),
@@ -265,13 +289,24 @@ pub fn update(
     f: &DeviceFields,
 ) -> Result<Device, DeviceError> {
     conn.transaction(|conn| {
-        let updated: Device = diesel::update(devices::table.find(device.id))
-            .set((
-                DeviceChange::new(f, true),
-                devices::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Device::as_returning())
-            .get_result(conn)?;
+        identifiers::rename(
+            conn,
+            device.customer_id,
+            device.id,
+            &device.identifier,
+            f.identifier.value(),
+        )?;
+        let updated: Device = diesel::update(
+            devices::table
+                .filter(devices::customer_id.eq(device.customer_id))
+                .filter(devices::id.eq(device.id)),
+        )
+        .set((
+            DeviceChange::new(f, true),
+            devices::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Device::as_returning())
+        .get_result(conn)?;
         let detail = serde_json::json!({
             "identifier": updated.identifier, "status": updated.status.as_str(),
         });
@@ -280,6 +315,13 @@ pub fn update(
             .record(conn, actor)?;
         // A retired device is due nowhere, and nobody is told about it any more.
         if updated.status != device.status {
+            counts::apply(
+                conn,
+                &[
+                    counts::Change::at(&device.tenant_path, device.status, -1),
+                    counts::Change::at(&device.tenant_path, updated.status, 1),
+                ],
+            )?;
             if updated.status == DeviceStatus::Retired {
                 let now = crate::domain::clock::now(conn)?;
                 crate::domain::alerts::resolve_for(conn, &[device.id], "retired", now, actor)?;

@@ -7,7 +7,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, TenantId};
 use crate::domain::permissions::Permission;
 use crate::domain::tenants::Tenant;
 
@@ -76,17 +76,39 @@ pub fn move_all(
             .map(|d| d.id)
             .collect();
         crate::domain::groups::leave_tenant(conn, actor, &moving, target.id)?;
+        // Devices of another customer come over with what hangs off them.
+        let customer = target.customer();
+        let mut froms: Vec<CustomerId> = Vec::new();
+        for d in &locked {
+            if d.customer_id != customer && !froms.contains(&d.customer_id) {
+                froms.push(d.customer_id);
+            }
+        }
+        for from in froms {
+            let ids: Vec<DeviceId> = locked
+                .iter()
+                .filter(|d| d.tenant_id != target.id && d.customer_id == from)
+                .map(|d| d.id)
+                .collect();
+            crate::domain::restructure::customers::move_devices(conn, from, customer, &ids)?;
+        }
         let mut moved = 0;
+        let mut changes = Vec::new();
         for d in locked.iter().filter(|d| d.tenant_id != target.id) {
-            diesel::update(devices::table.find(d.id))
-                .set((
-                    devices::tenant_id.eq(target.id),
-                    devices::tenant_path.eq(&target.traversal_ids),
-                    devices::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                devices::table
+                    .filter(devices::customer_id.eq(customer))
+                    .filter(devices::id.eq(d.id)),
+            )
+            .set((
+                devices::tenant_id.eq(target.id),
+                devices::tenant_path.eq(&target.traversal_ids),
+                devices::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
             diesel::insert_into(device_moves::table)
                 .values((
+                    device_moves::customer_id.eq(customer),
                     device_moves::device_id.eq(d.id),
                     device_moves::from_tenant_id.eq(d.tenant_id),
                     device_moves::to_tenant_id.eq(target.id),
@@ -99,8 +121,15 @@ pub fn move_all(
             Event::new(AuditAction::DeviceMove, &target.traversal_ids, d.id)
                 .detail(detail)
                 .record(conn, actor)?;
+            changes.push(super::counts::Change::at(&d.tenant_path, d.status, -1));
+            changes.push(super::counts::Change::at(
+                &target.traversal_ids,
+                d.status,
+                1,
+            ));
             moved += 1;
         }
+        super::counts::apply(conn, &changes)?;
         // Alerts and schedules follow the new place (after the rows moved: paths decide).
         crate::domain::checkins::moved(conn, actor, &moving, &target.traversal_ids)?;
         Ok(moved)

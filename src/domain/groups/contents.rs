@@ -138,6 +138,7 @@ pub fn add_devices(
             .iter()
             .map(|d| {
                 (
+                    group_devices::customer_id.eq(reached.customer()),
                     group_devices::group_id.eq(group.id),
                     group_devices::tenant_id.eq(group.tenant_id),
                     group_devices::device_id.eq(d.id),
@@ -236,6 +237,7 @@ pub fn set_member(
         let action = if inside {
             diesel::insert_into(group_members::table)
                 .values((
+                    group_members::customer_id.eq(reached.customer()),
                     group_members::group_id.eq(id),
                     group_members::tenant_id.eq(group.tenant_id),
                     group_members::user_id.eq(user),

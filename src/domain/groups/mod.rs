@@ -185,6 +185,7 @@ pub fn create(
         let group: Group = diesel::insert_into(groups::table)
             .values((
                 groups::id.eq(GroupId::new()),
+                groups::customer_id.eq(reached.customer()),
                 groups::tenant_id.eq(reached.id()),
                 groups::name.eq(&name),
                 groups::description.eq(&description),

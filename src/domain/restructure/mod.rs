@@ -1,6 +1,7 @@
 //! Restructuring the tree: moving a subtree and deleting a tenant. These touch every concept
 //! that lives in a tenant (members, devices, invitations), so they sit above them: the
 //! concepts themselves never import one another to restructure.
+pub mod customers;
 mod moves;
 
 use diesel::prelude::*;

@@ -2,12 +2,12 @@
 //! every tenant and membership below it.
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt};
-use uuid::Uuid;
 
 use crate::access::{Access, Reached};
 use crate::db::schema::tenants;
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
+use crate::domain::ids::{CustomerId, TenantId};
 use crate::domain::permissions::Permission;
 use crate::domain::tenants::{Tenant, TenantError, subtree, subtree_bounds};
 
@@ -65,7 +65,7 @@ pub fn move_subtree(
                 return Err(TenantError::SameParent);
             }
             let (lo, hi) = subtree_bounds(&tenant.traversal_ids);
-            tenants::table
+            let subtree: Vec<TenantId> = tenants::table
                 .filter(
                     tenants::traversal_ids
                         .ge(&lo)
@@ -73,35 +73,42 @@ pub fn move_subtree(
                 )
                 .for_update()
                 .select(tenants::id)
-                .load::<Uuid>(conn)?;
+                .load(conn)?;
             // Keep each path's tail from the moved tenant down, behind the new parent's path.
             let keep_from = tenant.traversal_ids.len() as i64;
-            // The subtree's own counts do not change; only the ancestors' totals move (below).
-            crate::domain::devices::counts::defer(conn)?;
-            // Everything that carries a copy of a tenant's path moves along.
+            // The subtree's own counts do not change; only the ancestors' totals move.
+            let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
+            let (from, to) = (
+                tenant.customer(),
+                CustomerId::of(&[parent.traversal_ids.as_slice(), &[tenant.id]].concat()),
+            );
+            crate::domain::devices::counts::move_subtree(
+                conn,
+                tenant.id,
+                from,
+                old_parent,
+                &parent.traversal_ids,
+            )?;
+            // Everything that carries a copy of a tenant's path moves along (the customer's
+            // rows in place, under their old customer; then to the new one if it changed).
             for table in ["tenants", "memberships", "devices", "invitations", "alerts"] {
-                let column = if table == "tenants" {
-                    "traversal_ids"
-                } else {
-                    "tenant_path"
+                let (column, customer) = match table {
+                    "tenants" => ("traversal_ids", ""),
+                    "memberships" | "invitations" => ("tenant_path", ""),
+                    _ => ("tenant_path", " AND customer_id = $5"),
                 };
                 diesel::sql_query(format!(
                     "UPDATE {table} SET {column} = $1 || {column}[$2:] \
-                 WHERE {column} >= $3 AND {column} < $4"
+                 WHERE {column} >= $3 AND {column} < $4{customer}"
                 ))
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
                 .bind::<BigInt, _>(keep_from)
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
+                .bind::<diesel::sql_types::Uuid, _>(from)
                 .execute(conn)?;
             }
-            let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
-            crate::domain::devices::counts::move_subtree(
-                conn,
-                tenant.id,
-                old_parent,
-                &parent.traversal_ids,
-            )?;
+            super::customers::move_subtree(conn, from, to, &subtree)?;
             // Schedules shared from the old ancestors may not reach the new place.
             let (new_lo, new_hi) =
                 subtree_bounds(&[parent.traversal_ids.as_slice(), &[tenant.id]].concat());

@@ -11,7 +11,7 @@ use crate::db::schema::{contacts, schedule_contacts, schedules};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::checkins;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ContactId, ScheduleId};
+use crate::domain::ids::{ContactId, CustomerId, ScheduleId};
 use crate::domain::permissions::Permission;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +75,7 @@ fn save_contacts(
         .chain(f.tier2.iter().map(|c| (c, 2i16)))
         .map(|(c, tier)| {
             (
+                schedule_contacts::customer_id.eq(reached.customer()),
                 schedule_contacts::schedule_id.eq(id),
                 schedule_contacts::tenant_id.eq(reached.id()),
                 schedule_contacts::contact_id.eq(*c),
@@ -135,6 +136,7 @@ pub fn create(
         let schedule: Schedule = diesel::insert_into(schedules::table)
             .values((
                 schedules::id.eq(ScheduleId::new()),
+                schedules::customer_id.eq(reached.customer()),
                 schedules::tenant_id.eq(reached.id()),
                 columns(&f),
             ))
@@ -206,11 +208,54 @@ pub fn delete(
     conn.transaction(|conn| {
         let schedule = own_locked(conn, access, reached, id)?;
         let following = checkins::following(conn, id)?;
-        diesel::delete(schedules::table.find(id)).execute(conn)?;
+        diesel::delete(
+            schedules::table
+                .filter(schedules::customer_id.eq(reached.customer()))
+                .filter(schedules::id.eq(id)),
+        )
+        .execute(conn)?;
+        forget(conn, reached, id)?;
         checkins::refresh(conn, &following)?;
         Event::new(AuditAction::ScheduleDelete, reached.path(), id)
             .detail(serde_json::json!({ "name": schedule.name, "devices": following.len() }))
             .record(conn, &access.actor)?;
         Ok(schedule.name)
     })
+}
+
+/// What referred to a deleted schedule refers to none (a schedule shared below may be
+/// followed from other customers than its own, so this is not a foreign key).
+fn forget(conn: &mut PgConnection, reached: &Reached, id: ScheduleId) -> Result<(), DomainError> {
+    use crate::db::schema::{alerts, groups};
+    let only = CustomerId::reaching(reached.path());
+    let none = None::<ScheduleId>;
+    let mut q = diesel::update(groups::table)
+        .filter(groups::schedule_id.eq(id))
+        .into_boxed();
+    if let Some(c) = only {
+        q = q.filter(groups::customer_id.eq(c));
+    }
+    q.set(groups::schedule_id.eq(none)).execute(conn)?;
+    for own in [true, false] {
+        let column = if own {
+            "own_schedule_id"
+        } else {
+            "schedule_id"
+        };
+        diesel::sql_query(format!(
+            "UPDATE checkin_states SET {column} = NULL \
+             WHERE {column} = $1 AND ($2::uuid IS NULL OR customer_id = $2)"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(only)
+        .execute(conn)?;
+    }
+    let mut q = diesel::update(alerts::table)
+        .filter(alerts::schedule_id.eq(id))
+        .into_boxed();
+    if let Some(c) = only {
+        q = q.filter(alerts::customer_id.eq(c));
+    }
+    q.set(alerts::schedule_id.eq(none)).execute(conn)?;
+    Ok(())
 }

@@ -34,6 +34,10 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// The customer this tenant's rows belong to.
+    pub fn customer(&self) -> crate::domain::ids::CustomerId {
+        crate::domain::ids::CustomerId::of(&self.traversal_ids)
+    }
     pub fn is_suspended(&self) -> bool {
         self.status == TenantStatus::Suspended
     }

@@ -80,7 +80,7 @@ pub async fn check(
                 };
                 let plan = import::plan(conn, &tenant, &rows)?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                let job = jobs::create(conn, tenant.id, Some(user), &text, rows.len())?;
+                let job = jobs::create(conn, &tenant, Some(user), &text, rows.len())?;
                 Ok(Ok((job, plan)))
             })
             .await?
