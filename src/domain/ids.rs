@@ -113,6 +113,25 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap_or_default();
         assert_eq!(json, format!("\"{text}\""));
     }
+
+    #[test]
+    fn a_customer_is_the_tenant_under_the_root_or_the_root_itself() {
+        let (root, customer, below) = (TenantId::new(), TenantId::new(), TenantId::new());
+        let id = |t: TenantId| CustomerId::from(t.uuid());
+        assert_eq!(CustomerId::of(&[root]), id(root));
+        assert_eq!(CustomerId::of(&[root, customer]), id(customer));
+        assert_eq!(CustomerId::of(&[root, customer, below]), id(customer));
+        assert_eq!(CustomerId::of(&[]), CustomerId::NONE);
+        assert_eq!(
+            CustomerId::along(&[root, customer, below]),
+            vec![id(root), id(customer)]
+        );
+        assert_eq!(CustomerId::reaching(&[root]), None);
+        assert_eq!(
+            CustomerId::reaching(&[root, customer, below]),
+            Some(id(customer))
+        );
+    }
 }
 typed_id!(
     /// A role: one of the built-in presets or one a tenant defined.
