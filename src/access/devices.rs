@@ -17,7 +17,7 @@ impl Access {
     pub fn device_at(&self, conn: &mut PgConnection, device: &Device) -> Result<At, DomainError> {
         let path = &device.tenant_path;
         let groups = if memberships::limited_at(&self.grants, path) {
-            groups::of_device(conn, device.id)?
+            groups::of_device(conn, device)?
         } else {
             Vec::new()
         };

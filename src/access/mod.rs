@@ -65,6 +65,11 @@ impl Reached {
     pub fn customer(&self) -> crate::domain::ids::CustomerId {
         self.tenant.customer()
     }
+    /// The one customer of everything at and below this tenant; `None` at the operator's
+    /// root, whose subtree spans every customer.
+    pub fn scope(&self) -> Option<crate::domain::ids::CustomerId> {
+        crate::domain::ids::CustomerId::reaching(self.path())
+    }
     /// What the caller may do here.
     pub fn permissions(&self) -> Permissions {
         self.at.permissions

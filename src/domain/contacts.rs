@@ -140,6 +140,7 @@ pub fn list(
     page: i64,
 ) -> Result<(Vec<Contact>, bool), DomainError> {
     let mut query = contacts::table
+        .filter(contacts::customer_id.eq(reached.customer()))
         .filter(contacts::tenant_id.eq(reached.id()))
         .into_boxed();
     let q = q.trim();
@@ -164,9 +165,10 @@ pub fn list(
 }
 
 /// Every contact of a tenant, by name (the schedule form's choices).
-pub fn all_of(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Contact>, DomainError> {
+pub fn all_of(conn: &mut PgConnection, reached: &Reached) -> Result<Vec<Contact>, DomainError> {
     Ok(contacts::table
-        .filter(contacts::tenant_id.eq(tenant))
+        .filter(contacts::customer_id.eq(reached.customer()))
+        .filter(contacts::tenant_id.eq(reached.id()))
         .order(crate::db::functions::lower(contacts::name))
         .limit(500)
         .select(Contact::as_select())
@@ -180,7 +182,8 @@ pub fn find(
     id: ContactId,
 ) -> Result<Contact, DomainError> {
     contacts::table
-        .find(id)
+        .filter(contacts::customer_id.eq(reached.customer()))
+        .filter(contacts::id.eq(id))
         .filter(contacts::tenant_id.eq(reached.id()))
         .select(Contact::as_select())
         .first(conn)
@@ -275,17 +278,21 @@ pub fn update(
     let f = parse(input).map_err(ContactError::Invalid)?;
     conn.transaction(|conn| {
         check_member(conn, reached.id(), f.user)?;
-        let contact: Contact = diesel::update(contacts::table.find(id))
-            .set((
-                contacts::name.eq(&f.name),
-                contacts::email.eq(&f.email),
-                contacts::phone.eq(&f.phone),
-                contacts::notes.eq(&f.notes),
-                contacts::user_id.eq(f.user),
-                contacts::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Contact::as_returning())
-            .get_result(conn)?;
+        let contact: Contact = diesel::update(
+            contacts::table
+                .filter(contacts::customer_id.eq(reached.customer()))
+                .filter(contacts::id.eq(id)),
+        )
+        .set((
+            contacts::name.eq(&f.name),
+            contacts::email.eq(&f.email),
+            contacts::phone.eq(&f.phone),
+            contacts::notes.eq(&f.notes),
+            contacts::user_id.eq(f.user),
+            contacts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Contact::as_returning())
+        .get_result(conn)?;
         Event::new(AuditAction::ContactUpdate, reached.path(), id)
             .detail(detail(&f))
             .record(conn, &access.actor)?;
@@ -294,10 +301,19 @@ pub fn update(
 }
 
 /// The schedules that tell this contact (the delete confirmation names them).
-pub fn used_by(conn: &mut PgConnection, id: ContactId) -> Result<Vec<String>, DomainError> {
+pub fn used_by(
+    conn: &mut PgConnection,
+    reached: &Reached,
+    id: ContactId,
+) -> Result<Vec<String>, DomainError> {
     use crate::db::schema::schedules;
     Ok(schedule_contacts::table
-        .inner_join(schedules::table.on(schedules::id.eq(schedule_contacts::schedule_id)))
+        .inner_join(
+            schedules::table.on(schedules::id
+                .eq(schedule_contacts::schedule_id)
+                .and(schedules::customer_id.eq(schedule_contacts::customer_id))),
+        )
+        .filter(schedule_contacts::customer_id.eq(reached.customer()))
         .filter(schedule_contacts::contact_id.eq(id))
         .order(schedules::name)
         .select(schedules::name)

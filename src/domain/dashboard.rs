@@ -69,11 +69,13 @@ pub fn figures(
             .collect()
     } else if subtree {
         device_counts::table
+            .filter(device_counts::customer_id.eq(tenant.customer()))
             .filter(device_counts::tenant_id.eq(tenant.id))
             .select((device_counts::status, device_counts::total))
             .load(conn)?
     } else {
         device_counts::table
+            .filter(device_counts::customer_id.eq(tenant.customer()))
             .filter(device_counts::tenant_id.eq(tenant.id))
             .select((device_counts::status, device_counts::own))
             .load(conn)?

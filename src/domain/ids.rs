@@ -201,3 +201,20 @@ impl From<CustomerId> for TenantId {
         Self(c.0)
     }
 }
+
+/// `column = customer`, or every customer when `only` is `None` (a read across the
+/// operator's whole tree, from its root): either way the statement names the customer
+/// (`customer_id = $1 OR $2`), so a distributed database routes it to one shard when it can.
+macro_rules! in_customer {
+    ($column:expr, $only:expr) => {{
+        let only: Option<$crate::domain::ids::CustomerId> = $only;
+        diesel::BoolExpressionMethods::or(
+            diesel::ExpressionMethods::eq(
+                $column,
+                only.unwrap_or($crate::domain::ids::CustomerId::NONE),
+            ),
+            diesel::expression::IntoSql::into_sql::<diesel::sql_types::Bool>(only.is_none()),
+        )
+    }};
+}
+pub(crate) use in_customer;

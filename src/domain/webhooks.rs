@@ -16,6 +16,7 @@ use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
 use crate::domain::ids::{CustomerId, TenantId};
 use crate::domain::permissions::Permission;
+use crate::domain::tenants::Tenant;
 
 /// How many deliveries the webhook page lists.
 pub const LOG: i64 = 50;
@@ -73,9 +74,10 @@ pub fn parse_url(raw: &str, allow_http: bool) -> Result<String, String> {
     Ok(url.to_string())
 }
 
-pub fn find(conn: &mut PgConnection, tenant: TenantId) -> Result<Option<Webhook>, DomainError> {
+pub fn find(conn: &mut PgConnection, tenant: &Tenant) -> Result<Option<Webhook>, DomainError> {
     Ok(webhooks::table
-        .find(tenant)
+        .filter(webhooks::customer_id.eq(tenant.customer()))
+        .filter(webhooks::tenant_id.eq(tenant.id))
         .select(Webhook::as_select())
         .first(conn)
         .optional()?)
@@ -93,7 +95,7 @@ pub fn save(
 ) -> Result<Option<String>, DomainError> {
     access.check(reached, Permission::AlertsWebhook)?;
     conn.transaction(|conn| {
-        let existing = find(conn, reached.id())?;
+        let existing = find(conn, reached.tenant())?;
         let secret = match (&existing, new_secret) {
             (Some(w), false) => w.secret.clone(),
             _ => format!("whsec_{}", crypto::random_hex(32)),
@@ -132,7 +134,12 @@ pub fn remove(
 ) -> Result<(), DomainError> {
     access.check(reached, Permission::AlertsWebhook)?;
     conn.transaction(|conn| {
-        let gone = diesel::delete(webhooks::table.find(reached.id())).execute(conn)?;
+        let gone = diesel::delete(
+            webhooks::table
+                .filter(webhooks::customer_id.eq(reached.customer()))
+                .filter(webhooks::tenant_id.eq(reached.id())),
+        )
+        .execute(conn)?;
         if gone > 0 {
             Event::new(AuditAction::WebhookRemove, reached.path(), reached.id())
                 .record(conn, &access.actor)?;
@@ -142,9 +149,10 @@ pub fn remove(
 }
 
 /// The latest deliveries of the tenant's webhook, newest first.
-pub fn log(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Delivery>, DomainError> {
+pub fn log(conn: &mut PgConnection, tenant: &Tenant) -> Result<Vec<Delivery>, DomainError> {
     Ok(webhook_deliveries::table
-        .filter(webhook_deliveries::tenant_id.eq(tenant))
+        .filter(webhook_deliveries::customer_id.eq(tenant.customer()))
+        .filter(webhook_deliveries::tenant_id.eq(tenant.id))
         .order(webhook_deliveries::id.desc())
         .limit(LOG)
         .select(Delivery::as_select())
@@ -155,6 +163,7 @@ pub fn log(conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<Delivery>, D
 pub fn any_on(conn: &mut PgConnection, path: &[TenantId]) -> Result<bool, DomainError> {
     Ok(diesel::select(diesel::dsl::exists(
         webhooks::table
+            .filter(webhooks::customer_id.eq_any(CustomerId::along(path)))
             .filter(webhooks::tenant_id.eq_any(path))
             .filter(webhooks::enabled),
     ))
@@ -204,6 +213,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 pub struct Claimed {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub customer_id: CustomerId,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub event: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -227,12 +238,13 @@ pub fn claim(
         "UPDATE webhook_deliveries d SET claimed_until = canopy_now() + make_interval(secs => $2), \
                 attempts = d.attempts + 1 \
          FROM webhooks w \
-         WHERE w.tenant_id = d.tenant_id AND w.enabled AND d.id IN ( \
+         WHERE w.customer_id = d.customer_id AND w.tenant_id = d.tenant_id AND w.enabled \
+           AND d.id IN ( \
              SELECT id FROM webhook_deliveries \
              WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= canopy_now() \
                AND (claimed_until IS NULL OR claimed_until < canopy_now()) \
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING d.id, d.event, d.body, d.attempts, w.url, w.secret",
+         RETURNING d.id, d.customer_id, d.event, d.body, d.attempts, w.url, w.secret",
     )
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .bind::<diesel::sql_types::Double, _>(lease_secs as f64)
@@ -258,7 +270,9 @@ pub fn settle(
         Err(e) => Some(e.clone()),
         _ => None,
     };
-    let target = webhook_deliveries::table.find(d.id);
+    let target = webhook_deliveries::table
+        .filter(webhook_deliveries::customer_id.eq(d.customer_id))
+        .filter(webhook_deliveries::id.eq(d.id));
     let now = crate::domain::clock::now(conn)?;
     if accepted {
         diesel::update(target)

@@ -97,8 +97,8 @@ pub async fn acknowledge(
     let by = chrome.user_name.clone();
     let note = form.into_inner().note;
     let outcome = db::run(&pool, move |conn| {
-        alerts::find(conn, &access, &reached, id)?;
-        match alerts::acknowledge(conn, id, &by, &note, &access.actor) {
+        let alert = alerts::find(conn, &access, &reached, id)?;
+        match alerts::acknowledge(conn, &alert, &by, &note, &access.actor) {
             Ok(_) => Ok(Ok(())),
             Err(DomainError::Conflict(why) | DomainError::Invalid(why)) => Ok(Err(why)),
             Err(e) => Err(e.into()),
@@ -171,7 +171,8 @@ fn open_link(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let device = crate::domain::devices::find(conn, alert.device_id)?.ok_or(AppError::NotFound)?;
+    let device = crate::domain::devices::find_in(conn, alert.customer_id, alert.device_id)?
+        .ok_or(AppError::NotFound)?;
     let tenant = crate::domain::tenants::find(conn, alert.tenant_id)?.ok_or(AppError::NotFound)?;
     let brand = crate::domain::branding::effective(conn, &tenant)?;
     Ok(Ok((alert, contact, device.name, tenant.name, brand)))
@@ -248,8 +249,7 @@ pub async fn link_acknowledge(
             Err(why) => return Ok((actix_web::http::StatusCode::GONE, expired(csrf, why))),
         };
         let by = format!("{} (from the email)", contact.name);
-        let (status, message, done) = match alerts::acknowledge(conn, alert.id, &by, &note, &actor)
-        {
+        let (status, message, done) = match alerts::acknowledge(conn, &alert, &by, &note, &actor) {
             Ok(_) => (
                 actix_web::http::StatusCode::OK,
                 "Thank you: the alert is acknowledged and its reminders stop.".to_string(),

@@ -170,7 +170,7 @@ fn show_page(
     let contact = contacts::find(conn, &reached, id)?;
     Ok(ShowPage {
         chrome,
-        used_by: contacts::used_by(conn, id)?,
+        used_by: contacts::used_by(conn, &reached, id)?,
         can_manage: reached.may(Permission::ContactsManage),
         members: contacts::linkable(conn, reached.id())?,
         input: input.unwrap_or_else(|| ContactInput::of(&contact)),
@@ -241,7 +241,7 @@ pub async fn delete_form(
         let contact = contacts::find(conn, &reached, id)?;
         Ok(DeletePage {
             chrome,
-            used_by: contacts::used_by(conn, id)?,
+            used_by: contacts::used_by(conn, &reached, id)?,
             contact,
             tenant: reached.into_tenant(),
         })

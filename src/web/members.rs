@@ -146,7 +146,7 @@ fn role_page(
 ) -> Result<RolePage, AppError> {
     let member = memberships::member(conn, &reached, user_id)?.ok_or(AppError::NotFound)?;
     let roles = roles::custom::grantable(conn, access, &reached)?;
-    let groups = memberships::groups_of(conn, user_id, reached.id())?;
+    let groups = memberships::groups_of(conn, user_id, reached.tenant())?;
     let two_factor_on = crate::domain::two_factor::enabled(conn, user_id)?;
     Ok(RolePage {
         chrome,

@@ -53,12 +53,12 @@ pub async fn show(
     let (_, chrome, reached, pool) = r.into_parts();
     let allow_http = allow_http(&state);
     let page = db::run(&pool, move |conn| {
-        let webhook = webhooks::find(conn, reached.id())?;
+        let webhook = webhooks::find(conn, reached.tenant())?;
         Ok(Page {
             chrome,
             url: webhook.as_ref().map(|w| w.url.clone()).unwrap_or_default(),
             enabled: webhook.as_ref().is_none_or(|w| w.enabled),
-            deliveries: webhooks::log(conn, reached.id())?,
+            deliveries: webhooks::log(conn, reached.tenant())?,
             webhook,
             error: None,
             secret: None,
@@ -100,14 +100,14 @@ pub async fn save(
         if status == StatusCode::OK && secret.is_none() {
             return Ok((status, None));
         }
-        let webhook = webhooks::find(conn, reached.id())?;
+        let webhook = webhooks::find(conn, reached.tenant())?;
         Ok((
             status,
             Some(Page {
                 chrome,
                 url: form.url.clone(),
                 enabled,
-                deliveries: webhooks::log(conn, reached.id())?,
+                deliveries: webhooks::log(conn, reached.tenant())?,
                 webhook,
                 error,
                 secret,

@@ -78,7 +78,10 @@ pub fn follow(app: &TestApp, device: DeviceId, schedule: ScheduleId) {
     .bind::<SqlUuid, _>(schedule)
     .execute(&mut app.conn())
     .unwrap();
-    canopy::domain::checkins::refresh(&mut app.conn(), &[device]).unwrap();
+    let customer = canopy::domain::devices::find(&mut app.conn(), device)
+        .unwrap()
+        .map(|d| d.customer_id);
+    canopy::domain::checkins::refresh(&mut app.conn(), customer, &[device]).unwrap();
 }
 
 /// Moves the database's clock `minutes` further (everything reads `canopy_now()`).

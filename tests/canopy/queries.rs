@@ -48,7 +48,7 @@ impl Instrumentation for Counter {
     }
 }
 
-fn install() {
+pub(crate) fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         set_default_instrumentation(|| Some(Box::new(Counter { database: None }))).unwrap();
@@ -124,7 +124,7 @@ async fn each_page_costs_a_few_statements_including_the_session() {
     }
 }
 
-fn sent(database_url: &str) -> Vec<String> {
+pub(crate) fn sent(database_url: &str) -> Vec<String> {
     let path = database_url.split('?').next().unwrap();
     let db = path.rsplit('/').next().unwrap();
     texts().lock().unwrap().get(db).cloned().unwrap_or_default()

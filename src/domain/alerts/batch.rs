@@ -33,16 +33,18 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// The schedule a device at `path` follows.
     pub fn schedule(
         &mut self,
         conn: &mut PgConnection,
+        path: &[TenantId],
         id: Option<ScheduleId>,
     ) -> Result<Option<Schedule>, DomainError> {
         let Some(id) = id else { return Ok(None) };
         if let Some(known) = self.schedules.get(&id) {
             return Ok(known.clone());
         }
-        let found = crate::domain::schedules::by_id(conn, Some(id))?;
+        let found = crate::domain::schedules::by_id(conn, path, Some(id))?;
         self.schedules.insert(id, found.clone());
         Ok(found)
     }
@@ -50,13 +52,13 @@ impl<'a> Batch<'a> {
     pub fn contacts(
         &mut self,
         conn: &mut PgConnection,
-        id: ScheduleId,
+        schedule: &Schedule,
     ) -> Result<Tiers, DomainError> {
-        if let Some(c) = self.contacts.get(&id) {
+        if let Some(c) = self.contacts.get(&schedule.id) {
             return Ok(c.clone());
         }
-        let c = Rc::new(crate::domain::schedules::contacts_of(conn, id)?);
-        self.contacts.insert(id, c.clone());
+        let c = Rc::new(crate::domain::schedules::contacts_of(conn, schedule)?);
+        self.contacts.insert(schedule.id, c.clone());
         Ok(c)
     }
 

@@ -16,8 +16,10 @@ use diesel::sql_types::Bool;
 use crate::access::Reached;
 use crate::db::schema::{alert_notifications, alerts, devices, group_devices, tenants};
 use crate::domain::audit::{Actor, AuditAction, Event};
+use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
 use crate::domain::ids::{AlertId, DeviceId, ScheduleId, TenantId};
+use crate::domain::ids::{CustomerId, in_customer};
 use crate::domain::memberships::Seen;
 
 /// How many alerts a page shows.
@@ -42,6 +44,7 @@ pub struct Alert {
     pub ack_note: String,
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolved_reason: Option<String>,
+    pub customer_id: CustomerId,
 }
 
 /// An alert as the list shows it.
@@ -120,6 +123,7 @@ fn seen_by(reached: &Reached) -> Predicate {
                         here.and(
                             alerts::device_id.eq_any(
                                 group_devices::table
+                                    .filter(group_devices::customer_id.eq(CustomerId::of(&w.path)))
                                     .filter(group_devices::group_id.eq_any(groups.clone()))
                                     .select(group_devices::device_id),
                             ),
@@ -140,7 +144,10 @@ pub fn list(
     show: Show,
     page: i64,
 ) -> Result<(Vec<AlertRow>, bool), DomainError> {
-    let mut q = alerts::table.filter(seen_by(reached)).into_boxed();
+    let mut q = alerts::table
+        .filter(in_customer!(alerts::customer_id, reached.scope()))
+        .filter(seen_by(reached))
+        .into_boxed();
     q = match show {
         Show::Unresolved => q.filter(alerts::state.ne("resolved")),
         Show::All => q,
@@ -157,7 +164,10 @@ pub fn list(
     let ids: Vec<AlertId> = found.iter().map(|a| a.id).collect();
     let device_ids: Vec<DeviceId> = found.iter().map(|a| a.device_id).collect();
     let tenant_ids: Vec<TenantId> = found.iter().map(|a| a.tenant_id).collect();
+    // A device's alerts stay where they were opened when it moves on: its row may be
+    // another customer's now, and its name is then not shown.
     let names: HashMap<DeviceId, (String, String)> = devices::table
+        .filter(in_customer!(devices::customer_id, reached.scope()))
         .filter(devices::id.eq_any(&device_ids))
         .select((devices::id, devices::name, devices::identifier))
         .load::<(DeviceId, String, String)>(conn)?
@@ -171,6 +181,10 @@ pub fn list(
         .into_iter()
         .collect();
     let told: Vec<(AlertId, String)> = alert_notifications::table
+        .filter(in_customer!(
+            alert_notifications::customer_id,
+            reached.scope()
+        ))
         .filter(alert_notifications::alert_id.eq_any(&ids))
         .order((alert_notifications::step, alert_notifications::name))
         .select((alert_notifications::alert_id, alert_notifications::name))
@@ -205,6 +219,7 @@ pub fn list(
 /// How many alerts the caller sees open (unacknowledged) at the reached tenant.
 pub fn open_count(conn: &mut PgConnection, reached: &Reached) -> Result<i64, DomainError> {
     Ok(alerts::table
+        .filter(in_customer!(alerts::customer_id, reached.scope()))
         .filter(seen_by(reached))
         .filter(alerts::state.eq("open"))
         .count()
@@ -219,7 +234,8 @@ pub fn find(
     id: AlertId,
 ) -> Result<Alert, DomainError> {
     let alert: Alert = alerts::table
-        .find(id)
+        .filter(in_customer!(alerts::customer_id, reached.scope()))
+        .filter(alerts::id.eq(id))
         .select(Alert::as_select())
         .first(conn)
         .optional()?
@@ -230,8 +246,8 @@ pub fn find(
         return Err(DomainError::NotFound);
     }
     // A device the caller does not see has no alerts for them either.
-    let device =
-        crate::domain::devices::find(conn, alert.device_id)?.ok_or(DomainError::NotFound)?;
+    let device = crate::domain::devices::find_in(conn, alert.customer_id, alert.device_id)?
+        .ok_or(DomainError::NotFound)?;
     access.device_at(conn, &device)?;
     Ok(alert)
 }
@@ -240,7 +256,7 @@ pub fn find(
 /// device checks in. `by` is who (a member's name, or a contact's from an email link).
 pub fn acknowledge(
     conn: &mut PgConnection,
-    id: AlertId,
+    found: &Alert,
     by: &str,
     note: &str,
     actor: &Actor,
@@ -254,8 +270,10 @@ pub fn acknowledge(
     }
     conn.transaction(|conn| {
         let now = crate::domain::clock::now(conn)?;
+        let id = found.id;
         let alert: Alert = alerts::table
-            .find(id)
+            .filter(alerts::customer_id.eq(found.customer_id))
+            .filter(alerts::id.eq(id))
             .for_update()
             .select(Alert::as_select())
             .first(conn)?;
@@ -265,16 +283,20 @@ pub fn acknowledge(
                 None => "This alert is resolved already.".into(),
             }));
         }
-        let alert: Alert = diesel::update(alerts::table.find(id))
-            .set((
-                alerts::state.eq("acknowledged"),
-                alerts::acknowledged_at.eq(now),
-                alerts::acknowledged_by.eq(by),
-                alerts::ack_note.eq(note),
-                alerts::next_step_at.eq(None::<DateTime<Utc>>),
-            ))
-            .returning(Alert::as_returning())
-            .get_result(conn)?;
+        let alert: Alert = diesel::update(
+            alerts::table
+                .filter(alerts::customer_id.eq(found.customer_id))
+                .filter(alerts::id.eq(id)),
+        )
+        .set((
+            alerts::state.eq("acknowledged"),
+            alerts::acknowledged_at.eq(now),
+            alerts::acknowledged_by.eq(by),
+            alerts::ack_note.eq(note),
+            alerts::next_step_at.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(Alert::as_returning())
+        .get_result(conn)?;
         Event::new(AuditAction::AlertAcknowledge, &alert.tenant_path, id)
             .detail(serde_json::json!({ "by": by, "note": note }))
             .record(conn, actor)?;
@@ -286,14 +308,16 @@ pub fn acknowledge(
 /// Resolves the devices' unresolved alerts (they checked in, or moved away).
 pub fn resolve_for(
     conn: &mut PgConnection,
-    devices: &[DeviceId],
+    devices: &[Device],
     reason: &str,
     now: DateTime<Utc>,
     actor: &Actor,
 ) -> Result<usize, DomainError> {
+    let (customers, ids) = crate::domain::devices::customers_and_ids(devices);
     let resolved: Vec<Alert> = diesel::update(
         alerts::table
-            .filter(alerts::device_id.eq_any(devices))
+            .filter(alerts::customer_id.eq_any(customers))
+            .filter(alerts::device_id.eq_any(ids))
             .filter(alerts::state.ne("resolved")),
     )
     .set((
@@ -326,7 +350,8 @@ pub fn announce(conn: &mut PgConnection, alert: &Alert, event: &str) -> Result<(
         return Ok(());
     }
     let device: Option<(String, String)> = devices::table
-        .find(alert.device_id)
+        .filter(devices::customer_id.eq(alert.customer_id))
+        .filter(devices::id.eq(alert.device_id))
         .select((devices::name, devices::identifier))
         .first(conn)
         .optional()?;
@@ -353,10 +378,12 @@ pub fn announce(conn: &mut PgConnection, alert: &Alert, event: &str) -> Result<(
 /// The devices (among these) that have an unresolved alert: a move preview names them.
 pub fn unresolved_among(
     conn: &mut PgConnection,
-    devices: &[DeviceId],
+    devices: &[Device],
 ) -> Result<Vec<DeviceId>, DomainError> {
+    let (customers, ids) = crate::domain::devices::customers_and_ids(devices);
     let mut ids: Vec<DeviceId> = alerts::table
-        .filter(alerts::device_id.eq_any(devices))
+        .filter(alerts::customer_id.eq_any(customers))
+        .filter(alerts::device_id.eq_any(ids))
         .filter(alerts::state.ne("resolved"))
         .select(alerts::device_id)
         .load(conn)?;

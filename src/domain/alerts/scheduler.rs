@@ -15,7 +15,7 @@ use crate::domain::checkins::due_after;
 use crate::domain::contacts::Contact;
 use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{AlertId, DeviceId, ScheduleId};
+use crate::domain::ids::{AlertId, CustomerId, DeviceId, ScheduleId};
 use crate::domain::schedules::Schedule;
 use crate::domain::states::DeviceStatus;
 
@@ -53,7 +53,15 @@ fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<us
     conn.transaction(|conn| {
         let mut cache = Batch::new(notices);
         let now = crate::domain::clock::now(conn)?;
-        let due: Vec<(DeviceId, Option<ScheduleId>, Option<DateTime<Utc>>)> = checkin_states::table
+        // The claim spans every customer (a named exception to naming one); what follows
+        // for each device names its customer.
+        type Due = (
+            DeviceId,
+            CustomerId,
+            Option<ScheduleId>,
+            Option<DateTime<Utc>>,
+        );
+        let due: Vec<Due> = checkin_states::table
             .filter(checkin_states::alert_at.le(now))
             .order(checkin_states::alert_at)
             .limit(batch)
@@ -61,22 +69,27 @@ fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<us
             .skip_locked()
             .select((
                 checkin_states::device_id,
+                checkin_states::customer_id,
                 checkin_states::schedule_id,
                 checkin_states::next_due_at,
             ))
             .load(conn)?;
-        for (device_id, schedule_id, due_at) in &due {
-            let schedule = cache.schedule(conn, *schedule_id)?;
-            let device = crate::domain::devices::find(conn, *device_id)?;
-            let (Some(schedule), Some(device), Some(due_at)) = (schedule, device, due_at) else {
-                clear(conn, *device_id)?;
+        for (device_id, customer, schedule_id, due_at) in &due {
+            let Some(device) = crate::domain::devices::find_in(conn, *customer, *device_id)? else {
+                clear(conn, *customer, *device_id)?;
+                continue;
+            };
+            let schedule = cache.schedule(conn, &device.tenant_path, *schedule_id)?;
+            let (Some(schedule), Some(due_at)) = (schedule, due_at) else {
+                clear(conn, *customer, *device_id)?;
                 continue;
             };
             if !schedule.enabled || device.status == DeviceStatus::Retired {
-                clear(conn, *device_id)?;
+                clear(conn, *customer, *device_id)?;
                 continue;
             }
             let already_open: i64 = alerts::table
+                .filter(alerts::customer_id.eq(customer))
                 .filter(alerts::device_id.eq(device_id))
                 .filter(alerts::state.eq("open"))
                 .count()
@@ -86,24 +99,36 @@ fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<us
             }
             // The next check-in it owes counts from now.
             let (next, alert_at) = due_after(&schedule, now);
-            diesel::update(checkin_states::table.find(device_id))
-                .set((
-                    checkin_states::next_due_at.eq(next),
-                    checkin_states::alert_at.eq(alert_at),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                checkin_states::table
+                    .filter(checkin_states::customer_id.eq(customer))
+                    .filter(checkin_states::device_id.eq(device_id)),
+            )
+            .set((
+                checkin_states::next_due_at.eq(next),
+                checkin_states::alert_at.eq(alert_at),
+            ))
+            .execute(conn)?;
         }
         Ok(due.len())
     })
 }
 
-fn clear(conn: &mut PgConnection, device: DeviceId) -> Result<(), DomainError> {
-    diesel::update(checkin_states::table.find(device))
-        .set((
-            checkin_states::next_due_at.eq(None::<DateTime<Utc>>),
-            checkin_states::alert_at.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)?;
+fn clear(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+    device: DeviceId,
+) -> Result<(), DomainError> {
+    diesel::update(
+        checkin_states::table
+            .filter(checkin_states::customer_id.eq(customer))
+            .filter(checkin_states::device_id.eq(device)),
+    )
+    .set((
+        checkin_states::next_due_at.eq(None::<DateTime<Utc>>),
+        checkin_states::alert_at.eq(None::<DateTime<Utc>>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -133,7 +158,7 @@ fn open(
     let Some(alert) = inserted else {
         return Ok(());
     };
-    let contacts = cache.contacts(conn, schedule.id)?;
+    let contacts = cache.contacts(conn, schedule)?;
     let told = tell(
         conn,
         cache,
@@ -151,9 +176,13 @@ fn open(
         .record(conn, &Actor::system())?;
     super::announce(conn, &alert, "alert.opened")?;
     let next = next_step(&alert, schedule, false, 0);
-    diesel::update(alerts::table.find(alert.id))
-        .set((alerts::steps.eq(1), alerts::next_step_at.eq(next)))
-        .execute(conn)?;
+    diesel::update(
+        alerts::table
+            .filter(alerts::customer_id.eq(alert.customer_id))
+            .filter(alerts::id.eq(alert.id)),
+    )
+    .set((alerts::steps.eq(1), alerts::next_step_at.eq(next)))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -204,15 +233,19 @@ fn step(
     alert: &Alert,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    let schedule = cache.schedule(conn, alert.schedule_id)?;
-    let device = crate::domain::devices::find(conn, alert.device_id)?;
+    let schedule = cache.schedule(conn, &alert.tenant_path, alert.schedule_id)?;
+    let device = crate::domain::devices::find_in(conn, alert.customer_id, alert.device_id)?;
     let (Some(schedule), Some(device)) = (schedule, device) else {
-        diesel::update(alerts::table.find(alert.id))
-            .set(alerts::next_step_at.eq(None::<DateTime<Utc>>))
-            .execute(conn)?;
+        diesel::update(
+            alerts::table
+                .filter(alerts::customer_id.eq(alert.customer_id))
+                .filter(alerts::id.eq(alert.id)),
+        )
+        .set(alerts::next_step_at.eq(None::<DateTime<Utc>>))
+        .execute(conn)?;
         return Ok(());
     };
-    let contacts = cache.contacts(conn, schedule.id)?;
+    let contacts = cache.contacts(conn, &schedule)?;
     let (tier1, tier2) = (&contacts.0, &contacts.1);
     let mut steps = alert.steps;
     let mut tier2_told = alert.tier2_told();
@@ -257,13 +290,17 @@ fn step(
     }
     let repeats = due_repeats.max(done_repeats);
     let next = next_step(alert, &schedule, tier2_told, repeats);
-    diesel::update(alerts::table.find(alert.id))
-        .set((
-            alerts::steps.eq(steps),
-            alerts::repeats.eq(repeats as i32),
-            alerts::next_step_at.eq(next),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        alerts::table
+            .filter(alerts::customer_id.eq(alert.customer_id))
+            .filter(alerts::id.eq(alert.id)),
+    )
+    .set((
+        alerts::steps.eq(steps),
+        alerts::repeats.eq(repeats as i32),
+        alerts::next_step_at.eq(next),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use crate::access::Reached;
 use crate::db::schema::{audit_events, users};
 use crate::domain::audit::{AuditAction, TargetType};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{TenantId, in_customer};
 use crate::domain::tenants::subtree_bounds;
 
 /// What to look for; every field is optional.
@@ -66,13 +66,15 @@ fn search_planned(
     // The subtree's history for those who see all of it; the tenant's own otherwise.
     q = if reached.sees_all_below() {
         let (lo, hi) = subtree_bounds(reached.path());
-        q.filter(
-            audit_events::tenant_path
-                .ge(lo)
-                .and(audit_events::tenant_path.lt(hi)),
-        )
+        q.filter(in_customer!(audit_events::customer_id, reached.scope()))
+            .filter(
+                audit_events::tenant_path
+                    .ge(lo)
+                    .and(audit_events::tenant_path.lt(hi)),
+            )
     } else {
-        q.filter(audit_events::tenant_path.eq(reached.path().to_vec()))
+        q.filter(audit_events::customer_id.eq(reached.customer()))
+            .filter(audit_events::tenant_path.eq(reached.path().to_vec()))
     };
     let actor = f.actor.trim().to_lowercase();
     if !actor.is_empty() {

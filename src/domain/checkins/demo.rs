@@ -57,7 +57,7 @@ pub fn seed(conn: &mut PgConnection, acme: &Tenant) -> Result<(), DomainError> {
     .bind::<SqlUuid, _>(schedule)
     .bind::<SqlUuid, _>(customer)
     .execute(conn)?;
-    super::refresh(conn, &phones)?;
+    super::refresh(conn, Some(customer), &phones)?;
     // History: the first two checked in an hour ago; the last one not for six hours.
     let ago = |hours: i32| format!("now() - interval '{hours} hours'");
     for (i, phone) in phones.iter().enumerate() {

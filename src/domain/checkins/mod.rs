@@ -161,10 +161,11 @@ type StateRow = (
     Option<String>,
 );
 
-pub fn watch(conn: &mut PgConnection, device: DeviceId) -> Result<Watch, DomainError> {
+pub fn watch(conn: &mut PgConnection, device: &Device) -> Result<Watch, DomainError> {
     let now = crate::domain::clock::now(conn)?;
     let row: Option<StateRow> = checkin_states::table
-        .find(device)
+        .filter(checkin_states::customer_id.eq(device.customer_id))
+        .filter(checkin_states::device_id.eq(device.id))
         .select((
             checkin_states::own_schedule_id,
             checkin_states::schedule_id,
@@ -177,9 +178,11 @@ pub fn watch(conn: &mut PgConnection, device: DeviceId) -> Result<Watch, DomainE
         .optional()?;
     let (own, current, last, due, alert_at, hint) =
         row.unwrap_or((None, None, None, None, None, None));
-    let schedule = crate::domain::schedules::by_id(conn, current)?;
+    let schedule = crate::domain::schedules::by_id(conn, &device.tenant_path, current)?;
+    // Alerts are opened where the device is, and resolved when it leaves.
     let unresolved: Vec<String> = alerts::table
-        .filter(alerts::device_id.eq(device))
+        .filter(alerts::customer_id.eq(device.customer_id))
+        .filter(alerts::device_id.eq(device.id))
         .filter(alerts::state.ne("resolved"))
         .select(alerts::state)
         .load(conn)?;
@@ -210,7 +213,7 @@ pub fn watch(conn: &mut PgConnection, device: DeviceId) -> Result<Watch, DomainE
 /// The device's latest check-ins, newest first.
 pub fn history(
     conn: &mut PgConnection,
-    device: DeviceId,
+    device: &Device,
     limit: i64,
 ) -> Result<Vec<Checkin>, DomainError> {
     type Row = (
@@ -223,7 +226,8 @@ pub fn history(
     );
     let rows: Vec<Row> = checkins::table
         .left_join(users::table.on(checkins::user_id.eq(users::id.nullable())))
-        .filter(checkins::device_id.eq(device))
+        .filter(checkins::customer_id.eq(device.customer_id))
+        .filter(checkins::device_id.eq(device.id))
         .order(checkins::at.desc())
         .limit(limit)
         .select((
@@ -278,7 +282,8 @@ pub fn record(
             .select(checkin_states::schedule_id)
             .first(conn)
             .optional()?;
-        let schedule = crate::domain::schedules::by_id(conn, schedule_id.flatten())?;
+        let schedule =
+            crate::domain::schedules::by_id(conn, &device.tenant_path, schedule_id.flatten())?;
         let (due, alert_at) = schedule
             .as_ref()
             .map_or((None, None), |s| due_after(s, now));
@@ -297,7 +302,13 @@ pub fn record(
                 checkin_states::alert_at.eq(alert_at),
             ))
             .execute(conn)?;
-        crate::domain::alerts::resolve_for(conn, &[device.id], "checked in", now, actor)?;
+        crate::domain::alerts::resolve_for(
+            conn,
+            std::slice::from_ref(device),
+            "checked in",
+            now,
+            actor,
+        )?;
         Ok(now)
     })
 }

@@ -5,32 +5,35 @@ use diesel::prelude::*;
 
 use crate::db::schema::{checkin_states, schedules};
 use crate::domain::audit::Actor;
+use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, ScheduleId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, ScheduleId, TenantId};
 
 /// What moving these devices to the tenant at `target` would end: (devices that lose their own
 /// schedule, devices with an unresolved alert).
 pub fn lost_by_moving(
     conn: &mut PgConnection,
-    ids: &[DeviceId],
+    devices: &[Device],
     target: &[TenantId],
 ) -> Result<(usize, usize), DomainError> {
-    let dropped = unusable_at(conn, ids, target)?.len();
-    let alerted = crate::domain::alerts::unresolved_among(conn, ids)?.len();
+    let dropped = unusable_at(conn, devices, target)?.len();
+    let alerted = crate::domain::alerts::unresolved_among(conn, devices)?.len();
     Ok((dropped, alerted))
 }
 
 /// The devices (among these) whose own schedule is not usable at `target`.
 fn unusable_at(
     conn: &mut PgConnection,
-    ids: &[DeviceId],
+    devices: &[Device],
     target: &[TenantId],
 ) -> Result<Vec<DeviceId>, DomainError> {
+    let (customers, ids) = crate::domain::devices::customers_and_ids(devices);
     let own: Vec<(DeviceId, ScheduleId, TenantId, bool)> = checkin_states::table
         .inner_join(
             schedules::table.on(schedules::id.nullable().eq(checkin_states::own_schedule_id)),
         )
-        .filter(checkin_states::device_id.eq_any(ids))
+        .filter(checkin_states::customer_id.eq_any(&customers))
+        .filter(checkin_states::device_id.eq_any(&ids))
         .select((
             checkin_states::device_id,
             schedules::id,
@@ -49,20 +52,35 @@ fn unusable_at(
         .collect())
 }
 
-/// After the devices moved to the tenant at `target`, in the move's transaction.
+/// After the devices moved to the tenant at `target`, in the move's transaction: `devices`
+/// as they were before (their alerts stay with the customer they were opened in), their rows
+/// now of the target's customer.
 pub fn moved(
     conn: &mut PgConnection,
     actor: &Actor,
-    ids: &[DeviceId],
+    devices: &[Device],
     target: &[TenantId],
 ) -> Result<(), DomainError> {
-    let dropped = unusable_at(conn, ids, target)?;
-    diesel::update(checkin_states::table.filter(checkin_states::device_id.eq_any(&dropped)))
-        .set(checkin_states::own_schedule_id.eq(None::<ScheduleId>))
-        .execute(conn)?;
+    let customer = CustomerId::of(target);
+    let ids: Vec<DeviceId> = devices.iter().map(|d| d.id).collect();
+    let now_there: Vec<Device> = devices
+        .iter()
+        .map(|d| Device {
+            customer_id: customer,
+            ..d.clone()
+        })
+        .collect();
+    let dropped = unusable_at(conn, &now_there, target)?;
+    diesel::update(
+        checkin_states::table
+            .filter(checkin_states::customer_id.eq(customer))
+            .filter(checkin_states::device_id.eq_any(&dropped)),
+    )
+    .set(checkin_states::own_schedule_id.eq(None::<ScheduleId>))
+    .execute(conn)?;
     let now = crate::domain::clock::now(conn)?;
-    crate::domain::alerts::resolve_for(conn, ids, "moved", now, actor)?;
-    super::refresh(conn, ids)
+    crate::domain::alerts::resolve_for(conn, devices, "moved", now, actor)?;
+    super::refresh(conn, Some(customer), &ids)
 }
 
 /// After a subtree moved (its paths now between `lo` and `hi`): its devices and groups let go
@@ -72,6 +90,8 @@ pub fn subtree_moved(
     lo: &[TenantId],
     hi: &[TenantId],
 ) -> Result<(), DomainError> {
+    // A subtree below the root has one customer, that of its top tenant (`lo`).
+    let customer = CustomerId::of(lo);
     use diesel::sql_types::{Array, Uuid as SqlUuid};
     #[derive(QueryableByName)]
     struct Id {
@@ -80,7 +100,8 @@ pub fn subtree_moved(
     }
     let mut ids: Vec<DeviceId> = diesel::sql_query(
         "UPDATE checkin_states cs SET own_schedule_id = NULL FROM devices d, schedules s \
-         WHERE d.id = cs.device_id AND s.id = cs.own_schedule_id \
+         WHERE cs.customer_id = $3 AND d.customer_id = $3 \
+           AND d.id = cs.device_id AND s.id = cs.own_schedule_id \
            AND d.tenant_path >= $1 AND d.tenant_path < $2 \
            AND s.tenant_id <> d.tenant_id \
            AND NOT (s.shared_below AND s.tenant_id = ANY (d.tenant_path)) \
@@ -88,6 +109,7 @@ pub fn subtree_moved(
     )
     .bind::<Array<SqlUuid>, _>(lo)
     .bind::<Array<SqlUuid>, _>(hi)
+    .bind::<SqlUuid, _>(customer)
     .load::<Id>(conn)?
     .into_iter()
     .map(|r| r.id)
@@ -96,20 +118,22 @@ pub fn subtree_moved(
         diesel::sql_query(
             "WITH dropped AS ( \
                UPDATE groups g SET schedule_id = NULL FROM schedules s, tenants t \
-               WHERE s.id = g.schedule_id AND t.id = g.tenant_id \
+               WHERE g.customer_id = $3 AND s.id = g.schedule_id AND t.id = g.tenant_id \
                  AND t.traversal_ids >= $1 AND t.traversal_ids < $2 \
                  AND s.tenant_id <> g.tenant_id \
                  AND NOT (s.shared_below AND s.tenant_id = ANY (t.traversal_ids)) \
                RETURNING g.id) \
-             SELECT gd.device_id AS id FROM group_devices gd JOIN dropped ON dropped.id = gd.group_id",
+             SELECT gd.device_id AS id FROM group_devices gd JOIN dropped ON dropped.id = gd.group_id \
+             WHERE gd.customer_id = $3",
         )
         .bind::<Array<SqlUuid>, _>(lo)
         .bind::<Array<SqlUuid>, _>(hi)
+        .bind::<SqlUuid, _>(customer)
         .load::<Id>(conn)?
         .into_iter()
         .map(|r| r.id),
     );
     ids.sort();
     ids.dedup();
-    super::refresh(conn, &ids)
+    super::refresh(conn, Some(customer), &ids)
 }

@@ -13,7 +13,7 @@ use crate::db::schema::{checkin_states, group_devices, groups, schedules};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{CustomerId, DeviceId, GroupId, ScheduleId};
+use crate::domain::ids::{CustomerId, DeviceId, GroupId, ScheduleId, in_customer};
 use crate::domain::permissions::Permission;
 use crate::domain::schedules::Schedule;
 
@@ -23,6 +23,9 @@ struct Row {
     device_id: DeviceId,
     #[diesel(sql_type = SqlUuid)]
     customer_id: CustomerId,
+    /// The operator's root above it, whose shared schedules it may follow.
+    #[diesel(sql_type = SqlUuid)]
+    root: CustomerId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     own: Option<ScheduleId>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -36,7 +39,7 @@ struct Row {
 }
 
 const PLAN: &str = "\
-SELECT d.id AS device_id, d.customer_id, \
+SELECT d.id AS device_id, d.customer_id, d.tenant_path[1] AS root, \
        CASE WHEN d.status = 'retired' THEN NULL ELSE cs.own_schedule_id END AS own, \
        cs.schedule_id AS current, cs.since, cs.last_checkin_at AS last, \
        CASE WHEN d.status = 'retired' THEN NULL ELSE \
@@ -46,7 +49,7 @@ SELECT d.id AS device_id, d.customer_id, \
            ORDER BY lower(g.name), g.id LIMIT 1) END AS by_group \
 FROM devices d \
 LEFT JOIN checkin_states cs ON cs.customer_id = d.customer_id AND cs.device_id = d.id \
-WHERE d.id = ANY($1)";
+WHERE d.id = ANY($1) AND (d.customer_id = $2 OR $3)";
 
 /// When a device following `schedule` since `base` is next due, and when that becomes an alert.
 pub fn due_after(
@@ -63,18 +66,31 @@ pub fn due_after(
     )
 }
 
-/// Recomputes what each device follows and when it is due.
-pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), DomainError> {
+/// Recomputes what each device follows and when it is due; the devices are of the one
+/// customer `scope` names (or of any, under the operator's root).
+pub fn refresh(
+    conn: &mut PgConnection,
+    scope: Option<CustomerId>,
+    devices: &[DeviceId],
+) -> Result<(), DomainError> {
     let now = crate::domain::clock::now(conn)?;
     for chunk in devices.chunks(5000) {
         let rows: Vec<Row> = diesel::sql_query(PLAN)
             .bind::<Array<SqlUuid>, _>(chunk)
+            .bind::<SqlUuid, _>(scope.unwrap_or(CustomerId::NONE))
+            .bind::<diesel::sql_types::Bool, _>(scope.is_none())
             .load(conn)?;
         let mut wanted: Vec<ScheduleId> =
             rows.iter().filter_map(|r| r.own.or(r.by_group)).collect();
         wanted.sort();
         wanted.dedup();
+        // A device follows its own customer's schedules or its operator's.
+        let mut customers: Vec<CustomerId> =
+            rows.iter().flat_map(|r| [r.customer_id, r.root]).collect();
+        customers.sort();
+        customers.dedup();
         let found: HashMap<ScheduleId, Schedule> = schedules::table
+            .filter(schedules::customer_id.eq_any(&customers))
             .filter(schedules::id.eq_any(&wanted))
             .select(Schedule::as_select())
             .load(conn)?
@@ -129,9 +145,15 @@ pub fn refresh(conn: &mut PgConnection, devices: &[DeviceId]) -> Result<(), Doma
     Ok(())
 }
 
-/// Every device following the schedule now, or that would by its own or a group's assignment.
-pub fn following(conn: &mut PgConnection, id: ScheduleId) -> Result<Vec<DeviceId>, DomainError> {
+/// Every device following the schedule now, or that would by its own or a group's assignment,
+/// within `scope` (the customer of the schedule's tenant; every customer for the operator's).
+pub fn following(
+    conn: &mut PgConnection,
+    scope: Option<CustomerId>,
+    id: ScheduleId,
+) -> Result<Vec<DeviceId>, DomainError> {
     let mut ids: Vec<DeviceId> = checkin_states::table
+        .filter(in_customer!(checkin_states::customer_id, scope))
         .filter(
             checkin_states::schedule_id
                 .eq(id)
@@ -142,6 +164,7 @@ pub fn following(conn: &mut PgConnection, id: ScheduleId) -> Result<Vec<DeviceId
     ids.extend(
         group_devices::table
             .inner_join(groups::table)
+            .filter(in_customer!(groups::customer_id, scope))
             .filter(groups::schedule_id.eq(id))
             .select(group_devices::device_id)
             .load::<DeviceId>(conn)?,
@@ -152,19 +175,29 @@ pub fn following(conn: &mut PgConnection, id: ScheduleId) -> Result<Vec<DeviceId
 }
 
 /// After a schedule's times changed: its devices' due times again.
-pub fn reschedule(conn: &mut PgConnection, id: ScheduleId) -> Result<(), DomainError> {
-    let ids = following(conn, id)?;
-    refresh(conn, &ids)
+pub fn reschedule(
+    conn: &mut PgConnection,
+    scope: Option<CustomerId>,
+    id: ScheduleId,
+) -> Result<(), DomainError> {
+    let ids = following(conn, scope, id)?;
+    refresh(conn, scope, &ids)
 }
 
 /// A schedule no longer shared: the sub-tenants' devices and groups that used it let it go.
-pub fn drop_unusable(conn: &mut PgConnection, schedule: &Schedule) -> Result<(), DomainError> {
+pub fn drop_unusable(
+    conn: &mut PgConnection,
+    scope: Option<CustomerId>,
+    schedule: &Schedule,
+) -> Result<(), DomainError> {
     use crate::db::schema::devices;
     let elsewhere = devices::table
+        .filter(in_customer!(devices::customer_id, scope))
         .filter(devices::tenant_id.ne(schedule.tenant_id))
         .select(devices::id);
     diesel::update(
         checkin_states::table
+            .filter(in_customer!(checkin_states::customer_id, scope))
             .filter(checkin_states::own_schedule_id.eq(schedule.id))
             .filter(checkin_states::device_id.eq_any(elsewhere)),
     )
@@ -172,6 +205,7 @@ pub fn drop_unusable(conn: &mut PgConnection, schedule: &Schedule) -> Result<(),
     .execute(conn)?;
     diesel::update(
         groups::table
+            .filter(in_customer!(groups::customer_id, scope))
             .filter(groups::schedule_id.eq(schedule.id))
             .filter(groups::tenant_id.ne(schedule.tenant_id)),
     )
@@ -211,7 +245,7 @@ pub fn assign(
         .bind::<Nullable<SqlUuid>, _>(schedule)
         .bind::<Array<SqlUuid>, _>(&customers)
         .execute(conn)?;
-        refresh(conn, &ids)?;
+        refresh(conn, reached.scope(), &ids)?;
         let events: Vec<Event> = devices
             .iter()
             .map(|d| {
@@ -281,14 +315,19 @@ pub fn assign_group(
         None => None,
     };
     conn.transaction(|conn| {
-        diesel::update(groups::table.find(group))
-            .set(groups::schedule_id.eq(schedule))
-            .execute(conn)?;
+        diesel::update(
+            groups::table
+                .filter(groups::customer_id.eq(reached.customer()))
+                .filter(groups::id.eq(group)),
+        )
+        .set(groups::schedule_id.eq(schedule))
+        .execute(conn)?;
         let ids: Vec<DeviceId> = group_devices::table
+            .filter(group_devices::customer_id.eq(reached.customer()))
             .filter(group_devices::group_id.eq(group))
             .select(group_devices::device_id)
             .load(conn)?;
-        refresh(conn, &ids)?;
+        refresh(conn, Some(reached.customer()), &ids)?;
         Event::new(AuditAction::GroupSchedule, reached.path(), group)
             .detail(serde_json::json!({ "group": group, "schedule": name, "devices": ids.len() }))
             .record(conn, &access.actor)?;

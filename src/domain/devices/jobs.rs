@@ -8,7 +8,7 @@ use crate::db::DbPool;
 use crate::db::schema::device_imports;
 use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{JobId, TenantId, UserId};
+use crate::domain::ids::{CustomerId, JobId, TenantId, UserId};
 use crate::domain::states::JobState;
 use crate::domain::tenants::Tenant;
 
@@ -87,27 +87,37 @@ pub fn purge_expired(conn: &mut PgConnection) -> Result<usize, DomainError> {
 /// A job of exactly this tenant. A running job whose runner is gone (its process died: the
 /// runner's advisory lock went with its connection) is marked failed on the way: its
 /// transaction was rolled back, so nothing of it was stored.
-pub fn find(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<Job, DomainError> {
+pub fn find(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+    tenant_id: TenantId,
+    id: JobId,
+) -> Result<Job, DomainError> {
     let job = device_imports::table
+        .filter(device_imports::customer_id.eq(customer))
         .filter(device_imports::id.eq(id))
         .filter(device_imports::tenant_id.eq(tenant_id))
         .select(Job::as_select())
         .first::<Job>(conn)?;
     let quiet = Utc::now() - job.updated_at > chrono::Duration::seconds(STALE_SECS);
     if job.state == JobState::Running && quiet && try_lock(conn, id)? {
-        diesel::update(device_imports::table.find(id))
-            .filter(device_imports::state.eq(JobState::Running))
-            .set((
-                device_imports::state.eq(JobState::Failed),
-                device_imports::error.eq(
-                    "Interrupted: the server stopped during the import. Nothing was imported; \
+        diesel::update(
+            device_imports::table
+                .filter(device_imports::customer_id.eq(customer))
+                .filter(device_imports::id.eq(id)),
+        )
+        .filter(device_imports::state.eq(JobState::Running))
+        .set((
+            device_imports::state.eq(JobState::Failed),
+            device_imports::error.eq(
+                "Interrupted: the server stopped during the import. Nothing was imported; \
                      start the import again.",
-                ),
-                device_imports::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?;
+            ),
+            device_imports::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
         unlock(conn, id)?;
-        return find(conn, tenant_id, id);
+        return find(conn, customer, tenant_id, id);
     }
     Ok(job)
 }
@@ -144,9 +154,15 @@ fn unlock(conn: &mut PgConnection, id: JobId) -> Result<(), DomainError> {
 }
 
 /// Moves a checked job to running; false if it was started already (a double submit).
-pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<bool, DomainError> {
+pub fn start(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+    tenant_id: TenantId,
+    id: JobId,
+) -> Result<bool, DomainError> {
     let n = diesel::update(
         device_imports::table
+            .filter(device_imports::customer_id.eq(customer))
             .filter(device_imports::id.eq(id))
             .filter(device_imports::tenant_id.eq(tenant_id))
             .filter(device_imports::state.eq(JobState::Checked)),
@@ -163,6 +179,7 @@ pub fn start(conn: &mut PgConnection, tenant_id: TenantId, id: JobId) -> Result<
 pub fn run(
     pool: &DbPool,
     actor: &Actor,
+    customer: CustomerId,
     tenant_id: TenantId,
     id: JobId,
 ) -> Result<Counts, DomainError> {
@@ -171,7 +188,8 @@ pub fn run(
     // Held while this runner lives; if the process dies, the lock goes with its connection.
     try_lock(&mut report, id)?;
     let csv: String = device_imports::table
-        .find(id)
+        .filter(device_imports::customer_id.eq(customer))
+        .filter(device_imports::id.eq(id))
         .select(device_imports::csv)
         .first(&mut work)?;
     let result = import::read(csv.as_bytes())
@@ -180,32 +198,44 @@ pub fn run(
             import::apply(&mut work, actor, tenant_id, &rows, |done| {
                 // Progress goes through the other connection: the import's own transaction
                 // is invisible until it commits.
-                let _ = diesel::update(device_imports::table.find(id))
-                    .set((
-                        device_imports::processed.eq(done as i32),
-                        device_imports::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(&mut report);
+                let _ = diesel::update(
+                    device_imports::table
+                        .filter(device_imports::customer_id.eq(customer))
+                        .filter(device_imports::id.eq(id)),
+                )
+                .set((
+                    device_imports::processed.eq(done as i32),
+                    device_imports::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(&mut report);
             })
         });
     match &result {
-        Ok(c) => diesel::update(device_imports::table.find(id))
-            .set((
-                device_imports::state.eq(JobState::Done),
-                device_imports::created.eq(c.created),
-                device_imports::updated.eq(c.updated),
-                device_imports::unchanged.eq(c.unchanged),
-                device_imports::refused.eq(c.refused),
-                device_imports::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut report)?,
-        Err(e) => diesel::update(device_imports::table.find(id))
-            .set((
-                device_imports::state.eq(JobState::Failed),
-                device_imports::error.eq(format!("Nothing was imported: {e}")),
-                device_imports::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut report)?,
+        Ok(c) => diesel::update(
+            device_imports::table
+                .filter(device_imports::customer_id.eq(customer))
+                .filter(device_imports::id.eq(id)),
+        )
+        .set((
+            device_imports::state.eq(JobState::Done),
+            device_imports::created.eq(c.created),
+            device_imports::updated.eq(c.updated),
+            device_imports::unchanged.eq(c.unchanged),
+            device_imports::refused.eq(c.refused),
+            device_imports::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut report)?,
+        Err(e) => diesel::update(
+            device_imports::table
+                .filter(device_imports::customer_id.eq(customer))
+                .filter(device_imports::id.eq(id)),
+        )
+        .set((
+            device_imports::state.eq(JobState::Failed),
+            device_imports::error.eq(format!("Nothing was imported: {e}")),
+            device_imports::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut report)?,
     };
     unlock(&mut report, id)?;
     result

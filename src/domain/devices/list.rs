@@ -10,6 +10,7 @@ use crate::access::Reached;
 use crate::db::functions::{keyset, lower, upper};
 use crate::db::schema::{device_counts, devices, group_devices};
 use crate::domain::error::DomainError;
+use crate::domain::ids::{CustomerId, in_customer};
 use crate::domain::ids::{DeviceId, GroupId};
 use crate::domain::memberships::{Seen, Window};
 use crate::domain::states::{DeviceKind, DeviceStatus};
@@ -96,6 +97,12 @@ impl Scope<'_> {
             Scope::Subtree(r) => r.seen(true),
         }
     }
+    /// The tenant the scope is at.
+    pub fn reached(&self) -> &Reached {
+        match self {
+            Scope::Tenant(r) | Scope::Subtree(r) => r,
+        }
+    }
 }
 
 type Predicate<'a> = Box<dyn BoxableExpression<devices::table, Pg, SqlType = Bool> + 'a>;
@@ -116,6 +123,7 @@ fn within<'a>(windows: &[Window]) -> Predicate<'a> {
                 place.and(
                     devices::id.eq_any(
                         group_devices::table
+                            .filter(group_devices::customer_id.eq(CustomerId::of(&w.path)))
                             .filter(group_devices::group_id.eq_any(groups.clone()))
                             .select(group_devices::device_id),
                     ),
@@ -131,10 +139,13 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
     let mut q = devices::table.into_boxed();
     q = match f.scope {
         // A tenant's own devices carry exactly its path: the path index answers in name order.
-        Scope::Tenant(reached) => q.filter(devices::tenant_path.eq(reached.path().to_vec())),
+        Scope::Tenant(reached) => q
+            .filter(devices::customer_id.eq(reached.customer()))
+            .filter(devices::tenant_path.eq(reached.path().to_vec())),
         Scope::Subtree(reached) => {
             let (lo, hi) = subtree_bounds(reached.path());
-            q.filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
+            q.filter(in_customer!(devices::customer_id, reached.scope()))
+                .filter(devices::tenant_path.ge(lo).and(devices::tenant_path.lt(hi)))
         }
     };
     // A membership limited to groups: only the devices its grants admit.
@@ -145,6 +156,10 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
         q = q.filter(
             devices::id.eq_any(
                 group_devices::table
+                    .filter(in_customer!(
+                        group_devices::customer_id,
+                        f.scope.reached().scope()
+                    ))
                     .filter(group_devices::group_id.eq(group))
                     .select(group_devices::device_id),
             ),
@@ -177,6 +192,7 @@ fn filtered<'a>(f: &Filter<'a>) -> devices::BoxedQuery<'a, Pg> {
         q = q.filter(
             devices::id.eq_any(
                 alerts::table
+                    .filter(in_customer!(alerts::customer_id, f.scope.reached().scope()))
                     .filter(alerts::state.eq("open"))
                     .select(alerts::device_id),
             ),
@@ -247,12 +263,13 @@ fn kept_total(
     {
         return Ok(None);
     }
-    let (tenant, subtree, sees_below) = match f.scope {
-        Scope::Tenant(r) => (r.id(), false, r.sees_below()),
-        Scope::Subtree(r) => (r.id(), true, true),
+    let (reached, subtree, sees_below) = match f.scope {
+        Scope::Tenant(r) => (r, false, r.sees_below()),
+        Scope::Subtree(r) => (r, true, true),
     };
     let mut q = device_counts::table
-        .filter(device_counts::tenant_id.eq(tenant))
+        .filter(device_counts::customer_id.eq(reached.customer()))
+        .filter(device_counts::tenant_id.eq(reached.id()))
         .into_boxed();
     if let Some(s) = f.status {
         q = q.filter(device_counts::status.eq(s.as_str()));

@@ -90,6 +90,21 @@ pub fn find(conn: &mut PgConnection, id: DeviceId) -> Result<Option<Device>, Dom
         .optional()?)
 }
 
+/// The device of `customer` with this id (a caller that knows the customer already: the
+/// scheduler, an alert, a check-in URL).
+pub fn find_in(
+    conn: &mut PgConnection,
+    customer: CustomerId,
+    id: DeviceId,
+) -> Result<Option<Device>, DomainError> {
+    Ok(devices::table
+        .filter(devices::customer_id.eq(customer))
+        .filter(devices::id.eq(id))
+        .select(Device::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Unscoped, as `find`: the devices with these ids that exist.
 pub fn find_many(conn: &mut PgConnection, ids: &[DeviceId]) -> Result<Vec<Device>, DomainError> {
     Ok(devices::table
@@ -103,15 +118,19 @@ pub fn find_by_identifier(
     conn: &mut PgConnection,
     identifier: &str,
 ) -> Result<Option<Device>, DomainError> {
-    let Some((customer, id)) = identifiers::find(conn, identifier)? else {
-        return Ok(None);
-    };
-    Ok(devices::table
-        .filter(devices::customer_id.eq(customer))
-        .filter(devices::id.eq(id))
-        .select(Device::as_select())
-        .first(conn)
-        .optional()?)
+    match identifiers::find(conn, identifier)? {
+        Some((customer, id)) => find_in(conn, customer, id),
+        None => Ok(None),
+    }
+}
+
+/// The customers of these devices (each once) and their ids: a statement about devices that
+/// may be of several customers names them all.
+pub fn customers_and_ids(devices: &[Device]) -> (Vec<CustomerId>, Vec<DeviceId>) {
+    let mut customers: Vec<CustomerId> = devices.iter().map(|d| d.customer_id).collect();
+    customers.sort();
+    customers.dedup();
+    (customers, devices.iter().map(|d| d.id).collect())
 }
 
 /// Inserts a device and its first history row; call inside the caller's transaction.
@@ -324,9 +343,15 @@ pub fn update(
             )?;
             if updated.status == DeviceStatus::Retired {
                 let now = crate::domain::clock::now(conn)?;
-                crate::domain::alerts::resolve_for(conn, &[device.id], "retired", now, actor)?;
+                crate::domain::alerts::resolve_for(
+                    conn,
+                    std::slice::from_ref(device),
+                    "retired",
+                    now,
+                    actor,
+                )?;
             }
-            crate::domain::checkins::refresh(conn, &[device.id])?;
+            crate::domain::checkins::refresh(conn, Some(device.customer_id), &[device.id])?;
         }
         Ok(updated)
     })
@@ -341,14 +366,12 @@ pub struct HistoryRow {
     pub moved_at: DateTime<Utc>,
 }
 
-pub fn history(
-    conn: &mut PgConnection,
-    device_id: DeviceId,
-) -> Result<Vec<HistoryRow>, DomainError> {
+pub fn history(conn: &mut PgConnection, device: &Device) -> Result<Vec<HistoryRow>, DomainError> {
     use crate::db::schema::users;
     Ok(device_moves::table
         .left_join(users::table.on(users::id.nullable().eq(device_moves::moved_by)))
-        .filter(device_moves::device_id.eq(device_id))
+        .filter(device_moves::customer_id.eq(device.customer_id))
+        .filter(device_moves::device_id.eq(device.id))
         .order(device_moves::id.asc())
         .select((
             device_moves::from_tenant_id,
@@ -362,6 +385,7 @@ pub fn history(
 /// The tenant's own devices (those whose path is exactly the tenant's).
 pub fn count_in(conn: &mut PgConnection, tenant: &Tenant) -> Result<i64, DomainError> {
     Ok(devices::table
+        .filter(devices::customer_id.eq(tenant.customer()))
         .filter(devices::tenant_path.eq(&tenant.traversal_ids))
         .count()
         .get_result(conn)?)

@@ -70,12 +70,8 @@ pub fn move_all(
             }
         }
         // A group holds its own tenant's devices: those leaving the tenant leave its groups.
-        let moving: Vec<DeviceId> = locked
-            .iter()
-            .filter(|d| d.tenant_id != target.id)
-            .map(|d| d.id)
-            .collect();
-        crate::domain::groups::leave_tenant(conn, actor, &moving, target.id)?;
+        let leaving: Vec<&Device> = locked.iter().filter(|d| d.tenant_id != target.id).collect();
+        crate::domain::groups::leave_tenant(conn, actor, &leaving, target.id)?;
         // Devices of another customer come over with what hangs off them.
         let customer = target.customer();
         let mut froms: Vec<CustomerId> = Vec::new();
@@ -131,7 +127,12 @@ pub fn move_all(
         }
         super::counts::apply(conn, &changes)?;
         // Alerts and schedules follow the new place (after the rows moved: paths decide).
-        crate::domain::checkins::moved(conn, actor, &moving, &target.traversal_ids)?;
+        let leaving: Vec<Device> = locked
+            .iter()
+            .filter(|d| d.tenant_id != target.id)
+            .cloned()
+            .collect();
+        crate::domain::checkins::moved(conn, actor, &leaving, &target.traversal_ids)?;
         Ok(moved)
     })
 }

@@ -16,13 +16,15 @@ use crate::domain::ids::{DeviceId, GroupId, TenantId, UserId};
 pub const MAX_ADD: usize = 1000;
 
 /// How many devices and members a group holds.
-pub fn sizes(conn: &mut PgConnection, id: GroupId) -> Result<(i64, i64), DomainError> {
+pub fn sizes(conn: &mut PgConnection, group: &Group) -> Result<(i64, i64), DomainError> {
     let devices = group_devices::table
-        .filter(group_devices::group_id.eq(id))
+        .filter(group_devices::customer_id.eq(group.customer_id))
+        .filter(group_devices::group_id.eq(group.id))
         .select(count_star())
         .first(conn)?;
     let members = group_members::table
-        .filter(group_members::group_id.eq(id))
+        .filter(group_members::customer_id.eq(group.customer_id))
+        .filter(group_members::group_id.eq(group.id))
         .select(count_star())
         .first(conn)?;
     Ok((devices, members))
@@ -36,6 +38,8 @@ pub fn devices_of(
 ) -> Result<Vec<Device>, DomainError> {
     Ok(devices::table
         .inner_join(group_devices::table)
+        .filter(devices::customer_id.eq(group.customer_id))
+        .filter(group_devices::customer_id.eq(group.customer_id))
         .filter(group_devices::group_id.eq(group.id))
         .order((lower(devices::name).asc(), devices::id.asc()))
         .limit(limit)
@@ -54,6 +58,7 @@ pub struct GroupMember {
 pub fn members_of(conn: &mut PgConnection, group: &Group) -> Result<Vec<GroupMember>, DomainError> {
     Ok(users::table
         .inner_join(group_members::table)
+        .filter(group_members::customer_id.eq(group.customer_id))
         .filter(group_members::group_id.eq(group.id))
         .order(lower(users::display_name).asc())
         .select((users::id, users::display_name, users::email))
@@ -63,6 +68,7 @@ pub fn members_of(conn: &mut PgConnection, group: &Group) -> Result<Vec<GroupMem
 /// Members of the group's tenant who are not in the group yet.
 pub fn candidates(conn: &mut PgConnection, group: &Group) -> Result<Vec<GroupMember>, DomainError> {
     let inside = group_members::table
+        .filter(group_members::customer_id.eq(group.customer_id))
         .filter(group_members::group_id.eq(group.id))
         .select(group_members::user_id);
     Ok(users::table
@@ -76,9 +82,10 @@ pub fn candidates(conn: &mut PgConnection, group: &Group) -> Result<Vec<GroupMem
 }
 
 /// The ids of the groups a device is in.
-pub fn of_device(conn: &mut PgConnection, id: DeviceId) -> Result<Vec<GroupId>, DomainError> {
+pub fn of_device(conn: &mut PgConnection, device: &Device) -> Result<Vec<GroupId>, DomainError> {
     Ok(group_devices::table
-        .filter(group_devices::device_id.eq(id))
+        .filter(group_devices::customer_id.eq(device.customer_id))
+        .filter(group_devices::device_id.eq(device.id))
         .select(group_devices::group_id)
         .load(conn)?)
 }
@@ -151,7 +158,7 @@ pub fn add_devices(
             .execute(conn)?;
         if group.schedule_id.is_some() {
             let ids: Vec<DeviceId> = found.iter().map(|d| d.id).collect();
-            crate::domain::checkins::refresh(conn, &ids)?;
+            crate::domain::checkins::refresh(conn, Some(reached.customer()), &ids)?;
         }
         let shown: Vec<&str> = found
             .iter()
@@ -174,6 +181,7 @@ pub fn own_device_by_identifier(
     identifier: &str,
 ) -> Result<Option<DeviceId>, DomainError> {
     Ok(devices::table
+        .filter(devices::customer_id.eq(reached.customer()))
         .filter(upper(devices::identifier).eq(identifier.trim().to_ascii_uppercase()))
         .filter(devices::tenant_id.eq(reached.id()))
         .select(devices::id)
@@ -191,12 +199,17 @@ pub fn remove_device(
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
         let device = access.device_seen(conn, device_id)?;
-        let gone = diesel::delete(group_devices::table.find((id, device_id))).execute(conn)?;
+        let gone = diesel::delete(
+            group_devices::table
+                .filter(group_devices::customer_id.eq(reached.customer()))
+                .find((id, device_id)),
+        )
+        .execute(conn)?;
         if gone == 0 {
             return Err(DomainError::NotFound);
         }
         if group.schedule_id.is_some() {
-            crate::domain::checkins::refresh(conn, &[device_id])?;
+            crate::domain::checkins::refresh(conn, Some(reached.customer()), &[device_id])?;
         }
         Event::new(AuditAction::GroupDeviceRemove, reached.path(), id)
             .detail(serde_json::json!({ "group": group.name, "device": device.identifier }))
@@ -246,7 +259,12 @@ pub fn set_member(
                 .execute(conn)?;
             AuditAction::GroupMemberAdd
         } else {
-            let gone = diesel::delete(group_members::table.find((id, user))).execute(conn)?;
+            let gone = diesel::delete(
+                group_members::table
+                    .filter(group_members::customer_id.eq(reached.customer()))
+                    .find((id, user)),
+            )
+            .execute(conn)?;
             if gone == 0 {
                 return Err(DomainError::NotFound);
             }
@@ -263,10 +281,12 @@ pub fn set_member(
 /// devices leave each: what the move preview says.
 pub fn left_by_moving(
     conn: &mut PgConnection,
-    ids: &[DeviceId],
+    moving: &[Device],
     target: TenantId,
 ) -> Result<Vec<(String, i64)>, DomainError> {
+    let (customers, ids) = crate::domain::devices::customers_and_ids(moving);
     Ok(group_devices::table
+        .filter(group_devices::customer_id.eq_any(customers))
         .inner_join(groups::table)
         .filter(group_devices::device_id.eq_any(ids))
         .filter(group_devices::tenant_id.ne(target))
@@ -281,10 +301,14 @@ pub fn left_by_moving(
 pub fn leave_tenant(
     conn: &mut PgConnection,
     actor: &Actor,
-    ids: &[DeviceId],
+    moving: &[&Device],
     target: TenantId,
 ) -> Result<Vec<String>, DomainError> {
+    let moving: Vec<Device> = moving.iter().map(|d| (*d).clone()).collect();
+    let (customers, ids) = crate::domain::devices::customers_and_ids(&moving);
+    let ids = &ids;
     let leaving: Vec<(GroupId, String, Vec<TenantId>, String)> = group_devices::table
+        .filter(group_devices::customer_id.eq_any(&customers))
         .inner_join(groups::table)
         .inner_join(devices::table)
         .filter(group_devices::device_id.eq_any(ids))
@@ -302,6 +326,7 @@ pub fn leave_tenant(
     }
     diesel::delete(
         group_devices::table
+            .filter(group_devices::customer_id.eq_any(&customers))
             .filter(group_devices::device_id.eq_any(ids))
             .filter(group_devices::tenant_id.ne(target)),
     )

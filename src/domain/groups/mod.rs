@@ -21,7 +21,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{group_devices, group_members, groups};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{GroupId, ScheduleId, TenantId};
+use crate::domain::ids::{CustomerId, GroupId, ScheduleId, TenantId};
 use crate::domain::permissions::Permission;
 
 pub type FieldErrors = BTreeMap<&'static str, String>;
@@ -37,6 +37,7 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
     /// The check-in schedule its devices follow unless they have their own.
     pub schedule_id: Option<ScheduleId>,
+    pub customer_id: CustomerId,
 }
 
 /// A group as the list shows it.
@@ -107,6 +108,7 @@ impl From<diesel::result::Error> for GroupError {
 /// with how many devices and members each holds.
 pub fn list(conn: &mut PgConnection, reached: &Reached) -> Result<Vec<GroupRow>, DomainError> {
     let mut q = groups::table
+        .filter(groups::customer_id.eq(reached.customer()))
         .filter(groups::tenant_id.eq(reached.id()))
         .into_boxed();
     if let Some(mine) = reached.limited_to_groups() {
@@ -118,11 +120,13 @@ pub fn list(conn: &mut PgConnection, reached: &Reached) -> Result<Vec<GroupRow>,
         .load(conn)?;
     let ids: Vec<GroupId> = found.iter().map(|g| g.id).collect();
     let devices: Vec<(GroupId, i64)> = group_devices::table
+        .filter(group_devices::customer_id.eq(reached.customer()))
         .filter(group_devices::group_id.eq_any(&ids))
         .group_by(group_devices::group_id)
         .select((group_devices::group_id, count_star()))
         .load(conn)?;
     let members: Vec<(GroupId, i64)> = group_members::table
+        .filter(group_members::customer_id.eq(reached.customer()))
         .filter(group_members::group_id.eq_any(&ids))
         .group_by(group_members::group_id)
         .select((group_members::group_id, count_star()))
@@ -149,6 +153,7 @@ pub fn find(conn: &mut PgConnection, reached: &Reached, id: GroupId) -> Result<G
         return Err(DomainError::NotFound);
     }
     groups::table
+        .filter(groups::customer_id.eq(reached.customer()))
         .find(id)
         .filter(groups::tenant_id.eq(reached.id()))
         .select(Group::as_select())
@@ -167,6 +172,7 @@ pub(crate) fn locked(
     find(conn, reached, id)?;
     access.check(reached, Permission::GroupsManage)?;
     Ok(groups::table
+        .filter(groups::customer_id.eq(reached.customer()))
         .find(id)
         .for_update()
         .select(Group::as_select())
@@ -209,14 +215,18 @@ pub fn update(
     conn.transaction(|conn| {
         let before = locked(conn, access, reached, id)?;
         let (name, description) = input.parse().map_err(GroupError::Invalid)?;
-        let group: Group = diesel::update(groups::table.find(id))
-            .set((
-                groups::name.eq(&name),
-                groups::description.eq(&description),
-                groups::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Group::as_returning())
-            .get_result(conn)?;
+        let group: Group = diesel::update(
+            groups::table
+                .filter(groups::customer_id.eq(reached.customer()))
+                .find(id),
+        )
+        .set((
+            groups::name.eq(&name),
+            groups::description.eq(&description),
+            groups::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Group::as_returning())
+        .get_result(conn)?;
         Event::new(AuditAction::GroupUpdate, reached.path(), id)
             .detail(serde_json::json!({
                 "before": { "name": before.name, "description": before.description },
@@ -236,17 +246,23 @@ pub fn delete(
 ) -> Result<String, DomainError> {
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
-        let (devices, members) = contents::sizes(conn, id)?;
+        let (devices, members) = contents::sizes(conn, &group)?;
         let following: Vec<crate::domain::ids::DeviceId> = if group.schedule_id.is_some() {
             group_devices::table
+                .filter(group_devices::customer_id.eq(reached.customer()))
                 .filter(group_devices::group_id.eq(id))
                 .select(group_devices::device_id)
                 .load(conn)?
         } else {
             Vec::new()
         };
-        diesel::delete(groups::table.find(id)).execute(conn)?;
-        crate::domain::checkins::refresh(conn, &following)?;
+        diesel::delete(
+            groups::table
+                .filter(groups::customer_id.eq(reached.customer()))
+                .find(id),
+        )
+        .execute(conn)?;
+        crate::domain::checkins::refresh(conn, Some(reached.customer()), &following)?;
         Event::new(AuditAction::GroupDelete, reached.path(), id)
             .detail(serde_json::json!({
                 "name": group.name, "devices": devices, "members": members,

@@ -9,7 +9,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{group_members, groups, memberships};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{TenantId, UserId};
+use crate::domain::ids::UserId;
 use crate::domain::permissions::Permission;
 
 /// Limits (or frees) `user_id`'s membership of the reached tenant; audited with before and
@@ -54,12 +54,13 @@ pub fn set_limit(
 pub fn groups_of(
     conn: &mut PgConnection,
     user_id: UserId,
-    tenant: TenantId,
+    tenant: &crate::domain::tenants::Tenant,
 ) -> Result<Vec<String>, DomainError> {
     Ok(group_members::table
         .inner_join(groups::table)
+        .filter(group_members::customer_id.eq(tenant.customer()))
         .filter(group_members::user_id.eq(user_id))
-        .filter(group_members::tenant_id.eq(tenant))
+        .filter(group_members::tenant_id.eq(tenant.id))
         .order(groups::name.asc())
         .select(groups::name)
         .load(conn)?)

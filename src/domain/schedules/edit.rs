@@ -59,6 +59,7 @@ fn save_contacts(
 ) -> Result<(), ScheduleError> {
     let wanted: Vec<ContactId> = f.tier1.iter().chain(&f.tier2).copied().collect();
     let own: i64 = contacts::table
+        .filter(contacts::customer_id.eq(reached.customer()))
         .filter(contacts::tenant_id.eq(reached.id()))
         .filter(contacts::id.eq_any(&wanted))
         .count()
@@ -66,8 +67,12 @@ fn save_contacts(
     if own != wanted.len() as i64 {
         return Err(DomainError::NotFound.into());
     }
-    diesel::delete(schedule_contacts::table.filter(schedule_contacts::schedule_id.eq(id)))
-        .execute(conn)?;
+    diesel::delete(
+        schedule_contacts::table
+            .filter(schedule_contacts::customer_id.eq(reached.customer()))
+            .filter(schedule_contacts::schedule_id.eq(id)),
+    )
+    .execute(conn)?;
     let rows: Vec<_> = f
         .tier1
         .iter()
@@ -165,7 +170,8 @@ fn own_locked(
         ));
     }
     Ok(schedules::table
-        .find(id)
+        .filter(schedules::customer_id.eq(reached.customer()))
+        .filter(schedules::id.eq(id))
         .for_update()
         .select(Schedule::as_select())
         .first(conn)?)
@@ -181,16 +187,20 @@ pub fn update(
     conn.transaction(|conn| {
         own_locked(conn, access, reached, id)?;
         let f = input::parse(input).map_err(ScheduleError::Invalid)?;
-        let schedule: Schedule = diesel::update(schedules::table.find(id))
-            .set((columns(&f), schedules::updated_at.eq(diesel::dsl::now)))
-            .returning(Schedule::as_returning())
-            .get_result(conn)?;
+        let schedule: Schedule = diesel::update(
+            schedules::table
+                .filter(schedules::customer_id.eq(reached.customer()))
+                .filter(schedules::id.eq(id)),
+        )
+        .set((columns(&f), schedules::updated_at.eq(diesel::dsl::now)))
+        .returning(Schedule::as_returning())
+        .get_result(conn)?;
         save_contacts(conn, reached, id, &f)?;
         // A sub-tenant's device may follow it only while it is shared.
         if !f.shared {
-            checkins::drop_unusable(conn, &schedule)?;
+            checkins::drop_unusable(conn, reached.scope(), &schedule)?;
         }
-        checkins::reschedule(conn, id)?;
+        checkins::reschedule(conn, reached.scope(), id)?;
         Event::new(AuditAction::ScheduleUpdate, reached.path(), id)
             .detail(detail(&f))
             .record(conn, &access.actor)?;
@@ -207,7 +217,7 @@ pub fn delete(
 ) -> Result<String, DomainError> {
     conn.transaction(|conn| {
         let schedule = own_locked(conn, access, reached, id)?;
-        let following = checkins::following(conn, id)?;
+        let following = checkins::following(conn, reached.scope(), id)?;
         diesel::delete(
             schedules::table
                 .filter(schedules::customer_id.eq(reached.customer()))
@@ -215,7 +225,7 @@ pub fn delete(
         )
         .execute(conn)?;
         forget(conn, reached, id)?;
-        checkins::refresh(conn, &following)?;
+        checkins::refresh(conn, reached.scope(), &following)?;
         Event::new(AuditAction::ScheduleDelete, reached.path(), id)
             .detail(serde_json::json!({ "name": schedule.name, "devices": following.len() }))
             .record(conn, &access.actor)?;

@@ -17,7 +17,7 @@ use crate::access::Reached;
 use crate::db::schema::{contacts, schedule_contacts, schedules};
 use crate::domain::contacts::Contact;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ContactId, ScheduleId, TenantId};
+use crate::domain::ids::{ContactId, CustomerId, ScheduleId, TenantId, in_customer};
 use timing::{Cadence, Timing};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -37,6 +37,7 @@ pub struct Schedule {
     pub shared_below: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub customer_id: CustomerId,
 }
 
 impl Schedule {
@@ -131,6 +132,7 @@ fn usable_at(path: &[TenantId]) -> schedules::BoxedQuery<'static, diesel::pg::Pg
         None => (TenantId::from(uuid::Uuid::nil()), Vec::new()),
     };
     schedules::table
+        .filter(schedules::customer_id.eq_any(CustomerId::along(path)))
         .filter(
             schedules::tenant_id.eq(own).or(schedules::tenant_id
                 .eq_any(above)
@@ -172,15 +174,18 @@ pub fn usable_at_path(
         .ok_or(DomainError::NotFound)
 }
 
-/// The schedule with this id, whoever's it is (for the scheduler and a device's own state,
-/// which name it already; not for ids a request carries — those go through `find`).
+/// The schedule with this id that a device at `path` follows (its own customer's or the
+/// operator's), for the scheduler and a device's own state, which name it already; not for
+/// ids a request carries — those go through `find`.
 pub fn by_id(
     conn: &mut PgConnection,
+    path: &[TenantId],
     id: Option<ScheduleId>,
 ) -> Result<Option<Schedule>, DomainError> {
     let Some(id) = id else { return Ok(None) };
     Ok(schedules::table
-        .find(id)
+        .filter(schedules::customer_id.eq_any(CustomerId::along(path)))
+        .filter(schedules::id.eq(id))
         .select(Schedule::as_select())
         .first(conn)
         .optional()?)
@@ -189,11 +194,16 @@ pub fn by_id(
 /// Whom a schedule tells, tier by tier.
 pub fn contacts_of(
     conn: &mut PgConnection,
-    id: ScheduleId,
+    schedule: &Schedule,
 ) -> Result<(Vec<Contact>, Vec<Contact>), DomainError> {
     let rows: Vec<(i16, Contact)> = schedule_contacts::table
-        .inner_join(contacts::table)
-        .filter(schedule_contacts::schedule_id.eq(id))
+        .inner_join(
+            contacts::table.on(contacts::id
+                .eq(schedule_contacts::contact_id)
+                .and(contacts::customer_id.eq(schedule_contacts::customer_id))),
+        )
+        .filter(schedule_contacts::customer_id.eq(schedule.customer_id))
+        .filter(schedule_contacts::schedule_id.eq(schedule.id))
         .order(crate::db::functions::lower(contacts::name))
         .select((schedule_contacts::tier, Contact::as_select()))
         .load(conn)?;
@@ -207,10 +217,14 @@ pub fn contacts_of(
 /// How many devices follow each schedule (own assignment or a group's).
 pub fn usage(
     conn: &mut PgConnection,
+    reached: &Reached,
     ids: &[ScheduleId],
 ) -> Result<Vec<(ScheduleId, i64)>, DomainError> {
     use crate::db::schema::checkin_states;
+    // Counted within the reached tenant's customer: a customer does not learn how many of
+    // other customers' devices follow a schedule the operator shares with all.
     let rows: Vec<(Option<ScheduleId>, i64)> = checkin_states::table
+        .filter(in_customer!(checkin_states::customer_id, reached.scope()))
         .filter(checkin_states::schedule_id.eq_any(ids))
         .group_by(checkin_states::schedule_id)
         .select((checkin_states::schedule_id, diesel::dsl::count_star()))

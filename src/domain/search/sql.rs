@@ -10,7 +10,7 @@ use diesel::sql_types::{Array, BigInt, Text, Uuid as SqlUuid};
 use super::{Hit, Term, prefix_bounds};
 use crate::db::like_escape;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{GroupId, TenantId};
+use crate::domain::ids::{CustomerId, GroupId, TenantId};
 use crate::domain::memberships::Window;
 use crate::domain::tenants::subtree_bounds;
 
@@ -18,6 +18,7 @@ enum Bind {
     Text(String),
     Path(Vec<TenantId>),
     Groups(Vec<GroupId>),
+    Customer(CustomerId),
     Int(i64),
 }
 
@@ -44,21 +45,36 @@ impl Statement {
 
     /// The rows whose tenant path (`col`) lies in one of the windows; for a window limited to
     /// groups, only devices (`id_col`) of those groups.
-    fn within(&mut self, col: &str, id_col: &str, windows: &[Window]) -> String {
+    fn within(
+        &mut self,
+        col: &str,
+        id_col: &str,
+        customer_col: Option<&str>,
+        windows: &[Window],
+    ) -> String {
         let mut any = Vec::new();
         for w in windows {
+            // A data table's rows are also those of the window's customer (below the root).
+            let customer = match (customer_col, CustomerId::reaching(&w.path)) {
+                (Some(c), Some(id)) => {
+                    format!("{c} = {} AND ", self.bind(Bind::Customer(id)))
+                }
+                _ => String::new(),
+            };
             let place = if w.subtree {
                 let (lo, hi) = subtree_bounds(&w.path);
                 let (lo, hi) = (self.bind(Bind::Path(lo)), self.bind(Bind::Path(hi)));
-                format!("({col} >= {lo} AND {col} < {hi})")
+                format!("({customer}{col} >= {lo} AND {col} < {hi})")
             } else {
-                format!("{col} = {}", self.bind(Bind::Path(w.path.clone())))
+                let path = self.bind(Bind::Path(w.path.clone()));
+                format!("({customer}{col} = {path})")
             };
             any.push(match &w.groups {
                 None => place,
                 Some(groups) => format!(
                     "({place} AND {id_col} IN (SELECT device_id FROM group_devices \
-                     WHERE group_id = ANY({})))",
+                     WHERE customer_id = {} AND group_id = ANY({})))",
+                    self.bind(Bind::Customer(CustomerId::of(&w.path))),
                     self.bind(Bind::Groups(groups.clone()))
                 ),
             });
@@ -73,6 +89,7 @@ impl Statement {
                 Bind::Text(s) => q.bind::<Text, _>(s),
                 Bind::Path(p) => q.bind::<Array<SqlUuid>, _>(p),
                 Bind::Groups(g) => q.bind::<Array<SqlUuid>, _>(g),
+                Bind::Customer(c) => q.bind::<SqlUuid, _>(c),
                 Bind::Int(n) => q.bind::<BigInt, _>(n),
             };
         }
@@ -149,7 +166,7 @@ pub fn devices(
     let select = "id, tenant_id, tenant_path, name AS title, \
                   identifier || coalesce(' · ' || phone, '') AS detail";
     run(conn, windows, select, limit, offset, |s| {
-        let scope = s.within("tenant_path", "id", windows);
+        let scope = s.within("tenant_path", "id", Some("customer_id"), windows);
         let mut branches = vec![
             Branch {
                 matches: s.prefix("upper(identifier)", &term.as_str().to_uppercase()),
@@ -180,7 +197,7 @@ pub fn tenants(
     let select = "id, id AS tenant_id, traversal_ids AS tenant_path, name AS title, \
                   status AS detail";
     run(conn, windows, select, limit, offset, |s| {
-        let scope = s.within("traversal_ids", "id", windows);
+        let scope = s.within("traversal_ids", "id", None, windows);
         let name = Branch {
             matches: s.prefix("lower(name)", &term.as_str().to_lowercase()),
             key: "lower(name)",
@@ -199,7 +216,7 @@ pub fn people(
 ) -> Result<Vec<Hit>, DomainError> {
     let select = "u.id, m.tenant_id, m.tenant_path, u.display_name AS title, u.email AS detail";
     run(conn, windows, select, limit, offset, |s| {
-        let within = s.within("m.tenant_path", "m.user_id", windows);
+        let within = s.within("m.tenant_path", "m.user_id", None, windows);
         let lower = term.as_str().to_lowercase();
         let branches = vec![
             Branch {
@@ -231,7 +248,7 @@ pub fn contacts(
     let select = "c.id, c.tenant_id, t.traversal_ids AS tenant_path, c.name AS title, \
                   coalesce(c.email, c.phone, '') AS detail";
     run(conn, windows, select, limit, offset, |s| {
-        let scope = s.within("t.traversal_ids", "c.id", windows);
+        let scope = s.within("t.traversal_ids", "c.id", Some("c.customer_id"), windows);
         let name = Branch {
             matches: s.prefix("lower(c.name)", &term.as_str().to_lowercase()),
             key: "lower(c.name)",

@@ -145,8 +145,8 @@ pub async fn acknowledge(
     );
     let note = input.value()?.0.note;
     db::run_with(&caller.pool, move |conn| {
-        alerts::find(conn, &access, &tenant, id)?;
-        alerts::acknowledge(conn, id, &by, &note, &access.actor).map_err(|e| match e {
+        let alert = alerts::find(conn, &access, &tenant, id)?;
+        alerts::acknowledge(conn, &alert, &by, &note, &access.actor).map_err(|e| match e {
             DomainError::Invalid(m) => Problem::field("note", m),
             other => other.into(),
         })

@@ -69,7 +69,7 @@ pub async fn move_many(
         let preview = devices::moves::preview(selected, target.tenant());
         let moving: Vec<DeviceId> = preview.moving.iter().map(|d| d.id).collect();
         let (schedules_dropped, alerts_resolved) =
-            checkins::lost_by_moving(conn, &moving, target.path())?;
+            checkins::lost_by_moving(conn, &preview.moving, target.path())?;
         if apply {
             devices::moves::move_all(conn, &access, &ids, &target)?;
         }

@@ -229,9 +229,8 @@ impl ShowPage {
 
 pub async fn show(r: DeviceReach<perm::DevicesView>) -> Result<HttpResponse, AppError> {
     let (access, chrome, device, reached, pool) = r.into_parts();
-    let id = device.id;
     let page = db::run(&pool, move |conn| {
-        let rows = devices::history(conn, id)?;
+        let rows = devices::history(conn, &device)?;
         let mut ids: Vec<TenantId> = rows
             .iter()
             .flat_map(|r| [r.from_tenant_id, Some(r.to_tenant_id)])
@@ -263,8 +262,8 @@ pub async fn show(r: DeviceReach<perm::DevicesView>) -> Result<HttpResponse, App
         };
         Ok(ShowPage {
             chrome,
-            watch: checkins::watch(conn, id)?,
-            checkins: checkins::history(conn, id, 20)?,
+            watch: checkins::watch(conn, &device)?,
+            checkins: checkins::history(conn, &device, 20)?,
             schedules,
             can_check_in: reached.may(Permission::DevicesCheckIn),
             can_edit: reached.may(Permission::DevicesEdit),

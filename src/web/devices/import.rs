@@ -122,12 +122,13 @@ pub async fn run(
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
     let actor = r.access.actor.clone();
+    let customer = r.tenant.customer();
     let pool = r.pool;
-    let started = db::run(&pool, move |conn| Ok(jobs::start(conn, id, job)?)).await?;
+    let started = db::run(&pool, move |conn| Ok(jobs::start(conn, customer, id, job)?)).await?;
     if started {
         // On the blocking pool: a long import never holds up other requests.
         actix_web::rt::spawn(async move {
-            let outcome = web::block(move || jobs::run(&pool, &actor, id, job)).await;
+            let outcome = web::block(move || jobs::run(&pool, &actor, customer, id, job)).await;
             if let Ok(Err(e)) = outcome {
                 tracing::warn!(error = %e, import = %job, "device import failed");
             }
@@ -157,7 +158,11 @@ pub async fn progress(
     path: web::Path<(TenantId, JobId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, job) = path.into_inner();
-    let job = db::run(&r.pool, move |conn| Ok(jobs::find(conn, id, job)?)).await?;
+    let customer = r.tenant.customer();
+    let job = db::run(&r.pool, move |conn| {
+        Ok(jobs::find(conn, customer, id, job)?)
+    })
+    .await?;
     let (chrome, tenant) = (r.chrome, r.tenant.into_tenant());
     let progress = Progress { tenant_id: id, job };
     if is_htmx(&req) {

@@ -95,10 +95,9 @@ pub async fn move_preview(
             .tenant_for(conn, to, Permission::DevicesMove)?
             .into_tenant();
         let p = moves::preview(selected, &target);
-        let moving: Vec<DeviceId> = p.moving.iter().map(|d| d.id).collect();
-        let groups_left = groups::left_by_moving(conn, &moving, target.id)?;
+        let groups_left = groups::left_by_moving(conn, &p.moving, target.id)?;
         let checkin_loss =
-            crate::domain::checkins::lost_by_moving(conn, &moving, &target.traversal_ids)?;
+            crate::domain::checkins::lost_by_moving(conn, &p.moving, &target.traversal_ids)?;
         let names = tenants::find_many(conn, &p.from.iter().map(|(t, _)| *t).collect::<Vec<_>>())?;
         let from = p
             .from

@@ -193,7 +193,7 @@ fn group_page(
     let can_manage = reached.may(Permission::GroupsManage);
     let devices = groups::devices_of(conn, &group, SHOWN + 1)?;
     let device_total = if devices.len() as i64 > SHOWN {
-        groups::sizes(conn, id)?.0
+        groups::sizes(conn, &group)?.0
     } else {
         devices.len() as i64
     };

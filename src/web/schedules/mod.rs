@@ -45,7 +45,7 @@ pub async fn list(r: Reach<perm::SchedulesView>) -> Result<HttpResponse, AppErro
     let page = db::run(&pool, move |conn| {
         let found = schedules::list(conn, &reached)?;
         let ids: Vec<ScheduleId> = found.iter().map(|s| s.id).collect();
-        let usage = schedules::usage(conn, &ids)?;
+        let usage = schedules::usage(conn, &reached, &ids)?;
         let rows = found
             .into_iter()
             .map(|s| Row {
@@ -112,7 +112,7 @@ fn form_page(
         .as_ref()
         .is_some_and(|s| s.tenant_id != reached.id());
     let (tier1, tier2) = match &schedule {
-        Some(s) if !inherited => schedules::contacts_of(conn, s.id)?,
+        Some(s) if !inherited => schedules::contacts_of(conn, s)?,
         _ => (Vec::new(), Vec::new()),
     };
     let input = input.unwrap_or_else(|| match &schedule {
@@ -129,7 +129,7 @@ fn form_page(
         contacts: if inherited {
             Vec::new()
         } else {
-            contacts::all_of(conn, reached.id())?
+            contacts::all_of(conn, &reached)?
         },
         input,
         errors,
@@ -260,7 +260,7 @@ pub async fn delete_form(
         let schedule = schedules::find(conn, &reached, id)?;
         Ok(DeletePage {
             chrome,
-            devices: crate::domain::checkins::following(conn, id)?.len(),
+            devices: crate::domain::checkins::following(conn, reached.scope(), id)?.len(),
             schedule,
             tenant: reached.into_tenant(),
         })
