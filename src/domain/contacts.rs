@@ -11,7 +11,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{contacts, memberships, schedule_contacts, users};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{ContactId, TenantId, UserId};
+use crate::domain::ids::{ContactId, CustomerId, TenantId, UserId};
 use crate::domain::permissions::Permission;
 
 pub type FieldErrors = BTreeMap<&'static str, String>;
@@ -31,6 +31,7 @@ pub struct Contact {
     pub user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub customer_id: CustomerId,
 }
 
 /// A contact as its form submits it.

@@ -150,8 +150,8 @@ fn open_link(
 ) -> Result<Result<Opened, &'static str>, AppError> {
     use diesel::prelude::*;
     let now = crate::domain::clock::now(conn)?;
-    let (alert_id, contact_id) = match links::verify(key, token, now) {
-        Ok(ids) => ids,
+    let named = match links::verify(key, token, now) {
+        Ok(named) => named,
         Err(Refused::Expired) => {
             return Ok(Err(
                 "This link has expired. Sign in to the portal to acknowledge the alert.",
@@ -159,14 +159,17 @@ fn open_link(
         }
         Err(Refused::Unknown) => return Err(AppError::NotFound),
     };
-    let alert: alerts::Alert = crate::db::schema::alerts::table
-        .find(alert_id)
+    use crate::db::schema::{alerts as a, contacts as c};
+    let alert: alerts::Alert = a::table
+        .filter(a::customer_id.eq(named.alert_customer))
+        .filter(a::id.eq(named.alert))
         .select(alerts::Alert::as_select())
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let contact: Contact = crate::db::schema::contacts::table
-        .find(contact_id)
+    let contact: Contact = c::table
+        .filter(c::customer_id.eq(named.contact_customer))
+        .filter(c::id.eq(named.contact))
         .select(Contact::as_select())
         .first(conn)
         .optional()?

@@ -548,18 +548,31 @@ async fn every_statement_a_customer_causes_names_its_customer() {
     let (phone, token) = furnish(&app, &uk, "WX", "wendy@acme.example");
     advance(&app, 61);
     pass(&app);
-    let alert: canopy::domain::alerts::Alert = {
-        use canopy::db::schema::alerts;
-        use diesel::prelude::*;
-        alerts::table
-            .filter(alerts::customer_id.eq(acme.customer()))
-            .filter(alerts::device_id.eq(phone))
-            .select(canopy::domain::alerts::Alert::as_select())
-            .first(&mut app.conn())
-            .unwrap()
-    };
-    canopy::domain::alerts::acknowledge(&mut app.conn(), &alert, "Ann", "on it", &Actor::system())
-        .unwrap();
+    // The alert is acknowledged through the link in its email, as a contact would.
+    #[derive(diesel::QueryableByName)]
+    struct Body {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text_body: String,
+    }
+    let body: Body = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT text_body FROM outbox WHERE position('acknowledge/' in text_body) > 0 LIMIT 1",
+        ),
+        &mut app.conn(),
+    )
+    .unwrap();
+    let link = body
+        .text_body
+        .lines()
+        .find(|l| l.contains("/alerts/acknowledge/"))
+        .unwrap()
+        .trim()
+        .trim_start_matches(&app.base)
+        .to_string();
+    let mut contact = app.browser();
+    assert_eq!(contact.get(&link).await.status, StatusCode::OK);
+    let done = contact.post(&link, &[("note", "on it")]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     let res = reqwest::Client::new()
         .post(format!("{}/check-in/{token}", app.base))
         .header("content-type", "application/x-www-form-urlencoded")

@@ -350,7 +350,16 @@ fn tell(
         let link = format!(
             "{}/alerts/acknowledge/{}",
             notices.base_url.trim_end_matches('/'),
-            super::links::sign(&notices.key, alert.id, c.id, now)
+            super::links::sign(
+                &notices.key,
+                &super::links::Named {
+                    alert: alert.id,
+                    contact: c.id,
+                    alert_customer: alert.customer_id,
+                    contact_customer: c.customer_id,
+                },
+                now,
+            )
         );
         let page = format!(
             "{}/tenants/{}/alerts",
