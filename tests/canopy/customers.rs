@@ -581,6 +581,27 @@ async fn every_statement_a_customer_causes_names_its_customer() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // An import into the tenant: one device new, one changed.
+    let mut b = app.browser();
+    b.login("ann@acme.example", &demo.password).await;
+    b.get(&format!("/tenants/{}/devices/import", uk.id)).await;
+    let csv = format!(
+        "{}{},,Imported phone,,phone,active,,\n,WX-SPARE,Spare renamed,,tracker,active,,\n",
+        crate::import::HEADER,
+        canopy::domain::devices::fields::imei_from("35222222000001")
+    );
+    let dry = b
+        .upload(
+            &format!("/tenants/{}/devices/import", uk.id),
+            csv.into_bytes(),
+        )
+        .await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    let url = crate::import::job_url(&dry.body);
+    b.get(&format!("/tenants/{}/devices/import", uk.id)).await;
+    assert_eq!(b.post(&url, &[]).await.status, StatusCode::SEE_OTHER);
+    let done = crate::import::finish(&mut b, &url).await;
+    assert!(done.contains("1 created, 1 updated"), "{done}");
     let ann = app.admin_access(&[&acme]);
     move_all(&mut app.conn(), &ann, &[phone], &app.reach(acme.id)).unwrap();
     canopy::domain::restructure::move_subtree(

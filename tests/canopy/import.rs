@@ -9,14 +9,14 @@ use reqwest::StatusCode;
 use crate::devices::device_in;
 use crate::helpers::{Browser, TestApp, spawn_app};
 
-const HEADER: &str = "imei,serial,name,model,kind,status,phone,notes\n";
+pub const HEADER: &str = "imei,serial,name,model,kind,status,phone,notes\n";
 
 fn imei(n: u32) -> String {
     fields::imei_from(&format!("35111111{n:06}"))
 }
 
 /// Waits until the import job finishes and returns its final fragment.
-async fn finish(b: &mut Browser, progress_url: &str) -> String {
+pub async fn finish(b: &mut Browser, progress_url: &str) -> String {
     for _ in 0..600 {
         let p = b.get_htmx(progress_url).await;
         if p.body.contains("import-done") || p.body.contains("import-failed") {

@@ -12,7 +12,7 @@ const BATCH: usize = 1_000;
 use crate::db::schema::{devices, tenants};
 use crate::domain::audit::{Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{DeviceId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, TenantId};
 use crate::domain::tenants::Tenant;
 
 pub const MAX_BYTES: usize = 32 * 1024 * 1024;
@@ -219,16 +219,33 @@ pub fn plan(
                 .map(|f| f.identifier.value().to_ascii_uppercase())
         })
         .collect();
-    let mut existing: HashMap<String, Device> = HashMap::new();
+    // Identifiers are found by their own key (`device_identifiers`); only this customer's
+    // devices are read whole: one elsewhere is refused without reading it.
+    let customer = tenant.customer();
+    let mut existing: HashMap<String, Option<Device>> = HashMap::new();
     for chunk in keys.chunks(5000) {
-        let found: Vec<Device> =
-            diesel::sql_query("SELECT * FROM devices WHERE upper(identifier) = ANY($1)")
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
-                .load(conn)?;
+        use crate::db::schema::device_identifiers as di;
+        let claimed: Vec<(String, CustomerId, DeviceId)> = di::table
+            .filter(di::identifier.eq_any(chunk))
+            .select((di::identifier, di::customer_id, di::device_id))
+            .load(conn)?;
+        let here: Vec<DeviceId> = claimed
+            .iter()
+            .filter(|c| c.1 == customer)
+            .map(|c| c.2)
+            .collect();
+        let mut found: HashMap<DeviceId, Device> = devices::table
+            .filter(devices::customer_id.eq(customer))
+            .filter(devices::id.eq_any(&here))
+            .select(Device::as_select())
+            .load::<Device>(conn)?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
         existing.extend(
-            found
+            claimed
                 .into_iter()
-                .map(|d| (d.identifier.to_ascii_uppercase(), d)),
+                .map(|(key, _, id)| (key, found.remove(&id))),
         );
     }
     let mut first_seen: HashMap<String, usize> = HashMap::new();
@@ -245,11 +262,14 @@ pub fn plan(
                         first_seen.insert(key.clone(), line);
                         match existing.get(&key) {
                             None => Outcome::Create(f),
-                            Some(d) if d.tenant_id != tenant.id => Outcome::Refused(
+                            Some(None) => Outcome::Refused(
                                 "this device is registered to another tenant".into(),
                             ),
-                            Some(d) if same(d, &f) => Outcome::Unchanged,
-                            Some(d) => Outcome::Update(d.id, f),
+                            Some(Some(d)) if d.tenant_id != tenant.id => Outcome::Refused(
+                                "this device is registered to another tenant".into(),
+                            ),
+                            Some(Some(d)) if same(d, &f) => Outcome::Unchanged,
+                            Some(Some(d)) => Outcome::Update(d.id, f),
                         }
                     }
                 }
