@@ -18,6 +18,7 @@ mod checkin_urls_and_moves;
 mod checkins;
 mod cli;
 mod counts;
+mod customer_statements;
 mod customers;
 mod devices;
 mod e2e;
