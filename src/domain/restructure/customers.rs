@@ -21,7 +21,8 @@ const DEVICE_ROWS: &[(&str, &str)] = &[
 ];
 
 /// The rows a subtree's tenants own (parents first), chosen by the tenant ids in `$3` (`$1`
-/// is the customer they leave). Alerts stay where they were opened, as the audit log does.
+/// is the customer they leave). Alerts belong to the tenant they were opened at, as audit
+/// events do: they move with the subtree, and a device moving on alone leaves them behind.
 const TENANT_ROWS: &[(&str, &str)] = &[
     ("groups", "tenant_id = ANY($3)"),
     ("contacts", "tenant_id = ANY($3)"),
