@@ -9,6 +9,9 @@ start_seeded_portal() {
   fi
   PASSWORD=$(sed -n 's/.*password is: //p' "$DATA/large-demo.txt")
   SEED_TIME=$(sed -n 's/Large demo loaded in \(.*\) s\./\1/p' "$DATA/large-demo.txt")
+  # Pending migrations first: on a million devices one may take minutes, longer than the
+  # wait for the portal below.
+  "$BIN" migrate
   "$BIN" serve > "$WORK/serve.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
