@@ -223,6 +223,19 @@ fn customer_of(app: &TestApp, device: DeviceId) -> CustomerId {
         .customer_id
 }
 
+/// After a move (`when`): the device belongs to the customer of `owner` (a path), every row
+/// to its owner's customer, and the kept counts equal a recount.
+fn consistent(
+    app: &TestApp,
+    device: DeviceId,
+    owner: &[canopy::domain::ids::TenantId],
+    when: &str,
+) {
+    assert_eq!(customer_of(app, device), CustomerId::of(owner), "{when}");
+    assert_eq!(misplaced(app), Vec::<String>::new(), "{when}");
+    assert_eq!(miscounted(app), 0, "counts {when}");
+}
+
 /// Moves `tenant` under `parent` through the portal, as the operator's admin.
 async fn move_under(root: &mut crate::helpers::Browser, tenant: &Tenant, parent: &Tenant) {
     let moved = root
@@ -321,17 +334,13 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
 
     // Acme UK moves to Beta: another customer. Every row goes along, none is lost or doubled.
     move_under(&mut root, &uk, &beta).await;
-    assert_eq!(
-        customer_of(&app, phone),
-        CustomerId::of(&beta.traversal_ids)
-    );
-    assert_eq!(
-        misplaced(&app),
-        Vec::<String>::new(),
-        "after a move between customers"
+    consistent(
+        &app,
+        phone,
+        &beta.traversal_ids,
+        "after a move between customers",
     );
     assert_eq!(sizes(&app), before, "rows copied and deleted, one for one");
-    assert_eq!(miscounted(&app), 0, "counts after a move between customers");
     assert_eq!(
         history(&app),
         moves_before,
@@ -360,33 +369,22 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
 
     // Within Beta: under Beta North. The customer stays; nothing is copied.
     move_under(&mut root, &uk, &north).await;
-    assert_eq!(
-        customer_of(&app, phone),
-        CustomerId::of(&beta.traversal_ids)
+    consistent(
+        &app,
+        phone,
+        &beta.traversal_ids,
+        "after a move within a customer",
     );
-    assert_eq!(
-        misplaced(&app),
-        Vec::<String>::new(),
-        "after a move within a customer"
-    );
-    assert_eq!(miscounted(&app), 0, "counts after a move within a customer");
 
     // A customer itself moves under another: Gamma becomes part of Beta, and back.
     for (under, owner) in [(&north, &beta), (&rent, &gamma)] {
         move_under(&mut root, &gamma, under).await;
         let owner_path = app.tenant(owner.id).traversal_ids;
-        assert_eq!(customer_of(&app, gamma_phone), CustomerId::of(&owner_path));
-        assert_eq!(
-            misplaced(&app),
-            Vec::<String>::new(),
-            "Gamma under {}",
-            under.name
-        );
-        assert_eq!(
-            miscounted(&app),
-            0,
-            "counts with Gamma under {}",
-            under.name
+        consistent(
+            &app,
+            gamma_phone,
+            &owner_path,
+            &format!("Gamma under {}", under.name),
         );
     }
     assert_eq!(
@@ -398,16 +396,12 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
     // alert stays where it was opened.
     let mover = app.admin_access(&[&rent]);
     move_all(&mut app.conn(), &mover, &[phone], &app.reach(gamma.id)).unwrap();
-    assert_eq!(
-        customer_of(&app, phone),
-        CustomerId::of(&gamma.traversal_ids)
+    consistent(
+        &app,
+        phone,
+        &gamma.traversal_ids,
+        "after a device moved customers",
     );
-    assert_eq!(
-        misplaced(&app),
-        Vec::<String>::new(),
-        "after a device moved customers"
-    );
-    assert_eq!(miscounted(&app), 0, "counts after a device moved customers");
     assert_eq!(
         history(&app),
         moves_before + 1,
