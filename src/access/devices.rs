@@ -8,7 +8,7 @@ use crate::domain::branding::Brand;
 use crate::domain::devices::{self, Device};
 use crate::domain::error::DomainError;
 use crate::domain::groups;
-use crate::domain::ids::DeviceId;
+use crate::domain::ids::{DeviceId, TenantId};
 use crate::domain::memberships::{self, At};
 use crate::domain::permissions::Permission;
 
@@ -24,25 +24,28 @@ impl Access {
         memberships::at_device(&self.grants, path, &groups).ok_or(DomainError::NotFound)
     }
 
-    /// A device in reach, whatever may be done with it (a list's cursor).
+    /// A device in reach among `within`'s customers, whatever may be done with it (a list's
+    /// cursor).
     pub fn device_seen(
         &self,
         conn: &mut PgConnection,
+        within: &Reached,
         id: DeviceId,
     ) -> Result<Device, DomainError> {
-        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
-        self.device_at(conn, &device)?;
-        Ok(device)
+        let mut found = self.devices_seen(conn, within, &[id])?;
+        found.pop().ok_or(DomainError::NotFound)
     }
 
-    /// Devices by id, each in reach (`NotFound` for any that is not): one statement, and one
-    /// more per device only where a membership limited to groups decides.
+    /// Devices by id among `within`'s customers (a selection on a page of that tenant), each in
+    /// reach (`NotFound` for any that is not): one statement, and one more per device only
+    /// where a membership limited to groups decides.
     pub fn devices_seen(
         &self,
         conn: &mut PgConnection,
+        within: &Reached,
         ids: &[DeviceId],
     ) -> Result<Vec<Device>, DomainError> {
-        let found = devices::find_many(conn, ids)?;
+        let found = devices::find_many(conn, within.scope(), ids)?;
         if found.len() != ids.len() {
             return Err(DomainError::NotFound);
         }
@@ -52,33 +55,52 @@ impl Access {
         Ok(found)
     }
 
-    /// A device in reach with its tenant, standing for the device: what the returned
-    /// `Reached` allows is what applies to this device.
+    /// A device by its address (`/tenants/{tenant}/devices/{id}`), with its tenant, standing
+    /// for the device: what the returned `Reached` allows is what applies to this device.
+    /// Both ids go through the access layer: the named tenant must be in reach (it names the
+    /// customer the device is read from), and so must the device. A device moved since its
+    /// address was written is still found where it is now, within the same customer.
     pub fn device_reached(
         &self,
         conn: &mut PgConnection,
+        tenant: TenantId,
         id: DeviceId,
     ) -> Result<(Device, Reached, Brand), DomainError> {
-        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
+        let (named, brand) = self.tenant_with_brand(conn, tenant)?;
+        let device = devices::find_in(conn, named.customer(), id)?.ok_or(DomainError::NotFound)?;
         let at = self.device_at(conn, &device)?;
-        let (mut reached, brand) = self.tenant_with_brand(conn, device.tenant_id)?;
+        let (mut reached, brand) = if device.tenant_id == tenant {
+            (named, brand)
+        } else {
+            self.tenant_with_brand(conn, device.tenant_id)?
+        };
         reached.at = at;
         Ok((device, reached, brand))
     }
 
-    /// A device in reach on which the caller may do `p`: 404 outside, 403 inside.
-    pub fn device(
+    /// Devices by id among `within`'s customers on each of which the caller may do `p`: 404
+    /// for any outside reach, 403 for one inside on which `p` does not apply.
+    pub fn devices(
         &self,
         conn: &mut PgConnection,
-        id: DeviceId,
+        within: &Reached,
+        ids: &[DeviceId],
         p: Permission,
-    ) -> Result<(Device, Reached), DomainError> {
-        let device = devices::find(conn, id)?.ok_or(DomainError::NotFound)?;
-        let at = self.device_at(conn, &device)?;
-        let mut reached = self.tenant(conn, device.tenant_id)?;
-        reached.at = at;
-        self.check(&reached, p)?;
-        Ok((device, reached))
+    ) -> Result<Vec<Device>, DomainError> {
+        let found = devices::find_many(conn, within.scope(), ids)?;
+        if found.len() != ids.len() {
+            return Err(DomainError::NotFound);
+        }
+        for d in &found {
+            let at = self.device_at(conn, d)?;
+            if !at.permissions.has(p) {
+                return Err(DomainError::NotAllowed(format!(
+                    "This needs the permission “{p}” on {}, which your role there does not hold.",
+                    d.name
+                )));
+            }
+        }
+        Ok(found)
     }
 
     /// Whether `p` applies to a device locked inside a transaction (its path may have changed

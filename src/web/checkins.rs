@@ -30,7 +30,7 @@ pub async fn check_in(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, device, reached, pool) = r.into_parts();
-    let id = device.id;
+    let address = crate::web::devices::address(&device);
     let said = form
         .parse()
         .map_err(|why| AppError::BadRequest(format!("Not checked in: {why}")))?;
@@ -42,7 +42,7 @@ pub async fn check_in(
     })
     .await?;
     flash::set(&session, format!("{name} checked in."))?;
-    Ok(see_other(&format!("/devices/{id}")))
+    Ok(see_other(&address))
 }
 
 #[derive(Template)]
@@ -85,7 +85,7 @@ pub async fn set_schedule(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, device, reached, pool) = r.into_parts();
-    let id = device.id;
+    let address = crate::web::devices::address(&device);
     let schedule = form.schedule;
     db::run(&pool, move |conn| {
         Ok(checkins::assign(
@@ -102,7 +102,7 @@ pub async fn set_schedule(
         None => "The device's own schedule is cleared.",
     };
     flash::set(&session, said)?;
-    Ok(see_other(&format!("/devices/{id}")))
+    Ok(see_other(&address))
 }
 
 pub async fn set_group_schedule(

@@ -29,7 +29,8 @@ pub struct Reach<A> {
     needs: PhantomData<A>,
 }
 
-/// A signed-in request about the device its route names as `{id}`, with the device's tenant.
+/// A signed-in request about the device its route names as `{device}` under its tenant's
+/// `{id}`, with the device's tenant.
 pub struct DeviceReach<A> {
     pub access: Access,
     pub chrome: Chrome,
@@ -59,8 +60,13 @@ impl<A> DeviceReach<A> {
 
 /// The path's `{id}`; a malformed one names nothing, so it is 404 like any unknown id.
 fn path_id<T: std::str::FromStr>(req: &HttpRequest) -> Result<T, AppError> {
+    path_part(req, "id")
+}
+
+/// The path's `{name}`, 404 when malformed.
+fn path_part<T: std::str::FromStr>(req: &HttpRequest, name: &str) -> Result<T, AppError> {
     req.match_info()
-        .get("id")
+        .get(name)
         .and_then(|s| s.parse().ok())
         .ok_or(AppError::NotFound)
 }
@@ -107,12 +113,16 @@ impl<A: Needs> FromRequest for DeviceReach<A> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let access = Access::from_request(req, payload);
         let session = req.get_session();
-        let (id, pool) = (path_id::<DeviceId>(req), pool(req));
+        let (tenant, id, pool) = (
+            path_id::<TenantId>(req),
+            path_part::<DeviceId>(req, "device"),
+            pool(req),
+        );
         Box::pin(async move {
-            let (access, id, pool) = (access.await?, id?, pool?);
+            let (access, tenant, id, pool) = (access.await?, tenant?, id?, pool?);
             let a = access.clone();
             let (device, tenant, brand) = db::run(&pool, move |conn| {
-                let (device, tenant, brand) = a.device_reached(conn, id)?;
+                let (device, tenant, brand) = a.device_reached(conn, tenant, id)?;
                 a.check(&tenant, A::PERMISSION)?;
                 Ok((device, tenant, brand))
             })

@@ -251,10 +251,10 @@ route_table! {
         query ids: Device, query to: Tenant;
     post "/tenants/{id}/devices/move" => devices::move_devices, signed_in,
         form ids: Device, form to: Tenant;
-    get "/devices/{id}" => devices::show, signed_in;
-    post "/devices/{id}" => devices::update, signed_in;
-    get "/devices/{id}/edit" => devices::edit_form, signed_in;
-    post "/devices/{id}/retire" => devices::retire, signed_in;
+    get "/tenants/{id}/devices/{device}" => devices::show, signed_in;
+    post "/tenants/{id}/devices/{device}" => devices::update, signed_in;
+    get "/tenants/{id}/devices/{device}/edit" => devices::edit_form, signed_in;
+    post "/tenants/{id}/devices/{device}/retire" => devices::retire, signed_in;
     get "/tenants/{id}/roles" => roles::list, signed_in;
     get "/tenants/{id}/roles/new" => roles::new_form, signed_in;
     post "/tenants/{id}/roles" => roles::create, signed_in;
@@ -306,9 +306,9 @@ route_table! {
     post "/tenants/{id}/schedules/{schedule}/delete" => schedules::delete, signed_in;
     post "/tenants/{id}/groups/{group}/schedule" => checkins::set_group_schedule, signed_in,
         form schedule: Schedule;
-    post "/devices/{id}/check-in" => checkins::check_in, signed_in;
-    post "/devices/{id}/check-in-url" => checkins::new_url, signed_in;
-    post "/devices/{id}/schedule" => checkins::set_schedule, signed_in, form schedule: Schedule;
+    post "/tenants/{id}/devices/{device}/check-in" => checkins::check_in, signed_in;
+    post "/tenants/{id}/devices/{device}/check-in-url" => checkins::new_url, signed_in;
+    post "/tenants/{id}/devices/{device}/schedule" => checkins::set_schedule, signed_in, form schedule: Schedule;
     get "/tenants/{id}/alerts" => alerts::list, signed_in;
     get "/tenants/{id}/alerts/overdue" => alerts::overdue_card, signed_in;
     get "/tenants/{id}/webhook" => webhook::show, signed_in;

@@ -94,7 +94,7 @@ impl Quick {
 fn href(kind: Kind, h: &Hit) -> String {
     match kind {
         Kind::Tenants => format!("/tenants/{}", h.id),
-        Kind::Devices => format!("/devices/{}", h.id),
+        Kind::Devices => format!("/tenants/{}/devices/{}", h.tenant_id, h.id),
         Kind::People => format!(
             "/tenants/{}/members?q={}",
             h.tenant_id,

@@ -212,10 +212,12 @@ async fn a_device_list_and_a_new_device_as_the_readme_shows() {
     let id = made.json["id"].as_str().unwrap().to_string();
     assert_eq!(
         made.headers["location"].to_str().unwrap(),
-        format!("/api/v1/devices/{id}")
+        format!("/api/v1/tenants/{}/devices/{id}", uk.id)
     );
     assert_eq!(made.json["status"], "in_stock");
-    let read = api.get(&format!("/api/v1/devices/{id}")).await;
+    let read = api
+        .get(&format!("/api/v1/tenants/{}/devices/{id}", uk.id))
+        .await;
     assert_eq!(read.json["name"], "Olly's phone");
     // The page shows it too, and the audit log names the key that made it.
     assert_eq!(
@@ -227,7 +229,7 @@ async fn a_device_list_and_a_new_device_as_the_readme_shows() {
     );
     let changed = api
         .patch(
-            &format!("/api/v1/devices/{id}"),
+            &format!("/api/v1/tenants/{}/devices/{id}", uk.id),
             &json!({"status": "active", "notes": "Issued"}),
         )
         .await;
@@ -235,7 +237,10 @@ async fn a_device_list_and_a_new_device_as_the_readme_shows() {
     assert_eq!(changed.json["status"], "active");
     assert_eq!(changed.json["name"], "Olly's phone", "what is absent stays");
     let retired = api
-        .post(&format!("/api/v1/devices/{id}/retire"), &json!({}))
+        .post(
+            &format!("/api/v1/tenants/{}/devices/{id}/retire", uk.id),
+            &json!({}),
+        )
         .await;
     assert_eq!(retired.json["status"], "retired", "{}", retired.body);
 
@@ -319,17 +324,15 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let invitation = crate::invitations::invite_directly(&app, &uk, "fuzz@acme.example");
     let dir = std::env::temp_dir().join(format!("canopy-st-{}", app.port));
     std::fs::create_dir_all(&dir).unwrap();
-    // Real ids, so that its requests reach past the 404 of an unknown one: a device, and a
-    // sub-tenant (which the key may also rename, move and suspend).
+    // Real ids, so that its requests reach past the 404 of an unknown one: a sub-tenant (which
+    // the key may also rename, move and suspend) and a device of it.
     let config = dir.join("schemathesis.toml");
     std::fs::write(
         &config,
         format!(
-            "[[operations]]\ninclude-path-regex = \"^/api/v1/devices/\"\n\
-             parameters = {{ \"path.id\" = \"{device}\" }}\n\n\
-             [[operations]]\ninclude-path-regex = \"^/api/v1/tenants/\"\n\
-             parameters = {{ \"path.id\" = \"{}\", \"path.alert\" = \"{alert}\", \
-             \"path.invitation\" = \"{invitation}\" }}\n",
+            "[[operations]]\ninclude-path-regex = \"^/api/v1/tenants/\"\n\
+             parameters = {{ \"path.id\" = \"{}\", \"path.device\" = \"{device}\", \
+             \"path.alert\" = \"{alert}\", \"path.invitation\" = \"{invitation}\" }}\n",
             uk.id
         ),
     )
@@ -354,8 +357,11 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
                 "examples,coverage,fuzzing",
                 "--max-examples",
                 "25",
+                // One: CPython 3.11.2 (Debian 12's) can fail to parse in two threads at once
+                // ("AST constructor recursion depth mismatch", CPython issue 106905), which
+                // hypothesis does while it describes a strategy.
                 "--workers",
-                "2",
+                "1",
                 "--seed",
                 "1",
                 "--suppress-health-check",
@@ -371,12 +377,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
             String::from_utf8_lossy(&out.stderr)
         )
     };
-    let mut out = run().await.expect("schemathesis runs");
-    // CPython 3.11.2 (Debian 12's) can fail while hypothesis describes a lambda: a bug of the
-    // interpreter, not a finding; one more run decides.
-    if text_of(&out).contains("AST constructor recursion depth mismatch") {
-        out = run().await.expect("schemathesis runs");
-    }
+    let out = run().await.expect("schemathesis runs");
     let text = text_of(&out);
     println!("{text}");
     assert!(out.status.success(), "schemathesis found failures:\n{text}");

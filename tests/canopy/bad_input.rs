@@ -151,7 +151,7 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             &[("status", "active")],
         ),
         post(format!("/tenants/{a}/devices"), device_fields),
-        post(format!("/devices/{d}"), device_fields),
+        post(crate::devices::page(&app, &d), device_fields),
         post(
             format!("/tenants/{a}/devices/move"),
             &[("ids", &d), ("to", &u)],
@@ -397,9 +397,12 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
             format!("/tenants/{a}/groups/{g}/schedule"),
             &[("schedule", &sch)],
         ),
-        post(format!("/devices/{d}/schedule"), &[("schedule", &sch)]),
         post(
-            format!("/devices/{d}/check-in"),
+            format!("{}/schedule", crate::devices::page(&app, &d)),
+            &[("schedule", &sch)],
+        ),
+        post(
+            format!("{}/check-in", crate::devices::page(&app, &d)),
             &[
                 ("message", "All well"),
                 ("latitude", "51.5"),
@@ -523,7 +526,7 @@ async fn every_field_and_parameter_refuses_or_escapes_hostile_input() {
         .select(canopy::db::schema::devices::id)
         .load(&mut app.conn())
         .unwrap();
-    pages.extend(ids.iter().map(|id| format!("/devices/{id}")));
+    pages.extend(ids.iter().map(|id| crate::devices::page(&app, id)));
     for page in &pages {
         let res = ann.get(page).await;
         assert!(res.status.as_u16() < 500, "{page}");

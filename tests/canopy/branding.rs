@@ -201,6 +201,7 @@ async fn customers_never_see_the_names_of_tenants_outside_their_reach() {
     canopy::domain::devices::moves::move_all(
         &mut app.conn(),
         &app.admin_access(&[&rent]),
+        &app.reach(rent.id),
         &[device],
         &app.reach(acme.id),
     )
@@ -212,7 +213,7 @@ async fn customers_never_see_the_names_of_tenants_outside_their_reach() {
         format!("/tenants/{}/dashboard", acme.id),
         format!("/tenants/{}", acme.id),
         format!("/tenants/{}/devices", acme.id),
-        format!("/devices/{device}"),
+        crate::devices::page(&app, device),
         format!("/tenants/{}/members", acme.id),
         format!("/tenants/{}/invitations", acme.id),
         format!("/tenants/{}/audit", acme.id),

@@ -157,8 +157,11 @@ pub(crate) async fn type_into(c: &Client, id: &str, text: &str) {
         .unwrap();
 }
 
+/// Clicks the element once it is there (the page a click leads to may still be loading).
 pub(crate) async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
+    c.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
         .click()

@@ -14,7 +14,10 @@ async fn the_check_in_url_is_the_only_key_and_bad_bodies_store_nothing() {
     app.user("ann@acme.example", &w.acme, Role::Admin);
     let mut ann = app.signed_in("ann@acme.example").await;
     let made = ann
-        .post(&format!("/devices/{}/check-in-url", w.phone), &[])
+        .post(
+            &format!("{}/check-in-url", crate::devices::page(&app, w.phone)),
+            &[],
+        )
         .await;
     assert_eq!(made.status, StatusCode::OK);
     let url = made
@@ -73,11 +76,14 @@ async fn the_check_in_url_is_the_only_key_and_bad_bodies_store_nothing() {
     let wrong = format!("/check-in/{}", "0".repeat(64));
     assert_eq!(post(Vec::new(), wrong).await, StatusCode::NOT_FOUND);
     // A new URL kills the old one.
-    ann.post(&format!("/devices/{}/check-in-url", w.phone), &[])
-        .await;
+    ann.post(
+        &format!("{}/check-in-url", crate::devices::page(&app, w.phone)),
+        &[],
+    )
+    .await;
     assert_eq!(post(Vec::new(), path.clone()).await, StatusCode::NOT_FOUND);
     assert_eq!(checkins(), 2);
-    let page = ann.get(&format!("/devices/{}", w.phone)).await;
+    let page = ann.get(&crate::devices::page(&app, w.phone)).await;
     assert!(page.body.contains("check-in URL"), "{}", page.body);
     assert!(page.body.contains("51.5, -0.12"));
 }

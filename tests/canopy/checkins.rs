@@ -78,9 +78,7 @@ pub fn follow(app: &TestApp, device: DeviceId, schedule: ScheduleId) {
     .bind::<SqlUuid, _>(schedule)
     .execute(&mut app.conn())
     .unwrap();
-    let customer = canopy::domain::devices::find(&mut app.conn(), device)
-        .unwrap()
-        .map(|d| d.customer_id);
+    let customer = Some(crate::devices::load(app, device).customer_id);
     canopy::domain::checkins::refresh(&mut app.conn(), customer, &[device]).unwrap();
 }
 
@@ -211,9 +209,7 @@ async fn a_missed_check_in_opens_one_alert_then_repeats_and_escalates_on_the_mov
     // Still one alert: a missed check-in is one alert, however long it lasts.
     assert_eq!(state_of(&app, w.phone), ["open"]);
     // The device checks in: the alert resolves, and nobody is told again.
-    let device = canopy::domain::devices::find(&mut app.conn(), w.phone)
-        .unwrap()
-        .unwrap();
+    let device = crate::devices::load(&app, w.phone);
     canopy::domain::checkins::record(
         &mut app.conn(),
         &device,
@@ -288,17 +284,17 @@ async fn acknowledging_stops_the_reminders_and_the_next_check_in_resolves_it() {
         "no reminder after acknowledging"
     );
     // The device page says so; a check-in from the page resolves it.
-    let device = ann.get(&format!("/devices/{}", w.phone)).await;
+    let device = ann.get(&crate::devices::page(&app, w.phone)).await;
     assert!(device.body.contains("Acknowledged"), "{}", device.body);
     let res = ann
         .post(
-            &format!("/devices/{}/check-in", w.phone),
+            &format!("{}/check-in", crate::devices::page(&app, w.phone)),
             &[("message", "Back in signal")],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(state_of(&app, w.phone), ["resolved"]);
-    let device = ann.get(&format!("/devices/{}", w.phone)).await;
+    let device = ann.get(&crate::devices::page(&app, w.phone)).await;
     assert!(device.body.contains("Back in signal"));
     assert!(device.body.contains("checkin-ok"), "{}", device.body);
 }

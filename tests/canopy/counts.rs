@@ -34,10 +34,11 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
 
     app.user("olly@acme.example", &acme, Role::Operator);
     let mut olly = app.signed_in("olly@acme.example").await;
-    olly.get(&format!("/devices/{}/edit", ids[1])).await;
+    olly.get(&format!("{}/edit", crate::devices::page(&app, ids[1])))
+        .await;
     let res = olly
         .post(
-            &format!("/devices/{}", ids[1]),
+            &crate::devices::page(&app, ids[1]),
             &[
                 ("serial", "C-01"),
                 ("name", "Renamed"),
@@ -53,6 +54,7 @@ async fn the_kept_device_counts_follow_every_kind_of_change() {
     canopy::domain::devices::moves::move_all(
         &mut app.conn(),
         &mover,
+        &app.reach(rent.id),
         &ids[..4],
         &app.reach(globex.id),
     )

@@ -11,16 +11,7 @@ use crate::customers::{DATA_TABLES, furnish};
 use crate::helpers::spawn_app;
 
 /// Statements that span customers by their nature (why, and a fragment of the statement).
-const ACROSS_CUSTOMERS: [(&str, &str); 7] = [
-    (
-        "a device by its id alone (a device page, the access layer's look-up), until device \
-         addresses carry their tenant",
-        "FROM \"devices\" WHERE (\"devices\".\"id\" = $1)",
-    ),
-    (
-        "devices by their ids alone (a selection), until selections carry their tenant",
-        "FROM \"devices\" WHERE (\"devices\".\"id\" = ANY($1)) ORDER BY",
-    ),
+pub(crate) const ACROSS_CUSTOMERS: [(&str, &str); 7] = [
     (
         "a person's grants, in every tenant they belong to, with their groups",
         "AS second_factor",
@@ -37,6 +28,14 @@ const ACROSS_CUSTOMERS: [(&str, &str); 7] = [
     (
         "the scheduler's claim of alerts due a next step, every customer's",
         "\"alerts\".\"next_step_at\" <=",
+    ),
+    (
+        "the import sweeper: dry runs of every customer past their day are dropped",
+        "\"device_imports\".\"created_at\" <",
+    ),
+    (
+        "the import sweeper: finished imports of every customer let go of their file",
+        "UPDATE \"device_imports\" SET \"csv\" = $1",
     ),
     (
         "the webhook sender's claim of due deliveries, every customer's",
@@ -65,8 +64,22 @@ fn names_customer(sql: &str) -> bool {
     })
 }
 
+/// Whether `sql` is an UPDATE whose SET clause subscripts an array (`x = y[$2:]`).
+fn sets_a_subscript(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("update") {
+        return false;
+    }
+    let Some(set) = lower.find(" set ") else {
+        return false;
+    };
+    let rest = &lower[set..];
+    let clause = rest.find(" where ").map_or(rest, |w| &rest[..w]);
+    clause.contains('[')
+}
+
 /// Whether `sql` reads or writes one of the data tables.
-fn touches_data(sql: &str) -> bool {
+pub(crate) fn touches_data(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
     DATA_TABLES.iter().any(|t| {
         lower.match_indices(t).any(|(i, _)| {
@@ -173,7 +186,14 @@ async fn every_statement_a_customer_causes_names_its_customer() {
     let done = crate::import::finish(&mut b, &url).await;
     assert!(done.contains("1 created, 1 updated"), "{done}");
     let ann = app.admin_access(&[&acme]);
-    move_all(&mut app.conn(), &ann, &[phone], &app.reach(acme.id)).unwrap();
+    move_all(
+        &mut app.conn(),
+        &ann,
+        &app.reach(acme.id),
+        &[phone],
+        &app.reach(acme.id),
+    )
+    .unwrap();
     canopy::domain::restructure::move_subtree(
         &mut app.conn(),
         &ann,
@@ -181,7 +201,7 @@ async fn every_statement_a_customer_causes_names_its_customer() {
         &app.reach(north.id),
     )
     .unwrap();
-    let device = devices::find(&mut app.conn(), phone).unwrap().unwrap();
+    let device = crate::devices::load(&app, phone);
     let mut input = device.input();
     input.status = "retired".into();
     devices::update(
@@ -205,9 +225,19 @@ async fn every_statement_a_customer_causes_names_its_customer() {
     }
     canopy::domain::webhooks::remove(&mut app.conn(), &ann, &west).unwrap();
 
-    let mut missing: Vec<String> = crate::queries::sent(&app.database_url)
+    let sent: Vec<String> = crate::queries::sent(&app.database_url)
         .into_iter()
         .skip(setup)
+        .collect();
+    // Citus 13's coordinator fails on an UPDATE whose SET subscripts an array.
+    let subscripted: Vec<&String> = sent.iter().filter(|s| sets_a_subscript(s)).collect();
+    assert!(subscripted.is_empty(), "{subscripted:?}");
+    assert!(
+        sent.iter().any(|s| s.contains("canopy_rebased(")),
+        "the workload moves a subtree"
+    );
+    let mut missing: Vec<String> = sent
+        .into_iter()
         .filter(|s| touches_data(s) && !names_customer(s) && !s.contains("WHERE 1=0"))
         .filter(|s| !ACROSS_CUSTOMERS.iter().any(|(_, f)| s.contains(f)))
         .collect();
@@ -217,4 +247,19 @@ async fn every_statement_a_customer_causes_names_its_customer() {
         println!("NO CUSTOMER: {}", &m[..m.len().min(400)]);
     }
     assert!(missing.is_empty(), "{} statements", missing.len());
+}
+
+#[test]
+fn the_subscript_check_tells_the_old_path_rewrite_from_the_new() {
+    let old = "UPDATE devices SET tenant_path = $1 || tenant_path[$2:] \
+               WHERE tenant_path >= $3 AND tenant_path < $4 AND customer_id = $5";
+    let new = "UPDATE devices SET tenant_path = canopy_rebased(tenant_path, $2, $1) \
+               WHERE tenant_path >= $3 AND tenant_path < $4 AND customer_id = $5";
+    assert!(sets_a_subscript(old));
+    assert!(!sets_a_subscript(new));
+    assert!(!sets_a_subscript("SELECT path[2] FROM tenants"));
+    assert!(names_customer(new));
+    assert!(!names_customer(
+        "SELECT * FROM devices WHERE customer_id IS NOT NULL"
+    ));
 }

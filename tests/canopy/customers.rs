@@ -217,10 +217,7 @@ fn sizes(app: &TestApp) -> Vec<(&'static str, i64)> {
 }
 
 fn customer_of(app: &TestApp, device: DeviceId) -> CustomerId {
-    devices::find(&mut app.conn(), device)
-        .unwrap()
-        .unwrap()
-        .customer_id
+    crate::devices::load(app, device).customer_id
 }
 
 /// After a move (`when`): the device belongs to the customer of `owner` (a path), every row
@@ -264,7 +261,7 @@ pub(crate) fn furnish(app: &TestApp, t: &Tenant, prefix: &str, admin: &str) -> (
     follow(app, phone, schedule);
     let access = app.admin_access(&[t]);
     let reached = app.reach(t.id);
-    let device = devices::find(&mut app.conn(), phone).unwrap().unwrap();
+    let device = crate::devices::load(app, phone);
     let said = Said {
         message: "Reached the depot".into(),
         position: None,
@@ -328,7 +325,7 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
     let mut ann = app.signed_in("ann@acme.example").await;
     let mut bob = app.signed_in("bob@beta.example").await;
     let mut gil = app.signed_in("gil@gamma.example").await;
-    let page = format!("/devices/{phone}");
+    let page = crate::devices::page(&app, phone);
     assert_eq!(ann.get(&page).await.status, StatusCode::OK);
     assert_eq!(bob.get(&page).await.status, StatusCode::NOT_FOUND);
 
@@ -388,14 +385,23 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
         );
     }
     assert_eq!(
-        gil.get(&format!("/devices/{gamma_phone}")).await.status,
+        gil.get(&crate::devices::page(&app, gamma_phone))
+            .await
+            .status,
         StatusCode::OK
     );
 
     // One device moves from Beta's subtree to Gamma: it and its history go; its resolved
     // alert stays where it was opened.
     let mover = app.admin_access(&[&rent]);
-    move_all(&mut app.conn(), &mover, &[phone], &app.reach(gamma.id)).unwrap();
+    move_all(
+        &mut app.conn(),
+        &mover,
+        &app.reach(rent.id),
+        &[phone],
+        &app.reach(gamma.id),
+    )
+    .unwrap();
     consistent(
         &app,
         phone,
@@ -407,8 +413,10 @@ async fn moves_between_customers_take_every_row_along_and_moves_within_one_keep_
         moves_before + 1,
         "one more history row, none lost"
     );
+    // Its address now names its new tenant: the old one finds nothing for anyone.
     assert_eq!(bob.get(&page).await.status, StatusCode::NOT_FOUND);
-    let seen = gil.get(&page).await;
+    assert_eq!(root.get(&page).await.status, StatusCode::NOT_FOUND);
+    let seen = gil.get(&crate::devices::page(&app, phone)).await;
     assert_eq!(seen.status, StatusCode::OK);
     assert!(seen.body.contains("still here"), "its check-ins came along");
     let found = devices::find_by_identifier(&mut app.conn(), "uk-phone").unwrap();

@@ -47,6 +47,29 @@ fn created(app: &TestApp, tenant: &Tenant, input: DeviceInput) -> DeviceId {
     .id
 }
 
+/// A device's page: its address names its tenant.
+pub fn page(app: &TestApp, id: impl std::fmt::Display) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        tenant_id: uuid::Uuid,
+    }
+    let row: Row = diesel::sql_query("SELECT tenant_id FROM devices WHERE id = $1::uuid")
+        .bind::<diesel::sql_types::Text, _>(id.to_string())
+        .get_result(&mut app.conn())
+        .unwrap();
+    format!("/tenants/{}/devices/{id}", row.tenant_id)
+}
+
+/// A device by id, whatever its customer.
+pub fn load(app: &TestApp, id: DeviceId) -> devices::Device {
+    devices::find_many(&mut app.conn(), None, &[id])
+        .unwrap()
+        .pop()
+        .unwrap()
+}
+
 /// The id of the device with this identifier or name.
 pub fn id_of(app: &TestApp, identifier_or_name: &str) -> DeviceId {
     use canopy::db::schema::devices::dsl;
@@ -202,7 +225,11 @@ async fn every_cell_of_the_device_access_matrix_answers_as_the_rule_says() {
             let device = device_in(&app, tenant, &format!("M-{serial}"));
             let moving = device_in(&app, tenant, &format!("MV-{serial}"));
             b.get("/tenants").await;
-            let view = b.get(&format!("/devices/{device}")).await.status.as_u16();
+            let view = b
+                .get(&crate::devices::page(&app, device))
+                .await
+                .status
+                .as_u16();
             b.get("/tenants").await;
             let new_imei = imei(serial);
             let create = b
@@ -216,7 +243,7 @@ async fn every_cell_of_the_device_access_matrix_answers_as_the_rule_says() {
             b.get("/tenants").await;
             let edit = b
                 .post(
-                    &format!("/devices/{device}"),
+                    &crate::devices::page(&app, device),
                     &[
                         ("serial", &format!("M-{serial}")),
                         ("name", "Renamed"),
@@ -284,7 +311,7 @@ async fn moved_phones_appear_in_the_customers_portal_with_history_from_their_arr
     assert!(list.body.contains("3 devices"));
     for (i, id) in phones.iter().enumerate() {
         assert_eq!(list.body.contains(&format!("PHONE-{i}")), i < 3);
-        let page = ulysses.get(&format!("/devices/{id}")).await;
+        let page = ulysses.get(&crate::devices::page(&app, id)).await;
         assert_eq!(
             page.status,
             if i < 3 {
@@ -308,7 +335,9 @@ async fn moved_phones_appear_in_the_customers_portal_with_history_from_their_arr
         .await;
     assert!(theirs.body.contains("0 devices"));
     assert_eq!(
-        erin.get(&format!("/devices/{}", phones[0])).await.status,
+        erin.get(&crate::devices::page(&app, phones[0]))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -400,12 +429,14 @@ async fn retiring_keeps_the_device_and_its_history() {
     app.user("olly@acme.example", &acme, Role::Operator);
     let id = device_in(&app, &acme, "OLD-1");
     let mut olly = app.signed_in("olly@acme.example").await;
-    olly.get(&format!("/devices/{id}")).await;
+    olly.get(&crate::devices::page(&app, id)).await;
 
-    let res = olly.post(&format!("/devices/{id}/retire"), &[]).await;
+    let res = olly
+        .post(&format!("{}/retire", crate::devices::page(&app, id)), &[])
+        .await;
 
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let page = olly.get(&format!("/devices/{id}")).await;
+    let page = olly.get(&crate::devices::page(&app, id)).await;
     assert!(page.body.contains("Retired") && page.body.contains("(added)"));
 }
 
@@ -467,12 +498,12 @@ async fn retiring_through_htmx_answers_with_a_redirect_for_htmx_to_follow() {
     app.user("olly@acme.example", &acme, Role::Operator);
     let id = device_in(&app, &acme, "OLD-2");
     let mut olly = app.signed_in("olly@acme.example").await;
-    olly.get(&format!("/devices/{id}")).await;
+    olly.get(&crate::devices::page(&app, id)).await;
     let token = olly.csrf.clone();
 
     let res = olly
         .post_raw(
-            &format!("/devices/{id}/retire"),
+            &format!("{}/retire", crate::devices::page(&app, id)),
             &[("csrf_token", &token)],
             &[("HX-Request", "true")],
         )
@@ -481,7 +512,7 @@ async fn retiring_through_htmx_answers_with_a_redirect_for_htmx_to_follow() {
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(
         res.headers["hx-redirect"],
-        format!("/devices/{id}").as_str()
+        crate::devices::page(&app, id).as_str()
     );
     assert_eq!(
         app.count("SELECT count(*) AS n FROM devices WHERE status = 'retired'"),

@@ -30,9 +30,13 @@ async fn an_admin_schedules_a_phone_sees_it_go_overdue_and_acknowledges_the_aler
     assert!(wait_for_text(&c, "#schedule-facts", "Every 4 hours").await);
     assert!(wait_for_text(&c, "#schedule-facts", "30 minutes").await);
 
-    c.goto(&format!("{}/devices/{phone}", app.base))
-        .await
-        .unwrap();
+    c.goto(&format!(
+        "{}{}",
+        app.base,
+        crate::devices::page(&app, phone)
+    ))
+    .await
+    .unwrap();
     let select = c.find(Locator::Id("device-schedule")).await.unwrap();
     let option = select
         .find(Locator::XPath("option[contains(., 'Every 4 hours')]"))

@@ -42,10 +42,10 @@ async fn a_search_from_the_header_finds_a_phone_by_imei_and_opens_it_by_keyboard
     let focused = c.active_element().await.unwrap();
     assert_eq!(
         focused.attr("href").await.unwrap().as_deref(),
-        Some(format!("/devices/{van}").as_str())
+        Some(crate::devices::page(&app, van).as_str())
     );
     focused.send_keys(&key(Key::Enter)).await.unwrap();
-    assert!(wait_for_path(&c, &format!("/devices/{van}")).await);
+    assert!(wait_for_path(&c, &crate::devices::page(&app, van)).await);
 
     // Escape closes the results; Enter in the box opens the full results page.
     let box_ = c.find(Locator::Id("search-q")).await.unwrap();

@@ -68,14 +68,18 @@ async fn an_admin_defines_a_field_technician_whose_invitee_edits_devices_but_not
     assert!(nav.contains("Devices") && !nav.contains("Members"), "{nav}");
 
     // She edits a device…
-    tess.goto(&format!("{}/devices/{truck}/edit", app.base))
-        .await
-        .unwrap();
+    tess.goto(&format!(
+        "{}{}/edit",
+        app.base,
+        crate::devices::page(&app, truck)
+    ))
+    .await
+    .unwrap();
     let name = tess.find(Locator::Id("name")).await.unwrap();
     name.clear().await.unwrap();
     name.send_keys("Truck one").await.unwrap();
     click(&tess, "#device-form button[type=submit]").await;
-    assert!(wait_for_path(&tess, &format!("/devices/{truck}")).await);
+    assert!(wait_for_path(&tess, &crate::devices::page(&app, truck)).await);
     assert!(wait_for_text(&tess, "h1", "Truck one").await);
     // …and the members page, typed by hand, is closed to her and says why.
     tess.goto(&format!("{}/tenants/{}/members", app.base, acme.id))

@@ -35,7 +35,7 @@ async fn when_postgres_restarts_pages_answer_503_and_the_portal_recovers_by_itse
     .unwrap();
     crate::helpers::stop_when_we_exit(&pg);
     let url = pg.url("postgres");
-    db::migrate(&mut PgConnection::establish(&url).unwrap()).unwrap();
+    db::migrate(&mut PgConnection::establish(&crate::helpers::tests_own(&url)).unwrap()).unwrap();
     let app = spawn_app_on(&url, &[]).await;
     let acme = app.root("Acme");
     app.user("ann@acme.example", &acme, Role::Admin);
@@ -136,7 +136,7 @@ async fn serve(app: &TestApp) -> Server {
 
 /// Holds a row lock from the test, so that the server's transaction stops half-way.
 fn lock_device(app: &TestApp, serial: &str) -> PgConnection {
-    let mut conn = PgConnection::establish(&app.database_url).unwrap();
+    let mut conn = PgConnection::establish(&crate::helpers::tests_own(&app.database_url)).unwrap();
     diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
     diesel::sql_query(format!(
         "SELECT id FROM devices WHERE identifier = '{serial}' FOR UPDATE"

@@ -295,21 +295,24 @@ async fn a_membership_limited_to_groups_sees_only_its_groups_devices_and_nothing
     assert_eq!(csv.body.lines().count(), 2, "{}", csv.body);
     // Her group's device opens and can be edited (her role allows it); the others are 404.
     assert_eq!(
-        sally_b.get(&format!("/devices/{mine}")).await.status,
+        sally_b.get(&crate::devices::page(&app, mine)).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        sally_b.get(&format!("/devices/{mine}/edit")).await.status,
+        sally_b
+            .get(&format!("{}/edit", crate::devices::page(&app, mine)))
+            .await
+            .status,
         StatusCode::OK
     );
     for d in [other, loose] {
         assert_eq!(
-            sally_b.get(&format!("/devices/{d}")).await.status,
+            sally_b.get(&crate::devices::page(&app, d)).await.status,
             StatusCode::NOT_FOUND
         );
         let edit = sally_b
             .post(
-                &format!("/devices/{d}"),
+                &crate::devices::page(&app, d),
                 &[
                     ("serial", "X"),
                     ("name", "x"),
@@ -383,7 +386,7 @@ async fn a_device_that_moves_away_leaves_its_groups_and_the_preview_names_them()
     let mut ann = app.signed_in("ann@acme.example").await;
     let mut sally_b = app.signed_in("sally@acme.example").await;
     assert_eq!(
-        sally_b.get(&format!("/devices/{phone}")).await.status,
+        sally_b.get(&crate::devices::page(&app, phone)).await.status,
         StatusCode::OK
     );
 
@@ -417,7 +420,7 @@ async fn a_device_that_moves_away_leaves_its_groups_and_the_preview_names_them()
     );
     // Sally's group no longer holds it: it is out of her reach.
     assert_eq!(
-        sally_b.get(&format!("/devices/{phone}")).await.status,
+        sally_b.get(&crate::devices::page(&app, phone)).await.status,
         StatusCode::NOT_FOUND
     );
 }

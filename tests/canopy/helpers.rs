@@ -29,6 +29,9 @@ static PASSWORD_HASH: OnceLock<String> = OnceLock::new();
 
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
+        // Every statement from here on is recorded (`queries`), the server's apart from the
+        // tests' own.
+        crate::queries::observe();
         let dir = PathBuf::from(format!("/tmp/canopy-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let options = Options {
@@ -38,11 +41,12 @@ fn cluster() -> &'static Cluster {
         let pg =
             EmbeddedPostgres::start(&dir, &options).expect("start the test PostgreSQL cluster");
         stop_when_we_exit(&pg);
-        let mut admin = PgConnection::establish(&pg.url("postgres")).expect("connect");
+        let mut admin = PgConnection::establish(&tests_own(&pg.url("postgres"))).expect("connect");
         diesel::sql_query("CREATE DATABASE canopy_template")
             .execute(&mut admin)
             .expect("create template");
-        let mut template = PgConnection::establish(&pg.url("canopy_template")).expect("connect");
+        let mut template =
+            PgConnection::establish(&tests_own(&pg.url("canopy_template"))).expect("connect");
         db::migrate(&mut template).expect("migrate template");
         // Every test database can read the statement statistics (`queries::`).
         diesel::sql_query("CREATE EXTENSION pg_stat_statements")
@@ -50,6 +54,13 @@ fn cluster() -> &'static Cluster {
             .expect("pg_stat_statements");
         Cluster { pg }
     })
+}
+
+/// `url` for a connection of the tests' own (set-up, checks): its statements are not the
+/// portal's, and the suite's statement log leaves them out (`queries`).
+pub fn tests_own(url: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={}", crate::queries::TESTS_OWN)
 }
 
 /// A watchdog shell stops the cluster and removes its folder once this process is gone.
@@ -94,7 +105,7 @@ pub fn embedded() -> &'static EmbeddedPostgres {
 pub fn fresh_database() -> String {
     let c = cluster();
     let name = format!("t_{}", Uuid::now_v7().simple());
-    let mut admin = PgConnection::establish(&c.pg.url("postgres")).expect("connect");
+    let mut admin = PgConnection::establish(&tests_own(&c.pg.url("postgres"))).expect("connect");
     diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE canopy_template"))
         .execute(&mut admin)
         .expect("create test database");
@@ -105,7 +116,10 @@ pub struct TestApp {
     pub settings: Settings,
     pub base: String,
     pub port: u16,
+    /// The server's pool (and its workers').
     pub pool: DbPool,
+    /// The tests' own connections (`conn()`).
+    pub own: DbPool,
     pub database_url: String,
     /// The local mailbox's key, as the terminal shows it (when the mailbox is on).
     pub mailbox_key: Option<String>,
@@ -157,6 +171,7 @@ pub async fn spawn_app_on(database_url: &str, extra: &[(&str, &str)]) -> TestApp
         base: format!("http://127.0.0.1:{port}"),
         port,
         pool,
+        own: db::pool(&tests_own(database_url), 2),
         database_url: database_url.to_string(),
         mailbox_key,
     }
@@ -175,7 +190,7 @@ impl TestApp {
     }
 
     pub fn conn(&self) -> db::DbConn {
-        self.pool.get().expect("connection")
+        self.own.get().expect("connection")
     }
 
     pub fn root(&self, name: &str) -> Tenant {

@@ -363,8 +363,8 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
         ("/tenants/{t}/move", Permission::TenantRestructure),
     ];
     let device_actions: [(&str, Permission); 2] = [
-        ("/devices/{d}", Permission::DevicesView),
-        ("/devices/{d}/edit", Permission::DevicesEdit),
+        ("/tenants/{t}/devices/{d}", Permission::DevicesView),
+        ("/tenants/{t}/devices/{d}/edit", Permission::DevicesEdit),
     ];
     let mut seen: HashMap<u16, usize> = HashMap::new();
     for _ in 0..250 {
@@ -381,7 +381,9 @@ async fn random_trees_answer_over_http_exactly_as_the_access_rule_says() {
             let (serial, t, d) = &devices[rng.below(devices.len())];
             let (template, action) = device_actions[rng.below(device_actions.len())];
             (
-                template.replace("{d}", &d.to_string()),
+                template
+                    .replace("{t}", &t.to_string())
+                    .replace("{d}", &d.to_string()),
                 model.expect_device(u, *t, serial, action),
             )
         };

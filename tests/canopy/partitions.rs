@@ -21,10 +21,15 @@ fn this_month(app: &crate::helpers::TestApp) -> String {
     .name
 }
 
-async fn check_in(b: &mut crate::helpers::Browser, d: canopy::domain::ids::DeviceId) {
-    b.get(&format!("/devices/{d}")).await;
+async fn check_in(
+    app: &crate::helpers::TestApp,
+    b: &mut crate::helpers::Browser,
+    d: canopy::domain::ids::DeviceId,
+) {
+    let page = crate::devices::page(app, d);
+    b.get(&page).await;
     let res = b
-        .post(&format!("/devices/{d}/check-in"), &[("message", "ok")])
+        .post(&format!("{page}/check-in"), &[("message", "ok")])
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 }
@@ -48,7 +53,7 @@ async fn check_ins_are_kept_by_month_and_months_past_the_retention_go_whole() {
         partitions::Kept::default()
     );
     let mut ann = app.signed_in("ann@acme.example").await;
-    check_in(&mut ann, device).await;
+    check_in(&app, &mut ann, device).await;
     let first_month = this_month(&app);
     assert_eq!(
         app.count(&format!("SELECT count(*) AS n FROM {first_month}")),
@@ -60,7 +65,7 @@ async fn check_ins_are_kept_by_month_and_months_past_the_retention_go_whole() {
     // default partition catches it; housekeeping makes its month, moves it there, and drops
     // the months that ended twelve months or more before this one.
     crate::checkins::advance(&app, 14 * 31 * 24 * 60);
-    check_in(&mut ann, other).await;
+    check_in(&app, &mut ann, other).await;
     let kept = partitions::maintain(&mut app.conn(), Some(12)).unwrap();
     let now_month = this_month(&app);
     assert!(kept.made.contains(&now_month), "{kept:?}");
@@ -82,7 +87,7 @@ async fn check_ins_are_kept_by_month_and_months_past_the_retention_go_whole() {
         app.count("SELECT count(*) AS n FROM checkin_states WHERE last_checkin_at IS NOT NULL"),
         2
     );
-    let page = ann.get(&format!("/devices/{other}")).await;
+    let page = ann.get(&crate::devices::page(&app, other)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         !page.body.contains("id=\"no-checkins\""),

@@ -163,14 +163,10 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
 
     let mut checked = 0;
     for (r, p) in &needed {
-        let object = if r.path.starts_with("/devices/") {
-            device.to_string()
-        } else {
-            uk.id.to_string()
-        };
         let path = r
             .path
-            .replace("{id}", &object)
+            .replace("{id}", &uk.id.to_string())
+            .replace("{device}", &device.to_string())
             .replace("{user}", &mo.to_string())
             .replace("{role}", &own_role.to_string())
             .replace("{group}", &group.to_string())
@@ -247,7 +243,7 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
         format!("/tenants/{}/dashboard", uk.id),
         format!("/tenants/{}", uk.id),
         format!("/tenants/{}/devices", uk.id),
-        format!("/devices/{device}"),
+        crate::devices::page(&app, device),
         format!("/tenants/{}/members", uk.id),
         format!("/tenants/{}/roles", uk.id),
     ];
@@ -290,10 +286,10 @@ async fn every_permission_a_route_needs_is_checked_and_named() {
 fn before(path: &str) -> Option<&'static str> {
     Some(match path {
         "/tenants/{id}" | "/tenants/{id}/dashboard" | "/tenants/{id}/members" => "view",
-        "/tenants/{id}/devices" | "/tenants/{id}/devices/export.csv" | "/devices/{id}" => "view",
-        "/tenants/{id}/devices/new" | "/tenants/{id}/devices/import" | "/devices/{id}/edit" => {
-            "operate"
-        }
+        "/tenants/{id}/devices" | "/tenants/{id}/devices/export.csv" => "view",
+        "/tenants/{id}/devices/{device}" => "view",
+        "/tenants/{id}/devices/new" | "/tenants/{id}/devices/import" => "operate",
+        "/tenants/{id}/devices/{device}/edit" => "operate",
         "/tenants/{id}/children"
         | "/tenants/{id}/branding"
         | "/tenants/{id}/audit"
@@ -371,13 +367,13 @@ async fn the_built_in_roles_answer_every_page_as_the_fixed_roles_did() {
         b.login(&account.email, &demo.password).await;
         for t in &tenants {
             for r in &routes {
-                let object = if r.path.starts_with("/devices/") {
+                let path = if r.path.contains("{device}") {
                     match device_of.get(&t.id) {
-                        Some(d) => d.clone(),
+                        Some(d) => r.path.replace("{device}", d),
                         None => continue,
                     }
                 } else {
-                    t.id.to_string()
+                    r.path.to_string()
                 };
                 let expected = match (role_at(t.id), before(r.path)) {
                     (None, _) => StatusCode::NOT_FOUND,
@@ -391,7 +387,7 @@ async fn the_built_in_roles_answer_every_page_as_the_fixed_roles_did() {
                     }
                     _ => StatusCode::FORBIDDEN,
                 };
-                let res = b.get(&r.path.replace("{id}", &object)).await;
+                let res = b.get(&path.replace("{id}", &t.id.to_string())).await;
                 // The delete page of a tenant that still holds something says so with 409.
                 let status = match (r.path, res.status) {
                     ("/tenants/{id}/delete", StatusCode::CONFLICT) => StatusCode::OK,

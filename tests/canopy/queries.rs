@@ -15,9 +15,41 @@ fn texts() -> &'static Mutex<HashMap<String, Vec<String>>> {
     TEXTS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+/// The `application_name` of the tests' own connections (`helpers::tests_own`).
+pub(crate) const TESTS_OWN: &str = "canopy-tests";
+
 /// Counts the statements each connection sends, under the name of its database.
 struct Counter {
     database: Option<String>,
+    /// A connection of the portal's (not one of the tests' own).
+    portal: bool,
+}
+
+/// The suite's statement log: each distinct statement a portal connection sent, one JSON
+/// string a line, in the file `CANOPY_STATEMENT_LOG` names (`scripts/test` sets it, and
+/// `statement_log` reads it after the suite).
+fn log_statement(sql: &str) {
+    use std::collections::HashSet;
+    use std::io::Write;
+    /// The statements written so far, and the file.
+    type Log = Mutex<(HashSet<String>, std::fs::File)>;
+    static LOG: OnceLock<Option<Log>> = OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let path = std::env::var("CANOPY_STATEMENT_LOG").ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("the statement log opens");
+        Some(Mutex::new((HashSet::new(), file)))
+    });
+    if let Some(log) = log {
+        let mut guard = log.lock().unwrap();
+        let (seen, file) = &mut *guard;
+        if seen.insert(sql.to_string()) {
+            writeln!(file, "{}", serde_json::Value::String(sql.to_string())).unwrap();
+        }
+    }
 }
 
 impl Instrumentation for Counter {
@@ -26,11 +58,18 @@ impl Instrumentation for Counter {
             InstrumentationEvent::StartEstablishConnection { url, .. } => {
                 let path = url.split('?').next().unwrap_or(url);
                 self.database = path.rsplit('/').next().map(str::to_string);
+                self.portal = !url.contains(&format!("application_name={TESTS_OWN}"));
             }
             InstrumentationEvent::StartQuery { query, .. } => {
                 if let Some(db) = &self.database {
                     let q = query.to_string();
                     let sql = q.split(" -- binds:").next().unwrap_or_default().to_string();
+                    if self.portal {
+                        log_statement(&sql);
+                    }
+                    if !KEEP.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
                     texts()
                         .lock()
                         .unwrap()
@@ -48,10 +87,26 @@ impl Instrumentation for Counter {
     }
 }
 
+/// Whether each database's statements are kept for `sent` (once a test asks for them).
+static KEEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps the statements each database is sent, for `sent`.
 pub(crate) fn install() {
+    KEEP.store(true, std::sync::atomic::Ordering::Relaxed);
+    observe();
+}
+
+/// Observes every connection made from now on (the statement log; `sent` once installed).
+pub(crate) fn observe() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        set_default_instrumentation(|| Some(Box::new(Counter { database: None }))).unwrap();
+        set_default_instrumentation(|| {
+            Some(Box::new(Counter {
+                database: None,
+                portal: false,
+            }))
+        })
+        .unwrap();
     });
 }
 
@@ -384,7 +439,7 @@ async fn once_a_connection_is_warm_pages_are_neither_parsed_nor_planned_again() 
         format!("/tenants/{r}/devices?sub=1&q=DEV-01"),
         format!("/tenants/{r}/devices?sub=1&q=Device&status=active&kind=tracker"),
         format!("/tenants/{r}/devices?tenant={}", uk.id),
-        format!("/devices/{dev}"),
+        crate::devices::page(&app, dev),
         format!("/tenants/{r}/members?sub=1"),
         format!("/tenants/{r}/members?sub=1&q=olly"),
         format!("/tenants/{r}/invitations"),

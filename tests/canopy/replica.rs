@@ -21,7 +21,7 @@ fn postgres_tool(program: &str) -> Command {
 }
 
 fn sql(url: &str, statement: &str) {
-    let mut conn = PgConnection::establish(url).expect("connect");
+    let mut conn = PgConnection::establish(&crate::helpers::tests_own(url)).expect("connect");
     diesel::sql_query(statement)
         .execute(&mut conn)
         .expect(statement);
@@ -61,7 +61,8 @@ async fn exports_come_from_the_replica_and_every_page_works_without_it() {
     stop_when_we_exit(&primary);
     sql(&primary.url("postgres"), "CREATE DATABASE canopy");
     let url = primary.url("canopy");
-    canopy::db::migrate(&mut PgConnection::establish(&url).unwrap()).unwrap();
+    canopy::db::migrate(&mut PgConnection::establish(&crate::helpers::tests_own(&url)).unwrap())
+        .unwrap();
     let made = postgres_tool("pg_basebackup")
         .arg("-D")
         .arg(root.join("replica"))

@@ -251,7 +251,7 @@ fn the_roles_migration_keeps_every_membership_and_invitation() {
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .unwrap();
-    let mut conn = PgConnection::establish(&pg.url(&name)).unwrap();
+    let mut conn = PgConnection::establish(&crate::helpers::tests_own(&pg.url(&name))).unwrap();
     // Up to the last migration before roles.
     loop {
         let done = conn.run_next_migration(canopy::db::MIGRATIONS).unwrap();
@@ -425,7 +425,10 @@ async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
     assert!(after.body.contains("Role changed."));
     let mut fred_b = app.signed_in("fred@acme.example").await;
     assert_eq!(
-        fred_b.get(&format!("/devices/{device}/edit")).await.status,
+        fred_b
+            .get(&format!("{}/edit", crate::devices::page(&app, device)))
+            .await
+            .status,
         StatusCode::OK
     );
     let members = fred_b.get(&format!("/tenants/{}/members", acme.id)).await;
@@ -453,7 +456,10 @@ async fn an_admin_defines_a_role_and_its_holder_gets_exactly_its_permissions() {
         .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
     assert_eq!(
-        fred_b.get(&format!("/devices/{device}/edit")).await.status,
+        fred_b
+            .get(&format!("{}/edit", crate::devices::page(&app, device)))
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     let audited = app.count(

@@ -77,14 +77,10 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
     let mut ann = app.signed_in("ann@acme.example").await;
 
     for r in ROUTES.iter().filter(|r| !r.public) {
-        let object = if r.path.starts_with("/devices/") {
-            device.uuid()
-        } else {
-            other.id.uuid()
-        };
         let path = r
             .path
-            .replace("{id}", &object.to_string())
+            .replace("{id}", &other.id.to_string())
+            .replace("{device}", &device.to_string())
             .replace("{user}", &otto.to_string())
             .replace("{invitation}", &invitation.to_string())
             .replace("{role}", &foreign_role.to_string())
@@ -113,7 +109,7 @@ async fn every_other_route_sends_strangers_to_sign_in_and_hides_other_tenants() 
             r.path
         );
 
-        if path.contains(&object.to_string()) {
+        if path.contains(&other.id.to_string()) {
             let res = match r.method {
                 "get" => ann.get(&path).await,
                 _ => {
@@ -259,16 +255,15 @@ async fn every_id_in_a_query_or_form_outside_the_callers_reach_is_refused_and_ch
             .path
             .replace(
                 "{id}",
-                &if r.path.starts_with("/devices/") {
-                    // A device that stays in Acme, where Acme's own schedules apply.
-                    group_device.uuid()
-                } else if r.path.ends_with("/move") && !r.path.contains("devices") {
+                &if r.path.ends_with("/move") && !r.path.contains("devices") {
                     fr.id.uuid()
                 } else {
                     acme.id.uuid()
                 }
                 .to_string(),
             )
+            // A device that stays in Acme, where Acme's own schedules apply.
+            .replace("{device}", &group_device.to_string())
             .replace("{user}", &mo.to_string())
             .replace("{role}", &own_custom.to_string())
             .replace("{group}", &own_group.to_string())
@@ -480,15 +475,8 @@ async fn head_answers_wherever_get_does_without_a_body_and_options_names_the_met
     for r in ROUTES.iter().filter(|r| r.method == "get") {
         let path = r
             .path
-            .replace(
-                "{id}",
-                &if r.path.starts_with("/devices/") {
-                    device.uuid()
-                } else {
-                    acme.id.uuid()
-                }
-                .to_string(),
-            )
+            .replace("{id}", &acme.id.to_string())
+            .replace("{device}", &device.to_string())
             .replace("{file}", "app.css");
         if path.contains('{') {
             continue; // tokens, jobs, hashes: covered by their own tests

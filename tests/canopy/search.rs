@@ -91,7 +91,7 @@ async fn random_trees_search_finds_exactly_what_the_access_rule_reaches() {
                     .device_at(u, *t, serial)
                     .is_some_and(|p| p.has(Permission::DevicesView))
             })
-            .map(|(_, _, id)| format!("/devices/{id}"))
+            .map(|(_, _, id)| crate::devices::page(&app, id))
             .collect();
         for q in ["dev-", "Device%20DEV"] {
             let (got, paths) = all_of(b, q, "devices").await;
@@ -153,7 +153,10 @@ async fn random_trees_search_finds_exactly_what_the_access_rule_reaches() {
         assert_eq!(got, expected, "people: {}", why(u));
         // The box's quick results hold nothing the pages do not.
         let quick = b.get("/search/quick?q=dev-").await;
-        for d in devices.iter().map(|(_, _, id)| format!("/devices/{id}")) {
+        for d in devices
+            .iter()
+            .map(|(_, _, id)| crate::devices::page(&app, id))
+        {
             if quick.body.contains(&d) {
                 assert!(
                     expected_device(&model, u, &devices, &d),
@@ -173,7 +176,7 @@ fn expected_device(
     href: &str,
 ) -> bool {
     devices.iter().any(|(serial, t, id)| {
-        format!("/devices/{id}") == href
+        format!("/tenants/{t}/devices/{id}") == href
             && model
                 .device_at(u, *t, serial)
                 .is_some_and(|p| p.has(Permission::DevicesView))
@@ -198,7 +201,7 @@ async fn search_finds_by_each_field_from_its_start_and_pages_through_the_rest() 
     // IMEI prefix, name prefix (any case), phone with or without its plus.
     for q in ["3566010", "van%207", "4477009", "%2B447700"] {
         let (got, paths) = all_of(&mut olly, q, "devices").await;
-        assert_eq!(got, vec![format!("/devices/{imei}")], "{q}");
+        assert_eq!(got, vec![crate::devices::page(&app, imei)], "{q}");
         // Where it lives, from the top the person reaches (not Rent-a-fone, above them).
         assert_eq!(
             paths,
@@ -231,7 +234,7 @@ async fn search_finds_by_each_field_from_its_start_and_pages_through_the_rest() 
     // The quick results under the box, and the header's box on every page.
     let quick = olly.get("/search/quick?q=3566").await;
     assert!(
-        quick.body.contains(&format!("/devices/{imei}")),
+        quick.body.contains(&crate::devices::page(&app, imei)),
         "{}",
         quick.body
     );

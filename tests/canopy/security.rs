@@ -229,9 +229,7 @@ async fn fixture() -> Fixture {
 impl Fixture {
     fn path(&self, template: &str) -> String {
         let mut path = template.to_string();
-        if template.starts_with("/devices/") {
-            path = path.replace("{id}", &self.device.to_string());
-        }
+        path = path.replace("{device}", &self.device.to_string());
         for (k, v) in &self.ids {
             path = path.replace(k, v);
         }

@@ -57,14 +57,14 @@ async fn a_device_created_at_noon_utc_reads_in_each_readers_zone() {
     nina.get("/account").await;
     nina.post("/account/time-zone", &[("time_zone", "America/New_York")])
         .await;
-    let page = nina.get(&format!("/devices/{device}")).await;
+    let page = nina.get(&crate::devices::page(&app, device)).await;
     assert_eq!(
         added(&page.body),
         "<time datetime=\"2026-01-15T12:00:00Z\">2026-01-15 07:00 EST</time>"
     );
     // Uma chose none: Acme UK inherits Paris from Acme.
     let mut uma = app.signed_in("uma@acme.example").await;
-    let page = uma.get(&format!("/devices/{device}")).await;
+    let page = uma.get(&crate::devices::page(&app, device)).await;
     assert!(
         added(&page.body).contains(">2026-01-15 13:00 CET<"),
         "{}",
@@ -72,7 +72,7 @@ async fn a_device_created_at_noon_utc_reads_in_each_readers_zone() {
     );
     // Globex set nothing: UTC.
     let mut gus = app.signed_in("gus@globex.example").await;
-    let page = gus.get(&format!("/devices/{other}")).await;
+    let page = gus.get(&crate::devices::page(&app, other)).await;
     assert!(
         added(&page.body).contains(">2026-01-15 12:00 UTC<"),
         "{}",

@@ -207,7 +207,7 @@ async fn a_tenant_whose_devices_moved_away_can_be_deleted_and_history_keeps_its_
         )),
         0
     );
-    let page = b.get(&format!("/devices/{device}")).await;
+    let page = b.get(&crate::devices::page(&app, device)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Old Depot (deleted)"), "{}", page.body);
 }
@@ -489,6 +489,7 @@ async fn a_move_checks_the_callers_reach_again_on_the_rows_it_locked() {
     let refused = canopy::domain::devices::moves::move_all(
         &mut app.conn(),
         &access,
+        &app.reach(x.id),
         &[device],
         &app.reach(z.id),
     );

@@ -53,6 +53,8 @@ pub struct AlertRow {
     pub alert: Alert,
     pub device: String,
     pub identifier: String,
+    /// Where the device is now (its address), when it is still this customer's.
+    pub device_tenant: Option<TenantId>,
     pub tenant: String,
     /// Who was told, each once, in the order they were first told.
     pub told: Vec<String>,
@@ -166,13 +168,18 @@ pub fn list(
     let tenant_ids: Vec<TenantId> = found.iter().map(|a| a.tenant_id).collect();
     // A device's alerts stay where they were opened when it moves on: its row may be
     // another customer's now, and its name is then not shown.
-    let names: HashMap<DeviceId, (String, String)> = devices::table
+    let names: HashMap<DeviceId, (String, String, TenantId)> = devices::table
         .filter(in_customer!(devices::customer_id, reached.scope()))
         .filter(devices::id.eq_any(&device_ids))
-        .select((devices::id, devices::name, devices::identifier))
-        .load::<(DeviceId, String, String)>(conn)?
+        .select((
+            devices::id,
+            devices::name,
+            devices::identifier,
+            devices::tenant_id,
+        ))
+        .load::<(DeviceId, String, String, TenantId)>(conn)?
         .into_iter()
-        .map(|(id, n, i)| (id, (n, i)))
+        .map(|(id, n, i, t)| (id, (n, i, t)))
         .collect();
     let tenant_names: HashMap<TenantId, String> = tenants::table
         .filter(tenants::id.eq_any(&tenant_ids))
@@ -199,10 +206,14 @@ pub fn list(
                         names_told.push(n.clone());
                     }
                 }
-                let (device, identifier) = names.get(&alert.device_id).cloned().unwrap_or_default();
+                let (device, identifier, device_tenant) = match names.get(&alert.device_id) {
+                    Some((n, i, t)) => (n.clone(), i.clone(), Some(*t)),
+                    None => Default::default(),
+                };
                 AlertRow {
                     device,
                     identifier,
+                    device_tenant,
                     tenant: tenant_names
                         .get(&alert.tenant_id)
                         .cloned()

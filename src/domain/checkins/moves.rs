@@ -28,11 +28,19 @@ fn unusable_at(
     target: &[TenantId],
 ) -> Result<Vec<DeviceId>, DomainError> {
     let (customers, ids) = crate::domain::devices::customers_and_ids(devices);
+    // A device follows its customer's schedules or those its operator shares below.
+    let mut followed: Vec<CustomerId> = devices
+        .iter()
+        .flat_map(|d| CustomerId::along(&d.tenant_path))
+        .collect();
+    followed.sort();
+    followed.dedup();
     let own: Vec<(DeviceId, ScheduleId, TenantId, bool)> = checkin_states::table
         .inner_join(
             schedules::table.on(schedules::id.nullable().eq(checkin_states::own_schedule_id)),
         )
         .filter(checkin_states::customer_id.eq_any(&customers))
+        .filter(schedules::customer_id.eq_any(&followed))
         .filter(checkin_states::device_id.eq_any(&ids))
         .select((
             checkin_states::device_id,
@@ -92,6 +100,8 @@ pub fn subtree_moved(
 ) -> Result<(), DomainError> {
     // A subtree below the root has one customer, that of its top tenant (`lo`).
     let customer = CustomerId::of(lo);
+    // The schedules it may follow: its customer's, and those its operator shares below.
+    let followed = CustomerId::along(lo);
     use diesel::sql_types::{Array, Uuid as SqlUuid};
     #[derive(QueryableByName)]
     struct Id {
@@ -99,17 +109,20 @@ pub fn subtree_moved(
         id: DeviceId,
     }
     let mut ids: Vec<DeviceId> = diesel::sql_query(
-        "UPDATE checkin_states cs SET own_schedule_id = NULL FROM devices d, schedules s \
-         WHERE cs.customer_id = $3 AND d.customer_id = $3 \
-           AND d.id = cs.device_id AND s.id = cs.own_schedule_id \
+        "UPDATE checkin_states cs SET own_schedule_id = NULL FROM devices d \
+         WHERE cs.customer_id = $3 AND d.customer_id = $3 AND d.id = cs.device_id \
            AND d.tenant_path >= $1 AND d.tenant_path < $2 \
-           AND s.tenant_id <> d.tenant_id \
-           AND NOT (s.shared_below AND s.tenant_id = ANY (d.tenant_path)) \
+           AND cs.own_schedule_id IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM schedules s \
+                           WHERE s.customer_id = ANY ($4) AND s.id = cs.own_schedule_id \
+                             AND (s.tenant_id = d.tenant_id \
+                                  OR (s.shared_below AND s.tenant_id = ANY (d.tenant_path)))) \
          RETURNING cs.device_id AS id",
     )
     .bind::<Array<SqlUuid>, _>(lo)
     .bind::<Array<SqlUuid>, _>(hi)
     .bind::<SqlUuid, _>(customer)
+    .bind::<Array<SqlUuid>, _>(&followed)
     .load::<Id>(conn)?
     .into_iter()
     .map(|r| r.id)
@@ -117,11 +130,14 @@ pub fn subtree_moved(
     ids.extend(
         diesel::sql_query(
             "WITH dropped AS ( \
-               UPDATE groups g SET schedule_id = NULL FROM schedules s, tenants t \
-               WHERE g.customer_id = $3 AND s.id = g.schedule_id AND t.id = g.tenant_id \
+               UPDATE groups g SET schedule_id = NULL FROM tenants t \
+               WHERE g.customer_id = $3 AND t.id = g.tenant_id \
                  AND t.traversal_ids >= $1 AND t.traversal_ids < $2 \
-                 AND s.tenant_id <> g.tenant_id \
-                 AND NOT (s.shared_below AND s.tenant_id = ANY (t.traversal_ids)) \
+                 AND g.schedule_id IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM schedules s \
+                                 WHERE s.customer_id = ANY ($4) AND s.id = g.schedule_id \
+                                   AND (s.tenant_id = g.tenant_id \
+                                        OR (s.shared_below AND s.tenant_id = ANY (t.traversal_ids)))) \
                RETURNING g.id) \
              SELECT gd.device_id AS id FROM group_devices gd JOIN dropped ON dropped.id = gd.group_id \
              WHERE gd.customer_id = $3",
@@ -129,6 +145,7 @@ pub fn subtree_moved(
         .bind::<Array<SqlUuid>, _>(lo)
         .bind::<Array<SqlUuid>, _>(hi)
         .bind::<SqlUuid, _>(customer)
+        .bind::<Array<SqlUuid>, _>(&followed)
         .load::<Id>(conn)?
         .into_iter()
         .map(|r| r.id),

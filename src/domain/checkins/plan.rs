@@ -164,6 +164,7 @@ pub fn following(
     ids.extend(
         group_devices::table
             .inner_join(groups::table)
+            .filter(in_customer!(group_devices::customer_id, scope))
             .filter(in_customer!(groups::customer_id, scope))
             .filter(groups::schedule_id.eq(id))
             .select(group_devices::device_id)

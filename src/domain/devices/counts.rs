@@ -67,7 +67,7 @@ pub fn apply(conn: &mut PgConnection, changes: &[Change<'_>]) -> Result<(), Doma
     }
     diesel::sql_query(
         "INSERT INTO device_counts AS c (customer_id, tenant_id, status, own, total) \
-         SELECT * FROM unnest($1, $2, $3, $4, $5) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::bigint[]) \
          ON CONFLICT (tenant_id, status, customer_id) DO UPDATE \
          SET own = c.own + excluded.own, total = c.total + excluded.total",
     )

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{self, Actor, AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{CustomerId, DeviceId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, TenantId, in_customer};
 use crate::domain::states::{DeviceKind, DeviceStatus};
 use crate::domain::tenants::Tenant;
 pub use fields::{DeviceFields, DeviceInput, FieldErrors, Identifier};
@@ -81,17 +81,8 @@ impl From<diesel::result::Error> for DeviceError {
     }
 }
 
-/// Unscoped: for the access layer, which decides whether the caller may see it.
-pub fn find(conn: &mut PgConnection, id: DeviceId) -> Result<Option<Device>, DomainError> {
-    Ok(devices::table
-        .find(id)
-        .select(Device::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// The device of `customer` with this id (a caller that knows the customer already: the
-/// scheduler, an alert, a check-in URL).
+/// The device of `customer` with this id (a caller that knows the customer already: a
+/// device's address names its tenant, the scheduler, an alert, a check-in URL).
 pub fn find_in(
     conn: &mut PgConnection,
     customer: CustomerId,
@@ -105,9 +96,16 @@ pub fn find_in(
         .optional()?)
 }
 
-/// Unscoped, as `find`: the devices with these ids that exist.
-pub fn find_many(conn: &mut PgConnection, ids: &[DeviceId]) -> Result<Vec<Device>, DomainError> {
+/// The devices with these ids among the rows of `only` (every customer's when `None`: a
+/// selection made at the operator's root). For the access layer, which decides whether the
+/// caller may see each.
+pub fn find_many(
+    conn: &mut PgConnection,
+    only: Option<CustomerId>,
+    ids: &[DeviceId],
+) -> Result<Vec<Device>, DomainError> {
     Ok(devices::table
+        .filter(in_customer!(devices::customer_id, only))
         .filter(devices::id.eq_any(ids))
         .order(devices::id.asc())
         .select(Device::as_select())

@@ -7,7 +7,7 @@ use crate::access::{Access, Reached};
 use crate::db::schema::{device_moves, devices, tenants};
 use crate::domain::audit::{AuditAction, Event};
 use crate::domain::error::DomainError;
-use crate::domain::ids::{CustomerId, DeviceId, TenantId};
+use crate::domain::ids::{CustomerId, DeviceId, TenantId, in_customer};
 use crate::domain::permissions::Permission;
 use crate::domain::tenants::Tenant;
 
@@ -43,6 +43,7 @@ pub fn preview(devices: Vec<Device>, target: &Tenant) -> Preview {
 pub fn move_all(
     conn: &mut PgConnection,
     access: &Access,
+    within: &Reached,
     ids: &[DeviceId],
     target: &Reached,
 ) -> Result<usize, DomainError> {
@@ -54,6 +55,7 @@ pub fn move_all(
             .select(Tenant::as_select())
             .first(conn)?;
         let locked: Vec<Device> = devices::table
+            .filter(in_customer!(devices::customer_id, within.scope()))
             .filter(devices::id.eq_any(ids))
             .order(devices::id.asc())
             .for_update()

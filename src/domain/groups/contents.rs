@@ -137,7 +137,7 @@ pub fn add_devices(
     }
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
-        let found = access.devices_seen(conn, ids)?;
+        let found = access.devices_seen(conn, reached, ids)?;
         if let Some(why) = refused_selection(reached, &found) {
             return Err(DomainError::Invalid(why));
         }
@@ -198,7 +198,7 @@ pub fn remove_device(
 ) -> Result<Device, DomainError> {
     conn.transaction(|conn| {
         let group = locked(conn, access, reached, id)?;
-        let device = access.device_seen(conn, device_id)?;
+        let device = access.device_seen(conn, reached, device_id)?;
         let gone = diesel::delete(
             group_devices::table
                 .filter(group_devices::customer_id.eq(reached.customer()))
@@ -286,8 +286,9 @@ pub fn left_by_moving(
 ) -> Result<Vec<(String, i64)>, DomainError> {
     let (customers, ids) = crate::domain::devices::customers_and_ids(moving);
     Ok(group_devices::table
-        .filter(group_devices::customer_id.eq_any(customers))
+        .filter(group_devices::customer_id.eq_any(&customers))
         .inner_join(groups::table)
+        .filter(groups::customer_id.eq_any(&customers))
         .filter(group_devices::device_id.eq_any(ids))
         .filter(group_devices::tenant_id.ne(target))
         .group_by(groups::name)
@@ -311,6 +312,8 @@ pub fn leave_tenant(
         .filter(group_devices::customer_id.eq_any(&customers))
         .inner_join(groups::table)
         .inner_join(devices::table)
+        .filter(groups::customer_id.eq_any(&customers))
+        .filter(devices::customer_id.eq_any(&customers))
         .filter(group_devices::device_id.eq_any(ids))
         .filter(group_devices::tenant_id.ne(target))
         .order((groups::name.asc(), devices::identifier.asc()))

@@ -59,6 +59,7 @@ pub fn groups_of(
     Ok(group_members::table
         .inner_join(groups::table)
         .filter(group_members::customer_id.eq(tenant.customer()))
+        .filter(groups::customer_id.eq(tenant.customer()))
         .filter(group_members::user_id.eq(user_id))
         .filter(group_members::tenant_id.eq(tenant.id))
         .order(groups::name.asc())

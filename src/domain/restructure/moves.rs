@@ -1,7 +1,7 @@
 //! Moving a subtree: one transaction that locks it, refuses cycles and rewrites the paths of
 //! every tenant and membership below it.
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::Array;
 
 use crate::access::{Access, Reached};
 use crate::db::schema::tenants;
@@ -75,7 +75,8 @@ pub fn move_subtree(
                 .select(tenants::id)
                 .load(conn)?;
             // Keep each path's tail from the moved tenant down, behind the new parent's path.
-            let keep_from = tenant.traversal_ids.len() as i64;
+            let keep_from = i32::try_from(tenant.traversal_ids.len())
+                .map_err(|_| DomainError::Invalid("The tree is too deep.".into()))?;
             // The subtree's own counts do not change; only the ancestors' totals move.
             let old_parent = &tenant.traversal_ids[..tenant.traversal_ids.len() - 1];
             let (from, to) = (
@@ -98,11 +99,11 @@ pub fn move_subtree(
                     _ => ("tenant_path", " AND customer_id = $5"),
                 };
                 diesel::sql_query(format!(
-                    "UPDATE {table} SET {column} = $1 || {column}[$2:] \
+                    "UPDATE {table} SET {column} = canopy_rebased({column}, $2, $1) \
                  WHERE {column} >= $3 AND {column} < $4{customer}"
                 ))
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&parent.traversal_ids)
-                .bind::<BigInt, _>(keep_from)
+                .bind::<diesel::sql_types::Integer, _>(keep_from)
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&lo)
                 .bind::<Array<diesel::sql_types::Uuid>, _>(&hi)
                 .bind::<diesel::sql_types::Uuid, _>(from)

@@ -20,6 +20,7 @@ enum Bind {
     Groups(Vec<GroupId>),
     Customer(CustomerId),
     Int(i64),
+    Bool(bool),
 }
 
 /// A statement's text with its parameters, numbered as they are added.
@@ -54,12 +55,18 @@ impl Statement {
     ) -> String {
         let mut any = Vec::new();
         for w in windows {
-            // A data table's rows are also those of the window's customer (below the root).
+            // A data table's rows are also those of the window's customer: below the root, one;
+            // from the root, every customer (named all the same, as `in_customer!` does).
             let customer = match (customer_col, CustomerId::reaching(&w.path)) {
                 (Some(c), Some(id)) => {
                     format!("{c} = {} AND ", self.bind(Bind::Customer(id)))
                 }
-                _ => String::new(),
+                (Some(c), None) => format!(
+                    "({c} = {} OR {}) AND ",
+                    self.bind(Bind::Customer(CustomerId::NONE)),
+                    self.bind(Bind::Bool(true))
+                ),
+                (None, _) => String::new(),
             };
             let place = if w.subtree {
                 let (lo, hi) = subtree_bounds(&w.path);
@@ -91,6 +98,7 @@ impl Statement {
                 Bind::Groups(g) => q.bind::<Array<SqlUuid>, _>(g),
                 Bind::Customer(c) => q.bind::<SqlUuid, _>(c),
                 Bind::Int(n) => q.bind::<BigInt, _>(n),
+                Bind::Bool(b) => q.bind::<diesel::sql_types::Bool, _>(b),
             };
         }
         Ok(q.load(conn)?)

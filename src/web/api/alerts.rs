@@ -225,8 +225,9 @@ pub struct CheckInOut {
     pub at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/api/v1/devices/{id}/check-ins", tag = "alerts",
-    params(("id" = Uuid, Path, description = "Device id")),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/devices/{device}/check-ins", tag = "alerts",
+    params(("id" = Uuid, Path, description = "The device's tenant"),
+           ("device" = Uuid, Path, description = "Device id")),
     request_body = CheckInIn,
     responses((status = 201, body = CheckInOut), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
               (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),

@@ -95,7 +95,8 @@ pub struct ApiReach<A> {
     needs: PhantomData<A>,
 }
 
-/// An API request about the device its path names as `{id}`, with the device's tenant.
+/// An API request about the device its path names as `{device}` under its tenant's `{id}`,
+/// with the device's tenant.
 pub struct ApiDevice<A> {
     pub caller: Caller,
     pub device: Device,
@@ -133,13 +134,16 @@ impl<A: Needs> FromRequest for ApiDevice<A> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let caller = Caller::from_request(req, payload);
-        let id = path_id::<DeviceId>(req, "id");
+        let (tenant, id) = (
+            path_id::<TenantId>(req, "id"),
+            path_id::<DeviceId>(req, "device"),
+        );
         Box::pin(async move {
             let caller = caller.await?;
-            let id = id?;
+            let (tenant, id) = (tenant?, id?);
             let access = caller.access.clone();
             let (device, tenant) = db::run(&caller.pool, move |conn| {
-                let (device, tenant, _) = access.device_reached(conn, id)?;
+                let (device, tenant, _) = access.device_reached(conn, tenant, id)?;
                 access.check(&tenant, A::PERMISSION)?;
                 Ok((device, tenant))
             })

@@ -274,15 +274,16 @@ pub async fn create(
     body::once(&req, &caller, &raw, move |conn| {
         let device = devices::create(conn, &actor, tenant.id(), &fields).map_err(device_problem)?;
         body::created(
-            format!("/api/v1/devices/{}", device.id),
+            format!("/api/v1/tenants/{}/devices/{}", device.tenant_id, device.id),
             &DeviceOut::from(&device),
         )
     })
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices",
-    params(("id" = Uuid, Path, description = "Device id")),
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/devices/{device}", tag = "devices",
+    params(("id" = Uuid, Path, description = "The device's tenant"),
+           ("device" = Uuid, Path, description = "Device id")),
     responses((status = 200, body = DeviceOut), (status = 401, body = ProblemBody, content_type = "application/problem+json"),
               (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
               (status = 429, body = ProblemBody, content_type = "application/problem+json")))]
@@ -290,8 +291,9 @@ pub async fn show(r: ApiDevice<perm::DevicesView>) -> Result<HttpResponse, Probl
     body::json(StatusCode::OK, &DeviceOut::from(&r.device))
 }
 
-#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices",
-    params(("id" = Uuid, Path, description = "Device id")),
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}/devices/{device}", tag = "devices",
+    params(("id" = Uuid, Path, description = "The device's tenant"),
+           ("device" = Uuid, Path, description = "Device id")),
     request_body = DeviceIn,
     responses((status = 200, body = DeviceOut), (status = 400, body = ProblemBody, content_type = "application/problem+json"),
               (status = 401, body = ProblemBody, content_type = "application/problem+json"), (status = 403, body = ProblemBody, content_type = "application/problem+json"),
@@ -317,8 +319,9 @@ pub async fn update(
     body::json(StatusCode::OK, &DeviceOut::from(&updated))
 }
 
-#[utoipa::path(post, path = "/api/v1/devices/{id}/retire", tag = "devices",
-    params(("id" = Uuid, Path, description = "Device id")),
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/devices/{device}/retire", tag = "devices",
+    params(("id" = Uuid, Path, description = "The device's tenant"),
+           ("device" = Uuid, Path, description = "Device id")),
     responses((status = 200, body = DeviceOut), (status = 401, body = ProblemBody, content_type = "application/problem+json"),
               (status = 403, body = ProblemBody, content_type = "application/problem+json"), (status = 404, body = ProblemBody, content_type = "application/problem+json"),
               (status = 409, body = ProblemBody, content_type = "application/problem+json"), (status = 429, body = ProblemBody, content_type = "application/problem+json")))]

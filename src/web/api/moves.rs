@@ -51,7 +51,7 @@ pub async fn move_many(
     r: ApiReach<perm::DevicesView>,
     input: Body<MoveIn>,
 ) -> Result<HttpResponse, Problem> {
-    let ApiReach { caller, .. } = r;
+    let ApiReach { caller, tenant, .. } = r;
     let MoveIn { ids, to, apply } = input.value()?.0;
     if ids.is_empty() || ids.len() > MAX_MOVE {
         return Err(Problem::field(
@@ -64,14 +64,14 @@ pub async fn move_many(
     ids.dedup();
     let access = caller.access.clone();
     let out = db::run(&caller.pool, move |conn| {
-        let selected = crate::web::devices::moves::load(conn, &access, &ids)?;
+        let selected = crate::web::devices::moves::load(conn, &access, &tenant, &ids)?;
         let target = access.tenant_for(conn, TenantId::from(to), Permission::DevicesMove)?;
         let preview = devices::moves::preview(selected, target.tenant());
         let moving: Vec<DeviceId> = preview.moving.iter().map(|d| d.id).collect();
         let (schedules_dropped, alerts_resolved) =
             checkins::lost_by_moving(conn, &preview.moving, target.path())?;
         if apply {
-            devices::moves::move_all(conn, &access, &ids, &target)?;
+            devices::moves::move_all(conn, &access, &tenant, &ids, &target)?;
         }
         Ok(MoveOut {
             applied: apply,

@@ -19,10 +19,10 @@ route_table! {
     post "/api/v1/tenants/{id}/devices" => devices::create, key;
     post "/api/v1/tenants/{id}/devices/move" => moves::move_many, key,
         body ids: Device, body to: Tenant;
-    get "/api/v1/devices/{id}" => devices::show, key;
-    patch "/api/v1/devices/{id}" => devices::update, key;
-    post "/api/v1/devices/{id}/retire" => devices::retire, key;
-    post "/api/v1/devices/{id}/check-ins" => alerts::check_in, key;
+    get "/api/v1/tenants/{id}/devices/{device}" => devices::show, key;
+    patch "/api/v1/tenants/{id}/devices/{device}" => devices::update, key;
+    post "/api/v1/tenants/{id}/devices/{device}/retire" => devices::retire, key;
+    post "/api/v1/tenants/{id}/devices/{device}/check-ins" => alerts::check_in, key;
     get "/api/v1/tenants/{id}/members" => people::members, key;
     get "/api/v1/tenants/{id}/invitations" => people::invitations, key;
     post "/api/v1/tenants/{id}/invitations" => people::invite, key, body role: Role;

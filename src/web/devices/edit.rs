@@ -37,7 +37,7 @@ impl FormPage {
     }
     fn action(&self) -> String {
         match &self.device {
-            Some(d) => format!("/devices/{}", d.id),
+            Some(d) => crate::web::devices::address(d),
             None => format!("/tenants/{}/devices", self.tenant.id),
         }
     }
@@ -126,7 +126,7 @@ pub async fn create(
                 &session,
                 format!("{} added to {}.", device.name, tenant.name),
             )?;
-            Ok(see_other(&format!("/devices/{}", device.id)))
+            Ok(see_other(&crate::web::devices::address(&device)))
         }
         Err(e) => refused(chrome, tenant, None, input, e),
     }
@@ -149,7 +149,7 @@ pub async fn update(
     input: web::Form<DeviceInput>,
 ) -> Result<HttpResponse, AppError> {
     let (access, chrome, device, reached, pool) = r.into_parts();
-    let id = device.id;
+    let address = crate::web::devices::address(&device);
     let input = input.into_inner();
     let i = input.clone();
     let (device, tenant, outcome) = db::run(&pool, move |conn| {
@@ -165,7 +165,7 @@ pub async fn update(
     match outcome {
         Ok(()) => {
             crate::web::flash::set(&session, "Changes saved.")?;
-            Ok(see_other(&format!("/devices/{id}")))
+            Ok(see_other(&address))
         }
         Err(e) => refused(chrome, tenant, Some(device), input, e),
     }
@@ -178,7 +178,7 @@ pub async fn retire(
     r: DeviceReach<perm::DevicesRetire>,
 ) -> Result<HttpResponse, AppError> {
     let (access, _, device, _, pool) = r.into_parts();
-    let id = device.id;
+    let address = crate::web::devices::address(&device);
     let name = device.name.clone();
     db::run(&pool, move |conn| {
         let mut input = device.input();
@@ -194,7 +194,7 @@ pub async fn retire(
     .await?;
     crate::web::flash::set(&session, format!("{name} retired; its history is kept."))?;
     // The retire button posts through htmx (for its confirmation): it needs HX-Redirect.
-    Ok(crate::web::htmx::redirect(&req, &format!("/devices/{id}")))
+    Ok(crate::web::htmx::redirect(&req, &address))
 }
 
 /// One history row as the viewer may see it: tenants outside their reach are not named.

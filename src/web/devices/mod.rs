@@ -12,6 +12,11 @@ pub use import::{
 pub use moves::{move_devices, move_preview};
 pub use pickers::tenant_options;
 
+/// A device's address: under its tenant, which names the customer its rows are read from.
+pub fn address(device: &crate::domain::devices::Device) -> String {
+    format!("/tenants/{}/devices/{}", device.tenant_id, device.id)
+}
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -169,7 +174,7 @@ impl ListQuery {
             None => None,
         };
         if let Some(after) = self.after_id {
-            access.device_seen(conn, after)?;
+            access.device_seen(conn, &reached, after)?;
         }
         Ok(Resolved {
             reached,

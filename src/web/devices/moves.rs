@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::access::Access;
+use crate::access::{Access, Reached};
 use crate::db;
 use crate::domain::devices::{self, Device, moves};
 use crate::domain::groups;
@@ -44,20 +44,15 @@ fn selection(pairs: &[(String, String)]) -> Result<(Vec<DeviceId>, Option<Tenant
     Ok((ids, to))
 }
 
-/// The selected devices, each of which the caller must administer (404 outside reach).
+/// The selected devices, chosen on a page of `within`, each of which the caller must
+/// administer (404 outside reach).
 pub(crate) fn load(
     conn: &mut diesel::PgConnection,
     access: &Access,
+    within: &Reached,
     ids: &[DeviceId],
 ) -> Result<Vec<Device>, AppError> {
-    ids.iter()
-        .map(|id| {
-            access
-                .device(conn, *id, Permission::DevicesMove)
-                .map(|(d, _)| d)
-                .map_err(AppError::from)
-        })
-        .collect()
+    Ok(access.devices(conn, within, ids, Permission::DevicesMove)?)
 }
 
 #[derive(Template)]
@@ -90,7 +85,7 @@ pub async fn move_preview(
         let (ids, to) = selection(&query)?;
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
-        let selected = load(conn, &access, &ids)?;
+        let selected = load(conn, &access, &tenant, &ids)?;
         let target = access
             .tenant_for(conn, to, Permission::DevicesMove)?
             .into_tenant();
@@ -140,9 +135,9 @@ pub async fn move_devices(
         let (ids, to) = selection(&form)?;
         let to =
             to.ok_or_else(|| AppError::BadRequest("Choose where to move the devices.".into()))?;
-        load(conn, &access, &ids)?;
+        load(conn, &access, &tenant, &ids)?;
         let target = access.tenant_for(conn, to, Permission::DevicesMove)?;
-        let moved = devices::moves::move_all(conn, &access, &ids, &target)?;
+        let moved = devices::moves::move_all(conn, &access, &tenant, &ids, &target)?;
         Ok((moved, target.into_tenant().name))
     })
     .await?;

@@ -157,7 +157,7 @@ pub async fn add_preview(
     let (access, chrome, reached, pool) = r.into_parts();
     let (status, page) = db::run(&pool, move |conn| {
         let group = group.map(|g| groups::find(conn, &reached, g)).transpose()?;
-        let devices = access.devices_seen(conn, &ids)?;
+        let devices = access.devices_seen(conn, &reached, &ids)?;
         let error = groups::refused_selection(&reached, &devices);
         let status = if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY

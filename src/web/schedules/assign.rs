@@ -58,7 +58,7 @@ pub async fn assign_preview(
         if let Some(id) = chosen {
             schedules::find(conn, &reached, id)?;
         }
-        let devices = access.devices_seen(conn, &ids)?;
+        let devices = access.devices_seen(conn, &reached, &ids)?;
         let error = checkins::refused(conn, &access, &devices, chosen)?;
         let status = if error.is_some() {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -90,7 +90,7 @@ pub async fn assign_devices(
     let (access, chrome, reached, pool) = r.into_parts();
     let tenant = reached.id();
     let outcome = db::run(&pool, move |conn| {
-        let devices = access.devices_seen(conn, &ids)?;
+        let devices = access.devices_seen(conn, &reached, &ids)?;
         match checkins::assign(conn, &access, &reached, &devices, chosen) {
             Ok(n) => Ok(Ok(n)),
             Err(DomainError::Invalid(why)) => Ok(Err(AssignPage {

@@ -1,0 +1,1 @@
+DROP FUNCTION canopy_rebased(uuid[], integer, uuid[]);
