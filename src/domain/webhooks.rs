@@ -178,25 +178,49 @@ pub fn enqueue(
     event: &str,
     body: &serde_json::Value,
 ) -> Result<usize, DomainError> {
+    enqueue_all(conn, &[(path, event, body.clone())])
+}
+
+/// Queues each `(path, event, body)` as `enqueue` does, in two statements however many.
+pub fn enqueue_all(
+    conn: &mut PgConnection,
+    events: &[(&[TenantId], &str, serde_json::Value)],
+) -> Result<usize, DomainError> {
     // The tenants on a path belong to at most two customers: the operator's and one below.
+    let mut customers: Vec<CustomerId> = Vec::new();
+    let mut tenants: Vec<TenantId> = Vec::new();
+    for (path, ..) in events {
+        customers.extend(CustomerId::along(path));
+        tenants.extend(path.iter().copied());
+    }
+    customers.sort();
+    customers.dedup();
+    tenants.sort();
+    tenants.dedup();
     let hooked: Vec<(TenantId, CustomerId)> = webhooks::table
-        .filter(webhooks::customer_id.eq_any(CustomerId::along(path)))
-        .filter(webhooks::tenant_id.eq_any(path))
+        .filter(webhooks::customer_id.eq_any(&customers))
+        .filter(webhooks::tenant_id.eq_any(&tenants))
         .filter(webhooks::enabled)
         .select((webhooks::tenant_id, webhooks::customer_id))
         .load(conn)?;
-    let text = body.to_string();
-    let rows: Vec<_> = hooked
-        .iter()
-        .map(|(t, c)| {
-            (
+    if hooked.is_empty() {
+        return Ok(0);
+    }
+    let mut rows = Vec::new();
+    for (path, event, body) in events {
+        let text = body.to_string();
+        for (t, c) in hooked.iter().filter(|(t, _)| path.contains(t)) {
+            rows.push((
                 webhook_deliveries::customer_id.eq(*c),
                 webhook_deliveries::tenant_id.eq(*t),
-                webhook_deliveries::event.eq(event),
-                webhook_deliveries::body.eq(&text),
-            )
-        })
-        .collect();
+                webhook_deliveries::event.eq(event.to_string()),
+                webhook_deliveries::body.eq(text.clone()),
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
     Ok(diesel::insert_into(webhook_deliveries::table)
         .values(rows)
         .execute(conn)?)

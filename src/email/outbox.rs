@@ -46,6 +46,31 @@ pub fn enqueue(conn: &mut PgConnection, m: NewMessage<'_>) -> Result<i64, Domain
         .get_result(conn)?)
 }
 
+/// Messages in one statement (a scheduler pass tells many contacts at once).
+pub fn enqueue_all(
+    conn: &mut PgConnection,
+    messages: &[NewMessage<'_>],
+) -> Result<usize, DomainError> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            (
+                outbox::to_email.eq(m.to),
+                outbox::subject.eq(m.subject),
+                outbox::text_body.eq(m.text),
+                outbox::html_body.eq(m.html),
+                outbox::invitation_id.eq(m.invitation_id),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(outbox::table)
+        .values(&rows)
+        .execute(conn)?)
+}
+
 /// Claims up to `limit` due messages for `lease_secs`; each claim counts as an attempt.
 pub fn claim(
     conn: &mut PgConnection,

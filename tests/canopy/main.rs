@@ -49,6 +49,7 @@ mod replica;
 mod reports;
 mod roles;
 mod routes;
+mod scheduler_batches;
 mod search;
 mod security;
 mod smtp;

@@ -3,8 +3,11 @@
 //! schedule's contacts (`scheduler`); people acknowledge them from the alerts page or from the
 //! signed link in their email (`links`). Every step is audited.
 mod batch;
+mod hooks;
 pub mod links;
+mod opening;
 pub mod scheduler;
+mod telling;
 
 use std::collections::HashMap;
 
@@ -21,6 +24,8 @@ use crate::domain::error::DomainError;
 use crate::domain::ids::{AlertId, DeviceId, ScheduleId, TenantId};
 use crate::domain::ids::{CustomerId, in_customer};
 use crate::domain::memberships::Seen;
+pub use hooks::announce;
+use hooks::hook_body;
 
 /// How many alerts a page shows.
 pub const PAGE: i64 = 50;
@@ -351,39 +356,6 @@ pub fn resolve_for(
         announce(conn, a, "alert.resolved")?;
     }
     Ok(resolved.len())
-}
-
-/// Queues the alert's event for the webhooks of its tenant and those above, in the caller's
-/// transaction.
-pub fn announce(conn: &mut PgConnection, alert: &Alert, event: &str) -> Result<(), DomainError> {
-    // Most trees have no webhook: one look, and nothing else is read.
-    if !crate::domain::webhooks::any_on(conn, &alert.tenant_path)? {
-        return Ok(());
-    }
-    let device: Option<(String, String)> = devices::table
-        .filter(devices::customer_id.eq(alert.customer_id))
-        .filter(devices::id.eq(alert.device_id))
-        .select((devices::name, devices::identifier))
-        .first(conn)
-        .optional()?;
-    let tenant: Option<String> = tenants::table
-        .find(alert.tenant_id)
-        .select(tenants::name)
-        .first(conn)
-        .optional()?;
-    let (name, identifier) = device.unwrap_or_default();
-    let body = serde_json::json!({
-        "event": event,
-        "alert": {
-            "id": alert.id, "state": alert.state, "due_at": alert.due_at,
-            "opened_at": alert.opened_at, "acknowledged_by": alert.acknowledged_by,
-            "note": alert.ack_note, "resolved_reason": alert.resolved_reason,
-        },
-        "device": { "id": alert.device_id, "name": name, "identifier": identifier },
-        "tenant": { "id": alert.tenant_id, "name": tenant.unwrap_or_default() },
-    });
-    crate::domain::webhooks::enqueue(conn, &alert.tenant_path, event, &body)?;
-    Ok(())
 }
 
 /// The devices (among these) that have an unresolved alert: a move preview names them.

@@ -9,15 +9,13 @@ use diesel::prelude::*;
 
 use super::Alert;
 use super::batch::Batch;
-use crate::db::schema::{alert_notifications, alerts, checkin_states};
+use super::telling::{Telling, tell_all};
+use crate::db::schema::alerts;
 use crate::domain::audit::{Actor, AuditAction, Event};
-use crate::domain::checkins::due_after;
 use crate::domain::contacts::Contact;
 use crate::domain::devices::Device;
 use crate::domain::error::DomainError;
-use crate::domain::ids::{AlertId, CustomerId, DeviceId, ScheduleId};
 use crate::domain::schedules::Schedule;
-use crate::domain::states::DeviceStatus;
 
 /// What a notification needs beyond the database: links back to the portal.
 #[derive(Clone)]
@@ -38,7 +36,7 @@ pub struct Pass {
 pub fn pass(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<Pass, DomainError> {
     let mut done = Pass::default();
     loop {
-        let opened = open_due(conn, notices, batch)?;
+        let opened = super::opening::open_due(conn, notices, batch)?;
         let steps = run_steps(conn, notices, batch)?;
         done.opened += opened;
         done.steps += steps;
@@ -48,147 +46,9 @@ pub fn pass(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<Pa
     }
 }
 
-/// Opens one alert per device past due + grace; returns how many devices it handled.
-fn open_due(conn: &mut PgConnection, notices: &Notices, batch: i64) -> Result<usize, DomainError> {
-    conn.transaction(|conn| {
-        let mut cache = Batch::new(notices);
-        let now = crate::domain::clock::now(conn)?;
-        // The claim spans every customer (a named exception to naming one); what follows
-        // for each device names its customer.
-        type Due = (
-            DeviceId,
-            CustomerId,
-            Option<ScheduleId>,
-            Option<DateTime<Utc>>,
-        );
-        let due: Vec<Due> = checkin_states::table
-            .filter(checkin_states::alert_at.le(now))
-            .order(checkin_states::alert_at)
-            .limit(batch)
-            .for_update()
-            .skip_locked()
-            .select((
-                checkin_states::device_id,
-                checkin_states::customer_id,
-                checkin_states::schedule_id,
-                checkin_states::next_due_at,
-            ))
-            .load(conn)?;
-        for (device_id, customer, schedule_id, due_at) in &due {
-            let Some(device) = crate::domain::devices::find_in(conn, *customer, *device_id)? else {
-                clear(conn, *customer, *device_id)?;
-                continue;
-            };
-            let schedule = cache.schedule(conn, &device.tenant_path, *schedule_id)?;
-            let (Some(schedule), Some(due_at)) = (schedule, due_at) else {
-                clear(conn, *customer, *device_id)?;
-                continue;
-            };
-            if !schedule.enabled || device.status == DeviceStatus::Retired {
-                clear(conn, *customer, *device_id)?;
-                continue;
-            }
-            let already_open: i64 = alerts::table
-                .filter(alerts::customer_id.eq(customer))
-                .filter(alerts::device_id.eq(device_id))
-                .filter(alerts::state.eq("open"))
-                .count()
-                .get_result(conn)?;
-            if already_open == 0 {
-                open(conn, &mut cache, &device, &schedule, *due_at, now)?;
-            }
-            // The next check-in it owes counts from now.
-            let (next, alert_at) = due_after(&schedule, now);
-            diesel::update(
-                checkin_states::table
-                    .filter(checkin_states::customer_id.eq(customer))
-                    .filter(checkin_states::device_id.eq(device_id)),
-            )
-            .set((
-                checkin_states::next_due_at.eq(next),
-                checkin_states::alert_at.eq(alert_at),
-            ))
-            .execute(conn)?;
-        }
-        Ok(due.len())
-    })
-}
-
-fn clear(
-    conn: &mut PgConnection,
-    customer: CustomerId,
-    device: DeviceId,
-) -> Result<(), DomainError> {
-    diesel::update(
-        checkin_states::table
-            .filter(checkin_states::customer_id.eq(customer))
-            .filter(checkin_states::device_id.eq(device)),
-    )
-    .set((
-        checkin_states::next_due_at.eq(None::<DateTime<Utc>>),
-        checkin_states::alert_at.eq(None::<DateTime<Utc>>),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-fn open(
-    conn: &mut PgConnection,
-    cache: &mut Batch<'_>,
-    device: &Device,
-    schedule: &Schedule,
-    due_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    let inserted: Option<Alert> = diesel::insert_into(alerts::table)
-        .values((
-            alerts::id.eq(AlertId::new()),
-            alerts::customer_id.eq(device.customer_id),
-            alerts::device_id.eq(device.id),
-            alerts::tenant_id.eq(device.tenant_id),
-            alerts::tenant_path.eq(&device.tenant_path),
-            alerts::schedule_id.eq(schedule.id),
-            alerts::due_at.eq(due_at),
-            alerts::opened_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .returning(Alert::as_returning())
-        .get_result(conn)
-        .optional()?;
-    let Some(alert) = inserted else {
-        return Ok(());
-    };
-    let contacts = cache.contacts(conn, schedule)?;
-    let told = tell(
-        conn,
-        cache,
-        &alert,
-        device,
-        schedule,
-        &tiered(&contacts.0, 1),
-        1,
-        now,
-    )?;
-    Event::new(AuditAction::AlertOpen, &device.tenant_path, alert.id)
-        .detail(serde_json::json!({
-            "device": device.name, "due": due_at, "schedule": schedule.name, "told": told,
-        }))
-        .record(conn, &Actor::system())?;
-    super::announce(conn, &alert, "alert.opened")?;
-    let next = next_step(&alert, schedule, false, 0);
-    diesel::update(
-        alerts::table
-            .filter(alerts::customer_id.eq(alert.customer_id))
-            .filter(alerts::id.eq(alert.id)),
-    )
-    .set((alerts::steps.eq(1), alerts::next_step_at.eq(next)))
-    .execute(conn)?;
-    Ok(())
-}
-
 /// When the alert's next step is due: tier 2's first notice, or the next repeat.
-fn next_step(
-    alert: &Alert,
+pub(super) fn next_step(
+    opened_at: DateTime<Utc>,
     schedule: &Schedule,
     tier2_told: bool,
     repeats: i64,
@@ -196,10 +56,10 @@ fn next_step(
     let tier2 = schedule
         .tier2_after_minutes
         .filter(|_| !tier2_told)
-        .map(|m| alert.opened_at + Duration::minutes(i64::from(m)));
+        .map(|m| opened_at + Duration::minutes(i64::from(m)));
     let repeat = schedule
         .repeat_minutes
-        .map(|m| alert.opened_at + Duration::minutes(i64::from(m) * (repeats + 1)));
+        .map(|m| opened_at + Duration::minutes(i64::from(m) * (repeats + 1)));
     match (tier2, repeat) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -289,7 +149,7 @@ fn step(
             .record(conn, &Actor::system())?;
     }
     let repeats = due_repeats.max(done_repeats);
-    let next = next_step(alert, &schedule, tier2_told, repeats);
+    let next = next_step(alert.opened_at, &schedule, tier2_told, repeats);
     diesel::update(
         alerts::table
             .filter(alerts::customer_id.eq(alert.customer_id))
@@ -304,7 +164,7 @@ fn step(
     Ok(())
 }
 
-fn tiered(contacts: &[Contact], tier: i16) -> Vec<(Contact, i16)> {
+pub(super) fn tiered(contacts: &[Contact], tier: i16) -> Vec<(Contact, i16)> {
     contacts.iter().map(|c| (c.clone(), tier)).collect()
 }
 
@@ -320,74 +180,14 @@ fn tell(
     step: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, DomainError> {
-    let place = cache.place(conn, device.tenant_id)?;
-    let (tenant_name, brand) = (&place.0, &place.1);
-    let notices = cache.notices;
-    let due = alert
-        .due_at
-        .with_timezone(&schedule.zone())
-        .format("%a %d %b %Y %H:%M %Z")
-        .to_string();
-    let mut told = Vec::new();
-    for (c, tier) in contacts {
-        let Some(email) = &c.email else { continue };
-        let fresh = diesel::insert_into(alert_notifications::table)
-            .values((
-                alert_notifications::customer_id.eq(device.customer_id),
-                alert_notifications::alert_id.eq(alert.id),
-                alert_notifications::step.eq(step),
-                alert_notifications::tier.eq(*tier),
-                alert_notifications::contact_id.eq(c.id),
-                alert_notifications::name.eq(&c.name),
-                alert_notifications::email.eq(email),
-                alert_notifications::at.eq(now),
-            ))
-            .on_conflict_do_nothing()
-            .execute(conn)?;
-        if fresh == 0 {
-            continue;
-        }
-        let link = format!(
-            "{}/alerts/acknowledge/{}",
-            notices.base_url.trim_end_matches('/'),
-            super::links::sign(
-                &notices.key,
-                &super::links::Named {
-                    alert: alert.id,
-                    contact: c.id,
-                    alert_customer: alert.customer_id,
-                    contact_customer: c.customer_id,
-                },
-                now,
-            )
-        );
-        let page = format!(
-            "{}/tenants/{}/alerts",
-            notices.base_url.trim_end_matches('/'),
-            device.tenant_id
-        );
-        let m = crate::email::messages::alert(
-            brand,
-            &c.name,
-            &device.name,
-            &device.identifier,
-            tenant_name,
-            &due,
-            &link,
-            &page,
-            step > 1,
-        )?;
-        crate::email::outbox::enqueue(
-            conn,
-            crate::email::outbox::NewMessage {
-                to: email,
-                subject: &m.subject,
-                text: &m.text,
-                html: &m.html,
-                invitation_id: None,
-            },
-        )?;
-        told.push(c.name.clone());
-    }
-    Ok(told)
+    let telling = Telling {
+        alert,
+        device,
+        schedule,
+        contacts: contacts.to_vec(),
+        step,
+    };
+    Ok(tell_all(conn, cache, &[telling], now)?
+        .pop()
+        .unwrap_or_default())
 }
