@@ -49,6 +49,10 @@ enum Command {
         /// `large`: the benchmark's data set (10 000 tenants, 1 000 000 devices).
         #[arg(long, value_enum, default_value_t = Size::Small)]
         size: Size,
+        /// With `large`: write the data set divided by this (10: 100 000 devices), to measure
+        /// how costs grow.
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
     },
     /// Run the check-in scheduler once, until nothing is due, and say what it did (for cron
     /// and for the benchmark).
@@ -134,10 +138,10 @@ pub fn run(cli: Cli) -> ExitCode {
             email,
             name,
         } => bootstrap(&settings, &tenant, &email, name),
-        Command::Demo { size } => match connect_and_migrate(&settings) {
+        Command::Demo { size, scale } => match connect_and_migrate(&settings) {
             Ok((_, mut conn)) => match size {
                 Size::Small => demo(&mut conn),
-                Size::Large => large_demo(&mut conn),
+                Size::Large => large_demo(&mut conn, scale),
             },
             Err(e) => fail(e),
         },
@@ -223,13 +227,18 @@ fn demo(conn: &mut PgConnection) -> ExitCode {
     }
 }
 
-fn large_demo(conn: &mut PgConnection) -> ExitCode {
+fn large_demo(conn: &mut PgConnection, scale: usize) -> ExitCode {
     let started = std::time::Instant::now();
-    match crate::domain::large_demo::load(conn) {
+    let scale = crate::domain::large_demo::Scale::divided_by(scale);
+    match crate::domain::large_demo::load(conn, scale) {
         Ok(d) => {
             println!(
                 "Large demo loaded in {:.1} s.",
                 started.elapsed().as_secs_f64()
+            );
+            println!(
+                "{} tenants, {} devices, {} users, {} invitations.",
+                scale.tenants, scale.devices, scale.users, scale.invitations
             );
             println!("Every account's password is: {}", d.password);
             println!("  root admin: {}", d.root_admin);

@@ -13,6 +13,29 @@ pub const TENANTS: usize = 10_000;
 pub const DEVICES: usize = 1_000_000;
 pub const USERS: usize = 20_000;
 pub const INVITATIONS: usize = 50_000;
+/// How much of the full data set to write: all of it (`1`), or a tenth, a hundredth… (the
+/// benchmark's smaller sizes, to see how each cost grows).
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    pub tenants: usize,
+    pub devices: usize,
+    pub users: usize,
+    pub invitations: usize,
+}
+
+impl Scale {
+    /// The full data set divided by `n` (at least the root, its customers and three admins).
+    pub fn divided_by(n: usize) -> Self {
+        let n = n.max(1);
+        Self {
+            tenants: (TENANTS / n).max(CUSTOMERS + 1),
+            devices: DEVICES / n,
+            users: (USERS / n).max(3),
+            invitations: INVITATIONS / n,
+        }
+    }
+}
+
 /// Customers under the root; each holds an equal share of the tree.
 pub const CUSTOMERS: usize = 10;
 const MAX_DEPTH: usize = 8;
@@ -33,8 +56,8 @@ struct Node {
 
 /// A deterministic tree: root, CUSTOMERS customers, then each customer's share spread over
 /// levels 3..=8 so that every customer has a deep branch.
-fn tree() -> Vec<Node> {
-    let mut nodes: Vec<Node> = Vec::with_capacity(TENANTS);
+fn tree(tenants: usize) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::with_capacity(tenants);
     let root = Uuid::now_v7();
     nodes.push(Node {
         id: root,
@@ -50,7 +73,7 @@ fn tree() -> Vec<Node> {
         });
     }
     let mut i = 0usize;
-    while nodes.len() < TENANTS {
+    while nodes.len() < tenants {
         // Round-robin over the customers; attach to a node of that customer that is not too deep.
         let customer = 1 + i % CUSTOMERS;
         let mut parent = customer;
@@ -85,7 +108,7 @@ macro_rules! insert_chunks {
     };
 }
 
-pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
+pub fn load(conn: &mut PgConnection, scale: Scale) -> Result<LargeDemo, SetupError> {
     let password = crate::crypto::random_password(16);
     let hash = Password::parse(&password, "bench@example")
         .map_err(SetupError::Invalid)?
@@ -94,7 +117,7 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
         if crate::domain::tenants::any_exists(conn)? {
             return Err(SetupError::NotEmpty);
         }
-        let nodes = tree();
+        let nodes = tree(scale.tenants);
         let tenant_rows: Vec<_> = nodes
             .iter()
             .enumerate()
@@ -115,7 +138,7 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
             .collect();
         insert_chunks!(conn, tenants::table, tenant_rows, 5_000);
 
-        let user_ids: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
+        let user_ids: Vec<Uuid> = (0..scale.users).map(|_| Uuid::now_v7()).collect();
         let user_rows: Vec<_> = user_ids
             .iter()
             .enumerate()
@@ -160,8 +183,8 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
         insert_chunks!(conn, memberships::table, membership_rows, 10_000);
 
         // Counted once at the end rather than per batch.
-        for start in (0..DEVICES).step_by(5_000) {
-            let rows: Vec<_> = (start..(start + 5_000).min(DEVICES))
+        for start in (0..scale.devices).step_by(5_000) {
+            let rows: Vec<_> = (start..(start + 5_000).min(scale.devices))
                 .map(|n| {
                     let t = &nodes[n % nodes.len()];
                     (
@@ -205,7 +228,7 @@ pub fn load(conn: &mut PgConnection) -> Result<LargeDemo, SetupError> {
         .execute(conn)?;
         crate::domain::devices::counts::rebuild(conn)?;
 
-        let invitation_rows: Vec<_> = (0..INVITATIONS)
+        let invitation_rows: Vec<_> = (0..scale.invitations)
             .map(|n| {
                 let t = &nodes[(n * 31) % nodes.len()];
                 (

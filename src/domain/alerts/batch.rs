@@ -62,19 +62,36 @@ impl<'a> Batch<'a> {
         Ok(c)
     }
 
+    /// A tenant's name and mail brand.
     pub fn place(
         &mut self,
         conn: &mut PgConnection,
         id: TenantId,
     ) -> Result<Rc<(String, MailBrand)>, DomainError> {
-        if let Some(p) = self.places.get(&id) {
-            return Ok(p.clone());
+        self.places_of(conn, &[id])?;
+        self.places.get(&id).cloned().ok_or(DomainError::NotFound)
+    }
+
+    /// Reads the places of these tenants not read yet, in one statement.
+    pub fn places_of(
+        &mut self,
+        conn: &mut PgConnection,
+        ids: &[TenantId],
+    ) -> Result<(), DomainError> {
+        let mut missing: Vec<TenantId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.places.contains_key(id))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
         }
-        let tenant = crate::domain::tenants::find(conn, id)?.ok_or(DomainError::NotFound)?;
-        let brand =
-            crate::domain::branding::effective(conn, &tenant)?.for_mail(&self.notices.base_url);
-        let p = Rc::new((tenant.name, brand));
-        self.places.insert(id, p.clone());
-        Ok(p)
+        for (tenant, brand) in crate::domain::branding::tenants_with_brands(conn, &missing)? {
+            let mail = brand.for_mail(&self.notices.base_url);
+            self.places.insert(tenant.id, Rc::new((tenant.name, mail)));
+        }
+        Ok(())
     }
 }

@@ -189,6 +189,9 @@ fn open_all(
             step: 1,
         });
     }
+    // Every tenant's name and mail brand at once: the emails and webhooks name them.
+    let places: Vec<_> = tellings.iter().map(|t| t.device.tenant_id).collect();
+    cache.places_of(conn, &places)?;
     let told = tell_all(conn, cache, &tellings, now)?;
     let mut events = Vec::new();
     let mut hooks = Vec::new();

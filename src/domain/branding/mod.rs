@@ -88,17 +88,39 @@ macro_rules! nearest {
     };
 }
 
-const TENANT_WITH_BRAND: &str = concat!(
-    "SELECT tenants.*, ",
-    nearest!("brand_name"),
-    " AS nearest_name, ",
-    nearest!("brand_accent"),
-    " AS nearest_accent, ",
-    nearest!("brand_logo"),
-    " AS nearest_logo, ",
-    nearest!("time_zone"),
-    " AS nearest_zone FROM tenants WHERE tenants.id = $1"
-);
+/// A tenant's row and its nearest brand fields, for the tenants the condition that follows
+/// names.
+macro_rules! with_brand {
+    ($condition:literal) => {
+        concat!(
+            "SELECT tenants.*, ",
+            nearest!("brand_name"),
+            " AS nearest_name, ",
+            nearest!("brand_accent"),
+            " AS nearest_accent, ",
+            nearest!("brand_logo"),
+            " AS nearest_logo, ",
+            nearest!("time_zone"),
+            " AS nearest_zone FROM tenants WHERE ",
+            $condition
+        )
+    };
+}
+
+const TENANT_WITH_BRAND: &str = with_brand!("tenants.id = $1");
+const TENANTS_WITH_BRANDS: &str = with_brand!("tenants.id = ANY($1)");
+
+impl BrandedRow {
+    fn split(self) -> (Tenant, Brand) {
+        let brand = Brand {
+            name: self.nearest_name.unwrap_or_else(|| DEFAULT_NAME.into()),
+            accent: self.nearest_accent,
+            logo: self.nearest_logo,
+            time_zone: self.nearest_zone,
+        };
+        (self.tenant, brand)
+    }
+}
 
 /// The branding in effect for `tenant`.
 pub fn effective(conn: &mut PgConnection, tenant: &Tenant) -> Result<Brand, DomainError> {
@@ -127,15 +149,18 @@ pub fn tenant_with_brand(
         .bind::<diesel::sql_types::Uuid, _>(id)
         .get_result(conn)
         .optional()?;
-    Ok(found.map(|row| {
-        let brand = Brand {
-            name: row.nearest_name.unwrap_or_else(|| DEFAULT_NAME.into()),
-            accent: row.nearest_accent,
-            logo: row.nearest_logo,
-            time_zone: row.nearest_zone,
-        };
-        (row.tenant, brand)
-    }))
+    Ok(found.map(BrandedRow::split))
+}
+
+/// Tenants with the branding in effect for each, in one statement (a scheduler pass's emails).
+pub fn tenants_with_brands(
+    conn: &mut PgConnection,
+    ids: &[TenantId],
+) -> Result<Vec<(Tenant, Brand)>, DomainError> {
+    let found: Vec<BrandedRow> = diesel::sql_query(TENANTS_WITH_BRANDS)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .load(conn)?;
+    Ok(found.into_iter().map(BrandedRow::split).collect())
 }
 
 /// A validated change to a tenant's own branding; `None` fields fall back to inheritance.
