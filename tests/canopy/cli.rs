@@ -109,3 +109,43 @@ async fn demo_fills_an_empty_database_with_the_example_tree_once() {
     let listed = crate::helpers::tree_of(&tree.body);
     assert!(listed.contains("Acme Haulage Ltd") && !tree.body.contains("Great Expeditions"));
 }
+
+#[tokio::test]
+async fn the_large_demo_at_a_thousandth_writes_its_share_and_its_admins_sign_in() {
+    let url = tokio::task::spawn_blocking(fresh_database).await.unwrap();
+    let out = canopy(&url, &["demo", "--size", "large", "--scale", "1000"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("11 tenants, 1000 devices, 20 users, 50 invitations."),
+        "{said}"
+    );
+    let password = said
+        .split("password is: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let app = spawn_app_on(&url, &[]).await;
+    assert_eq!(app.count("SELECT count(*) AS n FROM tenants"), 11);
+    assert_eq!(app.count("SELECT count(*) AS n FROM devices"), 1000);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM devices WHERE customer_id <> canopy_customer(tenant_path)"
+        ),
+        0,
+        "every device is its customer's"
+    );
+    assert_eq!(crate::counts::miscounted(&app), 0);
+    let mut mid = app.browser();
+    assert_eq!(
+        mid.login("user00001@large.example", &password).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Loaded once: a second run refuses a database that is not empty.
+    let again = canopy(&url, &["demo", "--size", "large", "--scale", "1000"], "");
+    assert!(!again.status.success());
+}

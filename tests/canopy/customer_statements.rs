@@ -95,10 +95,10 @@ pub(crate) fn touches_data(sql: &str) -> bool {
 
 #[tokio::test]
 async fn every_statement_a_customer_causes_names_its_customer() {
-    crate::queries::install();
+    crate::recorder::install();
     let app = spawn_app().await;
     let demo = canopy::domain::setup::demo(&mut app.conn()).unwrap();
-    let setup = crate::queries::sent(&app.database_url).len();
+    let setup = crate::recorder::sent(&app.database_url).len();
     for who in ["ann@acme.example", "olly@acme.example"] {
         let mut b = app.browser();
         b.login(who, &demo.password).await;
@@ -228,7 +228,7 @@ async fn every_statement_a_customer_causes_names_its_customer() {
     }
     canopy::domain::webhooks::remove(&mut app.conn(), &ann, &west).unwrap();
 
-    let sent: Vec<String> = crate::queries::sent(&app.database_url)
+    let sent: Vec<String> = crate::recorder::sent(&app.database_url)
         .into_iter()
         .skip(setup)
         .collect();

@@ -29,9 +29,9 @@ static PASSWORD_HASH: OnceLock<String> = OnceLock::new();
 
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
-        // Every statement from here on is recorded (`queries`), the server's apart from the
+        // Every statement from here on is recorded (`recorder`), the server's apart from the
         // tests' own.
-        crate::queries::observe();
+        crate::recorder::observe();
         let dir = PathBuf::from(format!("/tmp/canopy-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let options = Options {
@@ -57,10 +57,10 @@ fn cluster() -> &'static Cluster {
 }
 
 /// `url` for a connection of the tests' own (set-up, checks): its statements are not the
-/// portal's, and the suite's statement log leaves them out (`queries`).
+/// portal's, and the suite's statement log leaves them out (`recorder`).
 pub fn tests_own(url: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}application_name={}", crate::queries::TESTS_OWN)
+    format!("{url}{sep}application_name={}", crate::recorder::TESTS_OWN)
 }
 
 /// A watchdog shell stops the cluster and removes its folder once this process is gone.

@@ -45,6 +45,7 @@ mod policies;
 mod portal;
 mod proxy;
 mod queries;
+mod recorder;
 mod replica;
 mod reports;
 mod roles;

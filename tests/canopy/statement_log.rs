@@ -1,7 +1,7 @@
 //! Every statement the portal sent during the whole suite, planned by PostgreSQL: each scan
 //! of a data table is bounded by `customer_id` (in its own condition, or in the join that
 //! feeds it), apart from the named list. `scripts/test` records the log
-//! (`CANOPY_STATEMENT_LOG`, `queries`) and runs this test after the suite.
+//! (`CANOPY_STATEMENT_LOG`, `recorder`) and runs this test after the suite.
 use diesel::prelude::*;
 use serde_json::Value;
 
