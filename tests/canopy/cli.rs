@@ -26,6 +26,18 @@ fn canopy(database_url: &str, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The demo accounts' password, as `canopy demo` prints it.
+fn password_in(out: &str) -> String {
+    out.split("password is: ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -88,15 +100,7 @@ async fn demo_fills_an_empty_database_with_the_example_tree_once() {
     assert!(first.status.success(), "{}", text(&first));
     assert!(!second.status.success());
     let out = text(&first);
-    let password = out
-        .split("password is: ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    let password = password_in(&out);
     assert!(out.contains("ann@acme.example") && out.contains(Role::Admin.as_str()));
     let app = spawn_app_on(&url, &[]).await;
     assert_eq!(app.count("SELECT count(*) AS n FROM tenants"), 7);
@@ -120,15 +124,7 @@ async fn the_large_demo_at_a_thousandth_writes_its_share_and_its_admins_sign_in(
         said.contains("11 tenants, 1000 devices, 20 users, 50 invitations."),
         "{said}"
     );
-    let password = said
-        .split("password is: ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .trim()
-        .to_string();
+    let password = password_in(&said);
     let app = spawn_app_on(&url, &[]).await;
     assert_eq!(app.count("SELECT count(*) AS n FROM tenants"), 11);
     assert_eq!(app.count("SELECT count(*) AS n FROM devices"), 1000);
