@@ -45,14 +45,32 @@ impl Access {
         within: &Reached,
         ids: &[DeviceId],
     ) -> Result<Vec<Device>, DomainError> {
+        Ok(self
+            .seen_at(conn, within, ids)?
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect())
+    }
+
+    /// Devices by id among `within`'s customers, each with what applies to it (`NotFound`
+    /// for any not in reach).
+    fn seen_at(
+        &self,
+        conn: &mut PgConnection,
+        within: &Reached,
+        ids: &[DeviceId],
+    ) -> Result<Vec<(Device, At)>, DomainError> {
         let found = devices::find_many(conn, within.scope(), ids)?;
         if found.len() != ids.len() {
             return Err(DomainError::NotFound);
         }
-        for d in &found {
-            self.device_at(conn, d)?;
-        }
-        Ok(found)
+        found
+            .into_iter()
+            .map(|d| {
+                let at = self.device_at(conn, &d)?;
+                Ok((d, at))
+            })
+            .collect()
     }
 
     /// A device by its address (`/tenants/{tenant}/devices/{id}`), with its tenant, standing
@@ -87,20 +105,14 @@ impl Access {
         ids: &[DeviceId],
         p: Permission,
     ) -> Result<Vec<Device>, DomainError> {
-        let found = devices::find_many(conn, within.scope(), ids)?;
-        if found.len() != ids.len() {
-            return Err(DomainError::NotFound);
+        let found = self.seen_at(conn, within, ids)?;
+        if let Some((d, _)) = found.iter().find(|(_, at)| !at.permissions.has(p)) {
+            return Err(DomainError::NotAllowed(format!(
+                "This needs the permission “{p}” on {}, which your role there does not hold.",
+                d.name
+            )));
         }
-        for d in &found {
-            let at = self.device_at(conn, d)?;
-            if !at.permissions.has(p) {
-                return Err(DomainError::NotAllowed(format!(
-                    "This needs the permission “{p}” on {}, which your role there does not hold.",
-                    d.name
-                )));
-            }
-        }
-        Ok(found)
+        Ok(found.into_iter().map(|(d, _)| d).collect())
     }
 
     /// Whether `p` applies to a device locked inside a transaction (its path may have changed
