@@ -178,18 +178,20 @@ pub fn enqueue(
     event: &str,
     body: &serde_json::Value,
 ) -> Result<usize, DomainError> {
-    enqueue_all(conn, &[(path, event, body.clone())])
+    enqueue_all(conn, &[(path, event)], |_| body.clone())
 }
 
-/// Queues each `(path, event, body)` as `enqueue` does, in two statements however many.
+/// Queues each `(path, event)` as `enqueue` does, in two statements however many; `body(i)`
+/// makes the body of the `i`th, only when a webhook on its path is on.
 pub fn enqueue_all(
     conn: &mut PgConnection,
-    events: &[(&[TenantId], &str, serde_json::Value)],
+    events: &[(&[TenantId], &str)],
+    body: impl Fn(usize) -> serde_json::Value,
 ) -> Result<usize, DomainError> {
     // The tenants on a path belong to at most two customers: the operator's and one below.
     let mut customers: Vec<CustomerId> = Vec::new();
     let mut tenants: Vec<TenantId> = Vec::new();
-    for (path, ..) in events {
+    for (path, _) in events {
         customers.extend(CustomerId::along(path));
         tenants.extend(path.iter().copied());
     }
@@ -203,13 +205,11 @@ pub fn enqueue_all(
         .filter(webhooks::enabled)
         .select((webhooks::tenant_id, webhooks::customer_id))
         .load(conn)?;
-    if hooked.is_empty() {
-        return Ok(0);
-    }
     let mut rows = Vec::new();
-    for (path, event, body) in events {
-        let text = body.to_string();
+    for (i, (path, event)) in events.iter().enumerate() {
+        let mut text = None;
         for (t, c) in hooked.iter().filter(|(t, _)| path.contains(t)) {
+            let text = text.get_or_insert_with(|| body(i).to_string());
             rows.push((
                 webhook_deliveries::customer_id.eq(*c),
                 webhook_deliveries::tenant_id.eq(*t),

@@ -194,7 +194,7 @@ fn open_all(
     cache.places_of(conn, &places)?;
     let told = tell_all(conn, cache, &tellings, now)?;
     let mut events = Vec::new();
-    let mut hooks = Vec::new();
+    let mut places = Vec::new();
     for (t, told) in tellings.iter().zip(told) {
         events.push(
             Event::new(AuditAction::AlertOpen, &t.device.tenant_path, t.alert.id).detail(
@@ -204,17 +204,22 @@ fn open_all(
                 }),
             ),
         );
-        let place = cache.place(conn, t.alert.tenant_id)?;
-        let body = hook_body(
+        places.push(cache.place(conn, t.alert.tenant_id)?);
+    }
+    crate::domain::audit::record_many(conn, &Actor::system(), &events)?;
+    let hooks: Vec<_> = tellings
+        .iter()
+        .map(|t| (t.alert.tenant_path.as_slice(), "alert.opened"))
+        .collect();
+    crate::domain::webhooks::enqueue_all(conn, &hooks, |i| {
+        let t = &tellings[i];
+        hook_body(
             t.alert,
             "alert.opened",
             &t.device.name,
             &t.device.identifier,
-            &place.0,
-        );
-        hooks.push((t.alert.tenant_path.as_slice(), "alert.opened", body));
-    }
-    crate::domain::audit::record_many(conn, &Actor::system(), &events)?;
-    crate::domain::webhooks::enqueue_all(conn, &hooks)?;
+            &places[i].0,
+        )
+    })?;
     Ok(())
 }
